@@ -1,0 +1,34 @@
+# Set-up is part of every target, so a fresh clone needs nothing but `make demo` or `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+SHARED ?= ../shared
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup shared-data demo test test-fast bench clean
+
+setup: $(STAMP) shared-data
+
+# Reinstall only when the dependencies change: pip is slow with torch in the set.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+# The model and footage stay in ../shared; a link makes the sample configuration's paths work.
+shared-data:
+	@if [ -d "$(SHARED)" ]; then ln -sfn "$$(cd "$(SHARED)" && pwd)" shared-data; \
+	else echo "note: $(SHARED) not found; set detector.model and camera sources yourself" >&2; fi
+
+demo: setup
+	$(BIN)/gatewatch demo
+
+test: setup
+	$(BIN)/python -m pytest
+
+test-fast: setup
+	$(BIN)/python -m pytest -m 'not slow'
+
+clean:
+	rm -rf var/demo test-output .pytest_cache

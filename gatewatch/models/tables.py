@@ -1,0 +1,163 @@
+"""The database schema: cameras, the visitor log, entry events, reviews and the audit trail.
+
+Times are aware UTC datetimes in Python and UTC in the database (see ``UTCDateTime``).
+Status and reason columns hold the string values of the enums below, so the schema is the
+same on SQLite and PostgreSQL and needs no database enum types.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from gatewatch.models.types import UTCDateTime, utcnow
+
+
+class Direction(StrEnum):
+    ENTRY = "entry"
+    EXIT = "exit"
+
+
+class EventStatus(StrEnum):
+    """Where an event stands. Exits are recorded but never flagged."""
+
+    EXIT = "exit"  # an exit: counted, not cross-checked
+    EXPLAINED = "explained"  # matched to a visit or a standing authorisation
+    FLAGGED = "flagged"  # nothing explains it: waits for a person
+    ACKNOWLEDGED = "acknowledged"  # an operator has seen it; still unexplained
+    CONFIRMED = "confirmed"  # a guard confirmed an unregistered entry
+    RESOLVED = "resolved"  # a person linked it to a visit
+    FALSE_ALARM = "false_alarm"  # a person judged the detection wrong
+
+
+#: Statuses in which an event still waits for the cross-check or for a person.
+OPEN_STATUSES = (EventStatus.FLAGGED, EventStatus.ACKNOWLEDGED)
+
+
+class FlagReason(StrEnum):
+    UNREGISTERED = "unregistered"
+    OVER_PARTY_SIZE = "over_party_size"
+    AFTER_HOURS = "after_hours"
+    CHECKED_OUT = "checked_out"
+
+
+def _time_column(*, nullable: bool = False, index: bool = False) -> sa.Column[datetime]:
+    return sa.Column(UTCDateTime(), nullable=nullable, index=index)
+
+
+class Camera(SQLModel, table=True):
+    """A gate camera as configured, with its live status as the worker last reported it."""
+
+    id: str = Field(primary_key=True, max_length=64)
+    name: str = Field(max_length=200)
+    source: str = Field(max_length=1000)
+    connected: bool = False
+    last_frame_at: datetime | None = Field(default=None, sa_column=_time_column(nullable=True))
+    frames_per_second: float | None = None
+    reconnects: int = 0
+    status_note: str | None = Field(default=None, max_length=500)
+
+
+class Visit(SQLModel, table=True):
+    """One line of the guards' visitor log."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    visitor_name: str = Field(max_length=200)
+    id_number: str = Field(max_length=16, index=True, description="Indonesian NIK, 16 digits")
+    organisation: str = Field(default="", max_length=200)
+    purpose: str = Field(default="", max_length=500)
+    host: str = Field(default="", max_length=200)
+    vehicle_plate: str | None = Field(default=None, max_length=16, index=True)
+    vehicle_type: str | None = Field(default=None, max_length=32)
+    party_size: int = Field(default=1, ge=1, le=100)
+    camera_id: str | None = Field(default=None, foreign_key="camera.id", description="null: any gate")
+    check_in_at: datetime = Field(sa_column=_time_column(index=True))
+    expected_check_out_at: datetime | None = Field(default=None, sa_column=_time_column(nullable=True))
+    checked_out_at: datetime | None = Field(default=None, sa_column=_time_column(nullable=True))
+    registered_by: str = Field(max_length=100)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_time_column())
+
+    @property
+    def has_vehicle(self) -> bool:
+        return bool(self.vehicle_plate or self.vehicle_type)
+
+
+class Authorisation(SQLModel, table=True):
+    """A standing authorisation: staff on duty or a scheduled delivery, not one visit."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    holder: str = Field(max_length=200, description="who it is for: a team, a carrier")
+    organisation: str = Field(default="", max_length=200)
+    purpose: str = Field(default="", max_length=500)
+    max_persons: int = Field(default=0, ge=0)
+    max_vehicles: int = Field(default=0, ge=0)
+    camera_id: str | None = Field(default=None, foreign_key="camera.id", description="null: any gate")
+    valid_from: datetime = Field(sa_column=_time_column(index=True))
+    valid_until: datetime = Field(sa_column=_time_column(index=True))
+    created_by: str = Field(max_length=100)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_time_column())
+
+
+class EntryEvent(SQLModel, table=True):
+    """One crossing of a gate line by one tracked object, entry or exit, with its evidence."""
+
+    __table_args__ = (
+        # The same footage analysed again as the same camera must not add events twice.
+        sa.UniqueConstraint("camera_id", "source_key", "track_id", "frame_index", name="uq_event_occurrence"),
+        sa.Index("ix_event_queue", "status", "occurred_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    camera_id: str = Field(foreign_key="camera.id", index=True)
+    source_key: str = Field(max_length=200, description="which footage: a file digest or a live session")
+    track_id: int
+    label: str = Field(max_length=32, index=True)
+    direction: str = Field(max_length=8)
+    occurred_at: datetime = Field(sa_column=_time_column(index=True))
+    frame_index: int
+    confidence: float
+    box_x1: float
+    box_y1: float
+    box_x2: float
+    box_y2: float
+    snapshot_path: str | None = Field(default=None, max_length=500)
+    clip_path: str | None = Field(default=None, max_length=500)
+    status: str = Field(max_length=16)
+    flag: str | None = Field(default=None, max_length=32, index=True)
+    flag_detail: str | None = Field(default=None, description="why no visit explained it")
+    visit_id: int | None = Field(default=None, foreign_key="visit.id", index=True)
+    authorisation_id: int | None = Field(default=None, foreign_key="authorisation.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_time_column())
+
+    @property
+    def box(self) -> tuple[float, float, float, float]:
+        return (self.box_x1, self.box_y1, self.box_x2, self.box_y2)
+
+
+class Review(SQLModel, table=True):
+    """A person's decision on an event: acknowledged, confirmed, linked, or a false alarm."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: int = Field(foreign_key="entryevent.id", index=True)
+    decision: str = Field(max_length=16)
+    note: str = Field(default="", max_length=2000)
+    visit_id: int | None = Field(default=None, foreign_key="visit.id")
+    actor: str = Field(max_length=100)
+    at: datetime = Field(default_factory=utcnow, sa_column=_time_column())
+
+
+class AuditRecord(SQLModel, table=True):
+    """Append-only: one row per change a person (or the cross-check) made. Never updated."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, sa_column=_time_column(index=True))
+    actor: str = Field(max_length=100, index=True)
+    role: str = Field(default="", max_length=16, description="the actor's role then; system for the cross-check")
+    action: str = Field(max_length=64, index=True)
+    entity: str = Field(max_length=32)
+    entity_id: str = Field(max_length=64)
+    before: str | None = Field(default=None, description="JSON of the changed fields before")
+    after: str | None = Field(default=None, description="JSON of the changed fields after")

@@ -1,0 +1,259 @@
+"""One typed settings object for the whole application.
+
+Settings come from a YAML file (``GATEWATCH_CONFIG`` or ``--config``) and are overridden by
+environment variables named ``GATEWATCH_<KEY>``; nested keys use a double underscore, for
+example ``GATEWATCH_DETECTOR__CONFIDENCE=0.4``. Relative paths written in the YAML file are
+read relative to that file, so a configuration can be moved together with what it names.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import time
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+#: COCO class names the detector may report and the gate may count.
+COUNTABLE_CLASSES = ("person", "bicycle", "car", "motorcycle", "bus", "truck")
+#: Classes that count as a vehicle for the cross-check (a bicycle is ridden in, so it is one).
+VEHICLE_CLASSES = frozenset({"bicycle", "car", "motorcycle", "bus", "truck"})
+
+CONFIG_ENV = "GATEWATCH_CONFIG"
+
+
+class ConfigError(Exception):
+    """A setting is missing or wrong; the message names the key."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+Point = tuple[float, float]
+
+
+def _check_normalised(point: Point) -> Point:
+    if not all(0.0 <= v <= 1.0 for v in point):
+        raise ValueError(f"{list(point)} lies outside the image: coordinates are fractions 0..1")
+    return point
+
+
+class GateSettings(_Strict):
+    """The gate line, drawn on the ground, and which side of it is inside the warehouse."""
+
+    line: tuple[Point, Point] = Field(description="two points, normalised 0..1 image coordinates")
+    inside: Point = Field(description="one normalised point on the inside of the gate")
+    margin: float = Field(
+        0.02, ge=0.0, le=0.2,
+        description="half-width of the dead band around the line, as a fraction of image height",
+    )
+    settle_frames: int = Field(
+        2, ge=1, le=60,
+        description="analysed frames a track must stay on the new side before it counts",
+    )
+
+    @field_validator("line")
+    @classmethod
+    def _line_in_image(cls, line: tuple[Point, Point]) -> tuple[Point, Point]:
+        a, b = (_check_normalised(p) for p in line)
+        if a == b:
+            raise ValueError("the two points of the line are the same point")
+        return line
+
+    @field_validator("inside")
+    @classmethod
+    def _inside_in_image(cls, inside: Point) -> Point:
+        return _check_normalised(inside)
+
+    @model_validator(mode="after")
+    def _inside_off_the_line(self) -> GateSettings:
+        (ax, ay), (bx, by) = self.line
+        px, py = self.inside
+        length = ((bx - ax) ** 2 + (by - ay) ** 2) ** 0.5
+        distance = abs((bx - ax) * (py - ay) - (by - ay) * (px - ax)) / length
+        if distance < 1e-3:
+            raise ValueError("inside: the point lies on the gate line, so it names neither side")
+        return self
+
+
+class OperatingHours(_Strict):
+    """Daily opening hours in the site's time zone; ``open`` after ``close`` spans midnight."""
+
+    open: time
+    close: time
+
+    def contains(self, moment: time) -> bool:
+        if self.open <= self.close:
+            return self.open <= moment < self.close
+        return moment >= self.open or moment < self.close
+
+
+class CameraSettings(_Strict):
+    id: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    name: str
+    source: str = Field(description="RTSP/HTTP URL, webcam index (0, 1, ...) or video file path")
+    gate: GateSettings
+    classes: tuple[str, ...] = COUNTABLE_CLASSES
+    hours: OperatingHours | None = Field(None, description="null: open around the clock")
+
+    @field_validator("classes")
+    @classmethod
+    def _known_classes(cls, classes: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = sorted(set(classes) - set(COUNTABLE_CLASSES))
+        if unknown:
+            raise ValueError(f"unknown class {', '.join(unknown)}; choose from {', '.join(COUNTABLE_CLASSES)}")
+        if not classes:
+            raise ValueError("at least one class must count")
+        return classes
+
+
+class DetectorSettings(_Strict):
+    model: str = Field(description="path to a YOLO model (.pt, OpenVINO folder, ...) or a model name")
+    confidence: float = Field(0.25, gt=0.0, lt=1.0)
+    image_size: int = Field(640, ge=32, le=4096, multiple_of=32)
+    device: str = "cpu"
+    tracker: str = Field("bytetrack.yaml", description="ultralytics tracker config: bytetrack.yaml or botsort.yaml")
+
+
+class EvidenceSettings(_Strict):
+    pre_seconds: float = Field(2.0, ge=0.0, le=30.0, description="clip length before the crossing")
+    post_seconds: float = Field(2.0, ge=0.0, le=30.0, description="clip length after the crossing")
+    clip_max_width: int = Field(1280, ge=160, le=3840, description="clips are scaled down to this width")
+    snapshot_quality: int = Field(88, ge=30, le=100, description="JPEG quality of snapshots")
+
+
+class CrossCheckSettings(_Strict):
+    window_before_minutes: float = Field(15.0, ge=0.0, description="a check-in this long before an entry covers it")
+    window_after_minutes: float = Field(2.0, ge=0.0, description="a check-in this long after an entry covers it")
+
+
+class Settings(BaseSettings):
+    """Everything gatewatch can be told; see README.md, section Configuration."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="GATEWATCH_", env_nested_delimiter="__", extra="forbid", frozen=True,
+    )
+
+    config: Path | None = Field(None, description="the YAML file these settings were read from")
+    data_dir: Path = Field(Path("var"), description="snapshots, clips and the default SQLite database")
+    database_url: str | None = Field(None, description="SQLAlchemy URL; default SQLite under data_dir")
+    timezone: str = Field("Asia/Jakarta", description="site time zone for operating hours and display")
+    language: Literal["en", "id"] = Field("id", description="default interface language")
+    detector: DetectorSettings
+    evidence: EvidenceSettings = EvidenceSettings()
+    crosscheck: CrossCheckSettings = CrossCheckSettings()
+    cameras: tuple[CameraSettings, ...] = ()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The YAML file arrives as init values; the environment overrides it.
+        return (env_settings, init_settings)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {name!r} (use an IANA name such as Asia/Jakarta)") from None
+        return name
+
+    @model_validator(mode="after")
+    def _unique_camera_ids(self) -> Settings:
+        ids = [c.id for c in self.cameras]
+        duplicated = sorted({i for i in ids if ids.count(i) > 1})
+        if duplicated:
+            raise ValueError(f"cameras: id {', '.join(duplicated)} is used more than once")
+        return self
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir.resolve() / 'gatewatch.db'}"
+
+    def camera(self, camera_id: str) -> CameraSettings:
+        for camera in self.cameras:
+            if camera.id == camera_id:
+                return camera
+        known = ", ".join(c.id for c in self.cameras) or "none"
+        raise ConfigError(f"no camera with id {camera_id!r} in the configuration (configured: {known})")
+
+
+def _is_local_path(value: str) -> bool:
+    return bool(value) and "://" not in value and not value.isdigit()
+
+
+def _resolve_relative_paths(raw: dict[str, Any], base: Path) -> dict[str, Any]:
+    """Make the YAML's relative paths relative to the YAML file, not to the working directory."""
+
+    def resolve(value: str) -> str:
+        path = Path(value).expanduser()
+        return value if path.is_absolute() else os.path.normpath(base / path)
+
+    if isinstance(raw.get("data_dir"), str):
+        raw["data_dir"] = resolve(raw["data_dir"])
+    detector = raw.get("detector")
+    if isinstance(detector, dict) and isinstance(detector.get("model"), str):
+        model = detector["model"]
+        # A bare model name such as yolo11n.pt is left for ultralytics to find.
+        if "/" in model or (base / model).exists():
+            detector["model"] = resolve(model)
+    for camera in raw.get("cameras") or []:
+        if isinstance(camera, dict) and isinstance(camera.get("source"), str) and _is_local_path(camera["source"]):
+            camera["source"] = resolve(camera["source"])
+    return raw
+
+
+def _format_validation_error(error: ValidationError, origin: str) -> str:
+    lines = [f"invalid configuration ({origin}):"]
+    for item in error.errors():
+        key = ".".join(str(part) for part in item["loc"]) or "(top level)"
+        message = item["msg"].removeprefix("Value error, ")
+        if item["type"] == "extra_forbidden":
+            message = "unknown key"
+        lines.append(f"  {key}: {message}")
+    return "\n".join(lines)
+
+
+def load_settings(config_path: str | Path | None = None) -> Settings:
+    """Read the YAML file (argument, else ``GATEWATCH_CONFIG``) and apply the environment.
+
+    Raises ConfigError with every wrong key named.
+    """
+    path_text = config_path or os.environ.get(CONFIG_ENV)
+    raw: dict[str, Any] = {}
+    origin = "environment"
+    if path_text:
+        path = Path(path_text).expanduser().resolve()
+        origin = str(path)
+        try:
+            loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"configuration file {path} does not exist") from None
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"configuration file {path} is not valid YAML: {exc}") from None
+        if loaded is None:
+            loaded = {}
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"configuration file {path} must hold a mapping of keys, not {type(loaded).__name__}")
+        raw = _resolve_relative_paths(loaded, path.parent)
+        raw["config"] = str(path)
+    try:
+        return Settings(**raw)
+    except ValidationError as exc:
+        raise ConfigError(_format_validation_error(exc, origin)) from None
