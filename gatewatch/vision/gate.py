@@ -1,0 +1,142 @@
+"""Gate logic: turns tracked objects into entries and exits across the gate line.
+
+Each track's side of the line is judged by the bottom centre of its box, where it touches the
+ground the line is drawn on. Three things keep a count honest on real footage:
+
+* a dead band of ``margin`` around the line: a person standing on the line is on neither side;
+* ``settle_frames``: a track must be seen that many analysed frames on the new side before the
+  crossing counts, so a wobble across the line and back counts nothing;
+* a track's last confirmed side is kept for ``forget_after`` seconds of absence, so a person who
+  passes behind a sign and reappears beyond the line still counts.
+
+Observations whose anchor cannot be trusted are skipped (neither extend nor reset a run): the
+box touches the bottom edge of the image (the feet are out of frame), or the anchor lies beyond
+the ends of the line segment.
+
+supervision's LineZone was the first choice, but it forgets a track's side after
+``minimum_crossing_threshold + 1`` frames of absence, which loses every crossing made behind an
+occlusion, and it has no dead band.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from gatewatch.models.tables import Direction
+from gatewatch.settings import GateSettings
+from gatewatch.vision.detector import TrackedObject
+
+#: Pixels from the bottom edge within which a box counts as cut off by the frame.
+EDGE_TOLERANCE_PX = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class Crossing:
+    track_id: int
+    label: str
+    direction: Direction
+    frame_index: int
+    time: datetime
+    confidence: float
+    box: tuple[float, float, float, float]
+
+
+class GateLine:
+    """The configured line in pixels, with the side of ``inside`` as the positive side."""
+
+    def __init__(self, gate: GateSettings, width: int, height: int) -> None:
+        (ax, ay), (bx, by) = gate.line
+        self.a = (ax * width, ay * height)
+        self.b = (bx * width, by * height)
+        dx, dy = self.b[0] - self.a[0], self.b[1] - self.a[1]
+        self._length_sq = dx * dx + dy * dy
+        length = self._length_sq**0.5
+        normal = (-dy / length, dx / length)
+        ix, iy = gate.inside[0] * width, gate.inside[1] * height
+        if (ix - self.a[0]) * normal[0] + (iy - self.a[1]) * normal[1] < 0:
+            normal = (-normal[0], -normal[1])
+        self._normal = normal
+        self.margin_px = gate.margin * height
+        self.height = height
+
+    def signed_distance(self, point: tuple[float, float]) -> float:
+        """Pixels from the line; positive on the inside."""
+        return (point[0] - self.a[0]) * self._normal[0] + (point[1] - self.a[1]) * self._normal[1]
+
+    def within_segment(self, point: tuple[float, float]) -> bool:
+        """Whether the point lies between the perpendiculars through the line's two ends."""
+        dx, dy = self.b[0] - self.a[0], self.b[1] - self.a[1]
+        t = ((point[0] - self.a[0]) * dx + (point[1] - self.a[1]) * dy) / self._length_sq
+        return 0.0 <= t <= 1.0
+
+    def side_of(self, obj: TrackedObject) -> int | None:
+        """+1 inside, -1 outside, 0 in the dead band, None when the anchor cannot be trusted."""
+        if obj.box[3] >= self.height - EDGE_TOLERANCE_PX:
+            return None
+        anchor = obj.anchor
+        if not self.within_segment(anchor):
+            return None
+        distance = self.signed_distance(anchor)
+        if abs(distance) <= self.margin_px:
+            return 0
+        return 1 if distance > 0 else -1
+
+
+@dataclass(slots=True)
+class _TrackState:
+    last_seen: datetime
+    side: int = 0  # last confirmed side; 0 until the track is first seen clear of the band
+    run: int = 0  # consecutive observations on the other side
+    label_votes: Counter[str] = field(default_factory=Counter)
+
+
+class GateCounter:
+    """Counts crossings of one gate line, track by track."""
+
+    def __init__(self, line: GateLine, settle_frames: int, forget_after_seconds: float = 10.0) -> None:
+        self.line = line
+        self.settle_frames = settle_frames
+        self.forget_after_seconds = forget_after_seconds
+        self._tracks: dict[int, _TrackState] = {}
+
+    def update(self, objects: Iterable[TrackedObject], frame_index: int, time: datetime) -> list[Crossing]:
+        crossings = []
+        for obj in objects:
+            state = self._tracks.get(obj.track_id)
+            if state is None:
+                state = self._tracks[obj.track_id] = _TrackState(time)
+            state.last_seen = time
+            state.label_votes[obj.label] += obj.confidence
+            direction = self._observe(state, self.line.side_of(obj))
+            if direction is not None:
+                label = state.label_votes.most_common(1)[0][0]
+                crossings.append(Crossing(obj.track_id, label, direction, frame_index, time, obj.confidence, obj.box))
+        self._forget_stale(time)
+        return crossings
+
+    def _observe(self, state: _TrackState, side: int | None) -> Direction | None:
+        if not side:  # in the band, or not judged: neither extends nor resets a run
+            return None
+        if state.side == 0:
+            state.side = side
+            return None
+        if side == state.side:
+            state.run = 0
+            return None
+        state.run += 1
+        if state.run < self.settle_frames:
+            return None
+        state.side, state.run = side, 0
+        return Direction.ENTRY if side > 0 else Direction.EXIT
+
+    def _forget_stale(self, now: datetime) -> None:
+        stale = [
+            track_id
+            for track_id, state in self._tracks.items()
+            if (now - state.last_seen).total_seconds() > self.forget_after_seconds
+        ]
+        for track_id in stale:
+            del self._tracks[track_id]

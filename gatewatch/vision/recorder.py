@@ -1,0 +1,122 @@
+"""Keeps the recent past so every crossing can carry its evidence.
+
+A ring of scaled-down frames covers the clip's seconds before a crossing; each live track keeps
+a reference to the full-resolution frame where it was detected most confidently, for the
+snapshot. A crossing becomes an ``EventDraft`` once the seconds after it have been seen (or the
+source ended). Nothing here encodes or writes: that happens off the analysis loop.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from gatewatch.settings import EvidenceSettings
+from gatewatch.vision.detector import TrackedObject
+from gatewatch.vision.gate import Crossing
+from gatewatch.vision.sources import Frame
+
+Box = tuple[float, float, float, float]
+
+
+@dataclass(frozen=True, slots=True)
+class ClipFrame:
+    index: int
+    image: np.ndarray  # scaled to the clip size
+    boxes: dict[int, Box]  # track id -> box, in the clip's pixels
+
+
+@dataclass(slots=True)
+class _Best:
+    confidence: float
+    image: np.ndarray
+    box: Box
+    frame_index: int
+    last_seen_index: int
+
+
+@dataclass(slots=True)
+class EventDraft:
+    """A crossing with what its evidence is made of, ready to be encoded and stored."""
+
+    crossing: Crossing
+    fps: float
+    clip: list[ClipFrame]
+    snapshot: np.ndarray | None = None
+    snapshot_box: Box | None = None
+    snapshot_frame_index: int | None = None
+    due_index: int = field(default=0, repr=False)
+
+
+def clip_size(width: int, height: int, max_width: int) -> tuple[int, int]:
+    """Scaled size for clips: at most ``max_width`` wide, even sides as H.264 (yuv420p) needs."""
+    scale = min(1.0, max_width / width)
+    return (max(2, int(width * scale) // 2 * 2), max(2, int(height * scale) // 2 * 2))
+
+
+class EvidenceRecorder:
+    """Collects clip frames and snapshot candidates around crossings for one source."""
+
+    def __init__(self, settings: EvidenceSettings, fps: float, width: int, height: int) -> None:
+        self.fps = fps
+        self._size = clip_size(width, height, settings.clip_max_width)
+        self._scale = self._size[0] / width
+        self._pre_frames = math.ceil(settings.pre_seconds * fps)
+        self._post_frames = math.ceil(settings.post_seconds * fps)
+        self._ring: deque[ClipFrame] = deque(maxlen=self._pre_frames + 1)
+        self._best: dict[int, _Best] = {}
+        self._pending: list[EventDraft] = []
+
+    def add(self, frame: Frame, objects: list[TrackedObject], crossings: list[Crossing]) -> list[EventDraft]:
+        """Record one analysed frame; returns the drafts whose clips are now complete."""
+        clip_frame = self._scaled(frame, objects)
+        self._ring.append(clip_frame)
+        self._remember_best(frame, objects)
+        for draft in self._pending:
+            draft.clip.append(clip_frame)
+        for crossing in crossings:
+            self._pending.append(
+                EventDraft(crossing, self.fps, list(self._ring), due_index=frame.index + self._post_frames)
+            )
+        due = [d for d in self._pending if d.due_index <= frame.index]
+        self._pending = [d for d in self._pending if d.due_index > frame.index]
+        return [self._finish(d) for d in due]
+
+    def flush(self) -> list[EventDraft]:
+        """The source ended: finish every pending draft with the frames it has."""
+        drafts, self._pending = self._pending, []
+        return [self._finish(d) for d in drafts]
+
+    def _scaled(self, frame: Frame, objects: list[TrackedObject]) -> ClipFrame:
+        image = frame.image
+        if self._scale != 1.0 or image.shape[1::-1] != self._size:
+            image = cv2.resize(image, self._size, interpolation=cv2.INTER_AREA)
+        s = self._scale
+        boxes = {o.track_id: (o.box[0] * s, o.box[1] * s, o.box[2] * s, o.box[3] * s) for o in objects}
+        return ClipFrame(frame.index, image, boxes)
+
+    def _remember_best(self, frame: Frame, objects: list[TrackedObject]) -> None:
+        for obj in objects:
+            best = self._best.get(obj.track_id)
+            if best is None or obj.confidence > best.confidence:
+                self._best[obj.track_id] = _Best(obj.confidence, frame.image, obj.box, frame.index, frame.index)
+            else:
+                best.last_seen_index = frame.index
+        # A track gone for longer than a clip lasts will not cross now: free its frame.
+        horizon = frame.index - self._pre_frames - self._post_frames
+        pending_tracks = {d.crossing.track_id for d in self._pending}
+        for track_id in [t for t, b in self._best.items() if b.last_seen_index < horizon]:
+            if track_id not in pending_tracks:
+                del self._best[track_id]
+
+    def _finish(self, draft: EventDraft) -> EventDraft:
+        # The track's best view from before the crossing through the seconds after it; the next
+        # pass of the same track starts afresh.
+        best = self._best.pop(draft.crossing.track_id, None)
+        if best is not None:
+            draft.snapshot, draft.snapshot_box, draft.snapshot_frame_index = best.image, best.box, best.frame_index
+        return draft

@@ -1,0 +1,118 @@
+"""Gate logic on synthetic tracks: what a guard would count by eye."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from gatewatch.models.tables import Direction
+from gatewatch.settings import GateSettings
+from gatewatch.vision.detector import TrackedObject
+from gatewatch.vision.gate import Crossing, GateCounter, GateLine
+
+WIDTH, HEIGHT, FPS = 1000, 1000, 10.0
+T0 = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
+
+
+def person(track_id: int, feet_y: float, x: float = 500.0, label: str = "person", conf: float = 0.8,
+           height: float = 200.0) -> TrackedObject:
+    """A box whose bottom centre (the feet) stands at (x, feet_y) in pixels."""
+    return TrackedObject(track_id, label, conf, (x - 40, feet_y - height, x + 40, feet_y))
+
+
+def counter(line=((0.0, 0.5), (1.0, 0.5)), inside=(0.5, 0.2), margin=0.02, settle=2) -> GateCounter:
+    gate = GateSettings(line=line, inside=inside, margin=margin, settle_frames=settle)
+    return GateCounter(GateLine(gate, WIDTH, HEIGHT), gate.settle_frames)
+
+
+def run(gate: GateCounter, frames: list[list[TrackedObject]]) -> list[Crossing]:
+    crossings = []
+    for index, objects in enumerate(frames):
+        crossings += gate.update(objects, index, T0 + timedelta(seconds=index / FPS))
+    return crossings
+
+
+def walk(track_id: int, ys: list[float], **kwargs) -> list[list[TrackedObject]]:
+    return [[person(track_id, y, **kwargs)] for y in ys]
+
+
+def test_walking_in_across_the_line_is_one_entry() -> None:
+    crossings = run(counter(), walk(1, [900, 800, 700, 600, 520, 480, 400, 300, 200]))
+    assert [(c.track_id, c.direction) for c in crossings] == [(1, Direction.ENTRY)]
+    # 520 and 480 lie in the dead band (20 px); it counts on the second frame clear of it.
+    assert crossings[0].frame_index == 7
+
+
+def test_walking_out_is_one_exit() -> None:
+    crossings = run(counter(), walk(1, [200, 300, 400, 480, 520, 600, 700]))
+    assert [c.direction for c in crossings] == [Direction.EXIT]
+
+
+def test_inside_point_decides_the_direction() -> None:
+    ys = [900, 800, 700, 600, 400, 300, 200]
+    assert [c.direction for c in run(counter(inside=(0.5, 0.9)), walk(1, ys))] == [Direction.EXIT]
+    # A vertical line with inside on the right: walking right is an entry.
+    gate = counter(line=((0.5, 0.0), (0.5, 1.0)), inside=(0.9, 0.5))
+    frames = [[person(1, 700, x=x)] for x in (100, 200, 300, 400, 600, 700, 800)]
+    assert [c.direction for c in run(gate, frames)] == [Direction.ENTRY]
+
+
+def test_lingering_and_wobbling_on_the_line_counts_once() -> None:
+    approach = [900, 800, 700, 600]
+    # Standing on the line, feet jittering a few pixels either side of it (and of the band).
+    wobble = [505, 495, 512, 488, 530, 515, 470, 525, 490, 535, 510, 465, 520, 500] * 3
+    onward = [420, 400, 350, 300, 250]
+    crossings = run(counter(), walk(1, approach + wobble + onward))
+    assert [c.direction for c in crossings] == [Direction.ENTRY]
+
+
+def test_stepping_over_and_back_is_no_crossing() -> None:
+    # One frame beyond the band, then back out: shorter than settle_frames.
+    crossings = run(counter(settle=2), walk(1, [700, 600, 540, 470, 540, 600, 700]))
+    assert crossings == []
+
+
+def test_a_box_centre_beyond_the_line_with_feet_before_it_is_not_a_crossing() -> None:
+    # A tall person: the box centre is 150 px beyond the line, the feet 50 px before it.
+    frames = walk(1, [800, 700, 600, 560, 560, 560, 560], height=400)
+    assert run(counter(), frames) == []
+
+
+def test_passing_behind_a_sign_still_counts() -> None:
+    before = walk(7, [900, 800, 700, 600])
+    hidden: list[list[TrackedObject]] = [[] for _ in range(40)]  # four seconds out of sight
+    after = walk(7, [400, 350, 300])
+    crossings = run(counter(), before + hidden + after)
+    assert [(c.track_id, c.direction) for c in crossings] == [(7, Direction.ENTRY)]
+
+
+def test_feet_out_of_frame_are_not_judged() -> None:
+    # The box is cut off by the bottom edge: its bottom is the frame edge, not the feet.
+    gate = counter(line=((0.0, 0.95), (1.0, 0.95)), inside=(0.5, 0.5))
+    frames = walk(3, [1000, 1000, 1000, 1000]) + walk(3, [900, 880])
+    assert run(gate, frames) == []
+
+
+def test_crossing_beyond_the_end_of_the_line_is_not_counted() -> None:
+    gate = counter(line=((0.0, 0.5), (0.4, 0.5)), inside=(0.2, 0.2))
+    assert run(gate, walk(1, [900, 700, 600, 400, 300, 200], x=800)) == []
+    assert len(run(gate, walk(2, [900, 700, 600, 400, 300, 200], x=200))) == 1
+
+
+def test_each_object_counts_separately_and_takes_its_majority_class() -> None:
+    frames = []
+    for i, y in enumerate([900, 800, 700, 600, 400, 300, 200]):
+        frames.append([person(1, y, x=200), person(2, y, x=700, label="truck" if i == 2 else "car")])
+    crossings = sorted(run(counter(), frames), key=lambda c: c.track_id)
+    assert [(c.track_id, c.label, c.direction) for c in crossings] == [
+        (1, "person", Direction.ENTRY),
+        (2, "car", Direction.ENTRY),
+    ]
+
+
+@pytest.mark.parametrize("settle", [1, 3])
+def test_in_then_out_again_is_an_entry_and_an_exit(settle: int) -> None:
+    ys = [900, 700, 600] + [300] * 4 + [700] * 4
+    crossings = run(counter(settle=settle), walk(1, ys))
+    assert [c.direction for c in crossings] == [Direction.ENTRY, Direction.EXIT]
