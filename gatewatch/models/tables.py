@@ -125,6 +125,7 @@ class EntryEvent(SQLModel, table=True):
     box_y2: float
     snapshot_path: str | None = Field(default=None, max_length=500)
     clip_path: str | None = Field(default=None, max_length=500)
+    evidence_error: str | None = Field(default=None, max_length=500, description="why a file is missing")
     status: str = Field(max_length=16)
     flag: str | None = Field(default=None, max_length=32, index=True)
     flag_detail: str | None = Field(default=None, description="why no visit explained it")
@@ -161,3 +162,38 @@ class AuditRecord(SQLModel, table=True):
     entity_id: str = Field(max_length=64)
     before: str | None = Field(default=None, description="JSON of the changed fields before")
     after: str | None = Field(default=None, description="JSON of the changed fields after")
+
+
+class Role(StrEnum):
+    OPERATOR = "operator"
+    GUARD = "guard"
+    AUDITOR = "auditor"
+    ADMIN = "admin"
+
+
+class User(SQLModel, table=True):
+    """A person who logs in. The password is kept only as a werkzeug hash."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=64, unique=True, index=True)
+    password_hash: str = Field(max_length=300)
+    role: str = Field(max_length=16)
+    full_name: str = Field(default="", max_length=200)
+    locale: str | None = Field(default=None, max_length=8, description="null: the site default")
+    active: bool = True
+    failed_logins: int = 0
+    locked_until: datetime | None = Field(default=None, sa_column=_time_column(nullable=True))
+    last_login_at: datetime | None = Field(default=None, sa_column=_time_column(nullable=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_time_column())
+
+
+class ApiToken(SQLModel, table=True):
+    """A bearer token for a machine client, acting as its user; only its SHA-256 is stored."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    name: str = Field(max_length=100)
+    token_sha256: str = Field(max_length=64, unique=True, index=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_time_column())
+    last_used_at: datetime | None = Field(default=None, sa_column=_time_column(nullable=True))
+    revoked_at: datetime | None = Field(default=None, sa_column=_time_column(nullable=True))
