@@ -6,6 +6,8 @@ only turns its results into plain values that the gate logic understands.
 
 from __future__ import annotations
 
+import logging
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,7 +44,12 @@ def load_model(settings: DetectorSettings):  # -> ultralytics.YOLO, imported laz
             f"detector.model: {model} does not exist (set it in the configuration or GATEWATCH_DETECTOR__MODEL)"
         )
     from ultralytics import YOLO
+    from ultralytics.utils import LOGGER
 
+    # ultralytics logs to stdout; stdout belongs to the application (``process --json``).
+    for handler in LOGGER.handlers:
+        if isinstance(handler, logging.StreamHandler):
+            handler.setStream(sys.stderr)
     try:
         return YOLO(model, task="detect")
     except Exception as exc:  # ultralytics raises many kinds for a bad model file

@@ -1,0 +1,3 @@
+from gatewatch.cli import main
+
+main()

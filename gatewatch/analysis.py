@@ -1,0 +1,68 @@
+"""Analysing a stored video file as one camera: the whole flow from file to stored, checked events."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from tqdm import tqdm
+
+from gatewatch.settings import CameraSettings, Settings
+from gatewatch.store import EventStore, EventWriter, StoredEvent, file_source_key, sync_camera
+from gatewatch.vision.detector import YoloTracker
+from gatewatch.vision.pipeline import GatePipeline, RunStats
+from gatewatch.vision.sources import FileSource, SourceError
+
+
+class AnalysisBrokenOff(Exception):
+    """The file broke off part-way; the events found before were stored."""
+
+    def __init__(self, error: SourceError, stored: list[StoredEvent]) -> None:
+        super().__init__(f"{error} ({sum(s.created for s in stored)} events found before it were stored)")
+        self.stored = stored
+
+
+@dataclass(frozen=True)
+class AnalysisResult:
+    stats: RunStats
+    stored: list[StoredEvent]
+
+    @property
+    def created(self) -> int:
+        return sum(s.created for s in self.stored)
+
+
+def analyse_file(
+    engine: sa.Engine,
+    settings: Settings,
+    camera: CameraSettings,
+    video: Path,
+    start: datetime,
+    *,
+    progress: bool = True,
+    model: Any = None,
+) -> AnalysisResult:
+    """Detect, track, count and store the crossings in ``video``; events already stored are kept.
+
+    Raises SourceError for a file that cannot be opened, DetectorError for a model that cannot be
+    loaded, and AnalysisBrokenOff when the file is damaged part-way.
+    """
+    source = FileSource(video, start)
+    try:
+        tracker = YoloTracker(settings.detector, camera.classes, model=model)
+        sync_camera(engine, camera)
+        writer = EventWriter(EventStore(engine, settings, camera, file_source_key(video)))
+        with tqdm(total=source.total_frames, unit="frame", desc=video.name, leave=False,
+                  disable=None if progress else True) as bar:
+            try:
+                stats = GatePipeline(camera, tracker, settings.evidence).run(
+                    source, writer.submit, on_frame=lambda _frame: bar.update()
+                )
+            except SourceError as exc:
+                raise AnalysisBrokenOff(exc, writer.close()) from None
+        return AnalysisResult(stats, writer.close())
+    finally:
+        source.close()

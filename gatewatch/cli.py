@@ -1,0 +1,244 @@
+"""The ``gatewatch`` command line."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import logging
+import signal
+import sys
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from functools import cached_property, wraps
+from pathlib import Path
+from typing import Any
+
+import click
+import sqlalchemy as sa
+from pydantic import ValidationError
+from sqlmodel import Session, select
+
+from gatewatch.analysis import AnalysisResult
+from gatewatch.models.db import make_engine, migrate, session_scope
+from gatewatch.models.tables import EntryEvent, EventStatus, OPEN_STATUSES, Visit
+from gatewatch.settings import CameraSettings, ConfigError, GateSettings, Settings, load_settings
+
+REPO_SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+
+#: Exit codes: 1 for bad input data (a video, a CSV), 2 for a wrong command or configuration.
+EXIT_INPUT, EXIT_USAGE = 1, 2
+
+
+class InputError(click.ClickException):
+    exit_code = EXIT_INPUT
+
+
+class UsageError(click.ClickException):
+    exit_code = EXIT_USAGE
+
+
+class App:
+    """What a command needs, made on first use: settings, then the migrated database."""
+
+    def __init__(self, config: str | None, database_url: str | None) -> None:
+        self._config = config
+        self._database_url = database_url
+
+    @cached_property
+    def settings(self) -> Settings:
+        try:
+            settings = load_settings(self._config)
+        except ConfigError as exc:
+            raise UsageError(str(exc)) from None
+        if self._database_url:
+            settings = settings.model_copy(update={"database_url": self._database_url})
+        return settings
+
+    @cached_property
+    def engine(self) -> sa.Engine:
+        engine = make_engine(self.settings.effective_database_url)
+        migrate(engine)
+        return engine
+
+    def camera(self, camera_id: str) -> CameraSettings:
+        try:
+            return self.settings.camera(camera_id)
+        except ConfigError as exc:
+            raise UsageError(str(exc)) from None
+
+    def local(self, moment: datetime) -> str:
+        return moment.astimezone(self.settings.zone).strftime("%Y-%m-%d %H:%M:%S")
+
+    def parse_time(self, text: str, option: str) -> datetime:
+        """ISO 8601; without an offset the time is read in the site's time zone."""
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            raise UsageError(f"{option}: {text!r} is not an ISO 8601 time such as 2026-11-20T09:00:00+07:00") from None
+        return moment.replace(tzinfo=self.settings.zone) if moment.tzinfo is None else moment
+
+
+def with_app(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Adds --config and --db to a command and hands it an ``App``."""
+
+    @click.option("--config", "config", type=click.Path(dir_okay=False), envvar="GATEWATCH_CONFIG",
+                  help="YAML configuration (default: $GATEWATCH_CONFIG).")
+    @click.option("--db", "database_url", help="Database URL, overriding the configuration.")
+    @wraps(command)
+    def wrapper(config: str | None, database_url: str | None, **kwargs: Any) -> Any:
+        return command(App(config, database_url), **kwargs)
+
+    return wrapper
+
+
+def actor_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--by", "actor", default=lambda: f"cli:{getpass.getuser()}", show_default="cli:<user>",
+                        help="Who does this, for the audit trail.")(command)
+
+
+@click.group()
+@click.option("-v", "--verbose", is_flag=True, help="Log progress to stderr.")
+def main(verbose: bool) -> None:
+    """gatewatch: gate camera analysis checked against the visitor log."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+
+
+# --- analysis ---------------------------------------------------------------------------------
+
+
+def _gate_override(camera: CameraSettings, line: str | None, inside: str | None) -> CameraSettings:
+    if line is None and inside is None:
+        return camera
+    if line is None or inside is None:
+        raise UsageError("--line and --inside go together")
+
+    def numbers(text: str, count: int, option: str) -> list[float]:
+        try:
+            values = [float(v) for v in text.split(",")]
+        except ValueError:
+            values = []
+        if len(values) != count:
+            raise UsageError(f"{option} takes {count} comma-separated numbers, got {text!r}")
+        return values
+
+    x1, y1, x2, y2 = numbers(line, 4, "--line")
+    ix, iy = numbers(inside, 2, "--inside")
+    try:
+        gate = GateSettings.model_validate(
+            {**camera.gate.model_dump(), "line": ((x1, y1), (x2, y2)), "inside": (ix, iy)}
+        )
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise UsageError(f"--line/--inside: {problems}") from None
+    return camera.model_copy(update={"gate": gate})
+
+
+def _event_json(event: EntryEvent) -> str:
+    return json.dumps({
+        "camera": event.camera_id,
+        "track_id": event.track_id,
+        "label": event.label,
+        "direction": event.direction,
+        "time": event.occurred_at.isoformat(),
+        "frame": event.frame_index,
+        "confidence": event.confidence,
+        "flag": event.flag,
+    })
+
+
+def run_analysis(app: App, camera: CameraSettings, video: Path, start: datetime, model: Any = None) -> AnalysisResult:
+    """``analyse_file`` with its errors turned into messages and exit codes."""
+    from gatewatch.analysis import AnalysisBrokenOff, analyse_file
+    from gatewatch.vision.detector import DetectorError
+    from gatewatch.vision.sources import SourceError
+
+    try:
+        return analyse_file(app.engine, app.settings, camera, video, start, model=model)
+    except (SourceError, AnalysisBrokenOff) as exc:
+        raise InputError(str(exc)) from None
+    except DetectorError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _print_summary(app: App, video: Path, camera: CameraSettings, result: AnalysisResult) -> None:
+    stats, stored = result.stats, result.stored
+    click.echo(f"{video.name} as {camera.id}: {stats.frames} frames in {stats.seconds:.1f} s "
+               f"({stats.frames_per_second:.1f} frames/s)")
+    labels = sorted({label for label, _ in stats.crossings})
+    click.echo(f"  {'class':<12}{'entries':>8}{'exits':>8}")
+    for label in labels:
+        click.echo(f"  {label:<12}{stats.crossings[(label, 'entry')]:>8}{stats.crossings[(label, 'exit')]:>8}")
+    flags = Counter(s.event.flag for s in stored if s.event.flag)
+    click.echo("  flagged: " + (", ".join(f"{reason} {n}" for reason, n in sorted(flags.items())) or "none"))
+    new = sum(s.created for s in stored)
+    click.echo(f"  stored: {new} new events, {len(stored) - new} already stored by an earlier run")
+
+
+@main.command()
+@click.argument("video", type=click.Path(path_type=Path))
+@click.option("--camera", "camera_id", required=True, help="Configured camera the footage comes from.")
+@click.option("--start", help="Wall-clock time of the first frame, ISO 8601 (default: now).")
+@click.option("--line", help="Gate line x1,y1,x2,y2 in 0..1, instead of the camera's.")
+@click.option("--inside", help="A point x,y in 0..1 on the inside of --line.")
+@click.option("--json", "as_json", is_flag=True, help="Print each event as one JSON line, nothing else.")
+@with_app
+def process(app: App, video: Path, camera_id: str, start: str | None, line: str | None,
+            inside: str | None, as_json: bool) -> None:
+    """Analyse a stored video file as camera ID and store its events."""
+    camera = _gate_override(app.camera(camera_id), line, inside)
+    start_time = app.parse_time(start, "--start") if start else datetime.now(UTC)
+    result = run_analysis(app, camera, video, start_time)
+    if as_json:
+        for item in result.stored:
+            click.echo(_event_json(item.event))
+    else:
+        _print_summary(app, video, camera, result)
+
+
+@main.command()
+@click.option("--camera", "camera_id", required=True, help="Configured camera to run.")
+@with_app
+def worker(app: App, camera_id: str) -> None:
+    """Run a configured live camera until SIGINT or SIGTERM."""
+    from gatewatch.worker import run_camera
+
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    camera = app.camera(camera_id)
+    run_camera(app.engine, app.settings, camera, stop)
+
+
+# --- events -----------------------------------------------------------------------------------
+
+
+@main.group()
+def events() -> None:
+    """Stored entry and exit events."""
+
+
+@events.command("list")
+@click.option("--flagged", is_flag=True, help="Only entries waiting for a person.")
+@click.option("--camera", "camera_id", help="Only this camera.")
+@click.option("--limit", default=50, show_default=True)
+@with_app
+def events_list(app: App, flagged: bool, camera_id: str | None, limit: int) -> None:
+    """List events, newest first."""
+    query = select(EntryEvent).order_by(EntryEvent.occurred_at.desc(), EntryEvent.id.desc()).limit(limit)
+    if flagged:
+        query = query.where(EntryEvent.status.in_([s.value for s in OPEN_STATUSES]))
+    if camera_id:
+        query = query.where(EntryEvent.camera_id == camera_id)
+    with Session(app.engine) as session:
+        rows = session.exec(query).all()
+    _print_events(app, rows)
+
+
+def _print_events(app: App, rows: Iterable[EntryEvent]) -> None:
+    click.echo(f"{'id':>6}  {'time':<19}  {'camera':<14} {'class':<10} {'dir':<5} {'status':<12} flag")
+    for e in rows:
+        click.echo(f"{e.id:>6}  {app.local(e.occurred_at):<19}  {e.camera_id:<14} {e.label:<10} "
+                   f"{e.direction:<5} {e.status:<12} {e.flag or ''}")

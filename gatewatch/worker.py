@@ -1,0 +1,97 @@
+"""A camera worker: keeps one configured camera analysed, reconnecting when its source fails.
+
+The camera's status row (connected, last frame time, frames/s, reconnects) is kept current so
+operators see a camera that dropped or fell behind.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+
+from gatewatch.models.db import session_scope
+from gatewatch.models.tables import Camera
+from gatewatch.settings import CameraSettings, Settings
+from gatewatch.store import EventStore, EventWriter, file_source_key, live_source_key, sync_camera
+from gatewatch.vision.detector import YoloTracker, load_model
+from gatewatch.vision.pipeline import GatePipeline
+from gatewatch.vision.sources import Frame, SourceError, open_source
+
+log = logging.getLogger(__name__)
+
+#: Seconds to wait before each reconnect attempt; the last is repeated.
+BACKOFF_SECONDS = (1.0, 2.0, 5.0, 10.0, 30.0)
+
+
+class CameraStatus:
+    """Writes the camera's status row, at most every ``interval`` seconds while frames flow."""
+
+    def __init__(self, engine: sa.Engine, camera_id: str, interval: float = 2.0) -> None:
+        self.engine = engine
+        self.camera_id = camera_id
+        self.interval = interval
+        self._window_start = time.monotonic()
+        self._frames = 0
+
+    def update(self, **fields: object) -> None:
+        with session_scope(self.engine) as session:
+            row = session.get(Camera, self.camera_id)
+            if row is not None:
+                for name, value in fields.items():
+                    setattr(row, name, value)
+                session.add(row)
+
+    def on_frame(self, frame: Frame) -> None:
+        self._frames += 1
+        elapsed = time.monotonic() - self._window_start
+        if elapsed >= self.interval:
+            self.update(connected=True, last_frame_at=datetime.now(UTC),
+                        frames_per_second=round(self._frames / elapsed, 2), status_note=None)
+            self._window_start, self._frames = time.monotonic(), 0
+
+    def disconnected(self, reason: str, *, count_reconnect: bool) -> None:
+        with session_scope(self.engine) as session:
+            row = session.get(Camera, self.camera_id)
+            if row is not None:
+                row.connected = False
+                row.status_note = reason[:500]
+                row.reconnects += int(count_reconnect)
+                session.add(row)
+
+
+def run_camera(engine: sa.Engine, settings: Settings, camera: CameraSettings, stop: threading.Event) -> None:
+    """Analyse ``camera`` until ``stop`` is set; a stored file as camera source is analysed once."""
+    sync_camera(engine, camera)
+    model = load_model(settings.detector)
+    status = CameraStatus(engine, camera.id)
+    failures = 0
+    while not stop.is_set():
+        try:
+            source = open_source(camera.source)
+        except SourceError as exc:
+            delay = BACKOFF_SECONDS[min(failures, len(BACKOFF_SECONDS) - 1)]
+            log.warning("%s: %s; retrying in %.0f s", camera.id, exc, delay)
+            status.disconnected(str(exc), count_reconnect=failures > 0)
+            failures += 1
+            stop.wait(delay)
+            continue
+        failures = 0
+        key = live_source_key(datetime.now(UTC)) if source.is_live else file_source_key(camera.source)
+        writer = EventWriter(EventStore(engine, settings, camera, key))
+        pipeline = GatePipeline(camera, YoloTracker(settings.detector, camera.classes, model=model), settings.evidence)
+        try:
+            stats = pipeline.run(source, writer.submit, stop=stop, on_frame=status.on_frame)
+            log.info("%s: %d frames at %.1f frames/s", camera.id, stats.frames, stats.frames_per_second)
+        except SourceError as exc:
+            log.warning("%s: %s; reconnecting", camera.id, exc)
+            status.disconnected(str(exc), count_reconnect=True)
+        finally:
+            source.close()
+            writer.close()
+        if not source.is_live:
+            break
+    status.update(connected=False)
