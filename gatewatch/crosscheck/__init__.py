@@ -1,0 +1,1 @@
+"""Cross-checking entry events against the visitor log and standing authorisations."""

@@ -1,0 +1,234 @@
+"""The cross-check rules: does a visit or a standing authorisation explain an entry?
+
+Pure functions of plain facts, no database: ``service.py`` gathers the facts, ``judge`` decides.
+
+Choices the rules make:
+
+* A visit explains an entry before an authorisation does: a visit names a person, so the
+  reviewer learns more from it. Among covering visits the one checked in closest to the entry
+  wins (tie: lowest id); among covering authorisations the lowest id wins.
+* An entry outside the gate's operating hours is flagged ``after_hours`` even when a visit or
+  authorisation covers it, and the verdict still names what covers it, so the reviewer sees who
+  it probably was. Such a linked entry counts against that visit's or authorisation's capacity
+  like any other linked entry: the people did come in, whatever the hour.
+* When nothing covers an entry, the reason is ``over_party_size`` if some visit or
+  authorisation could have but is used up, else ``checked_out`` if a visit could have but had
+  checked out, else ``unregistered``.
+* An authorisation whose limit for the entry's kind is 0 (``max_vehicles=0`` for a car) does not
+  cover that kind at all, like a visit without a vehicle; it is not "used up".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import Enum
+from typing import Literal, TypeVar
+
+from gatewatch.models.tables import EventStatus, FlagReason
+
+EntryKind = Literal["person", "vehicle"]
+PERSON: EntryKind = "person"
+VEHICLE: EntryKind = "vehicle"
+
+
+@dataclass(frozen=True, slots=True)
+class EntryFacts:
+    occurred_at: datetime  # aware, UTC
+    kind: EntryKind
+    camera_id: str
+    within_hours: bool
+
+
+@dataclass(frozen=True, slots=True)
+class VisitFacts:
+    id: int
+    visitor_name: str
+    check_in_at: datetime
+    checked_out_at: datetime | None
+    party_size: int
+    has_vehicle: bool
+    camera_id: str | None  # None: any gate
+    used_persons: int = 0  # entries already linked to it, not counting the one judged
+    used_vehicles: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorisationFacts:
+    id: int
+    holder: str
+    valid_from: datetime
+    valid_until: datetime
+    max_persons: int
+    max_vehicles: int
+    camera_id: str | None  # None: any gate
+    used_persons: int = 0
+    used_vehicles: int = 0
+
+
+_Candidate = TypeVar("_Candidate", VisitFacts, AuthorisationFacts)
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    status: EventStatus  # EXPLAINED or FLAGGED
+    reason: FlagReason | None
+    visit_id: int | None
+    authorisation_id: int | None
+    detail: str  # a headline, then one line per visit or authorisation considered
+
+
+class _Fit(Enum):
+    COVERS = "covers"
+    FULL = "full"  # could cover it, but its capacity is used up
+    CHECKED_OUT = "checked_out"  # could cover it, but had checked out by then
+    NO_MATCH = "no_match"  # other gate, outside the window or validity, or not this kind
+
+
+@dataclass(frozen=True, slots=True)
+class _Assessment:
+    fit: _Fit
+    note: str
+
+
+def _clock(moment: datetime, reference: datetime) -> str:
+    """UTC time of day, with the date when it is not the reference's date."""
+    moment, reference = moment.astimezone(UTC), reference.astimezone(UTC)
+    pattern = "%H:%M UTC" if moment.date() == reference.date() else "%Y-%m-%d %H:%M UTC"
+    return moment.strftime(pattern)
+
+
+def _plural(count: int, one: str, many: str) -> str:
+    return f"{count} {one if count == 1 else many}"
+
+
+def _visit_label(visit: VisitFacts) -> str:
+    return f"visit #{visit.id} ({visit.visitor_name})"
+
+
+def _authorisation_label(authorisation: AuthorisationFacts) -> str:
+    return f"authorisation #{authorisation.id} ({authorisation.holder})"
+
+
+def _other_gate(label: str, camera_id: str | None, entry: EntryFacts) -> _Assessment | None:
+    if camera_id is None or camera_id == entry.camera_id:
+        return None
+    return _Assessment(_Fit.NO_MATCH, f"{label}: registered for camera {camera_id}, not {entry.camera_id}")
+
+
+def _capacity(label: str, used: int, capacity: int, limit: str, covers: str) -> _Assessment:
+    if used >= capacity:
+        return _Assessment(_Fit.FULL, f"{label}: {limit} already used by {_plural(used, 'entry', 'entries')}")
+    return _Assessment(_Fit.COVERS, f"{label}: {covers}")
+
+
+def _assess_visit(entry: EntryFacts, visit: VisitFacts, window: tuple[datetime, datetime]) -> _Assessment:
+    label = _visit_label(visit)
+    t = entry.occurred_at
+    check_in = _clock(visit.check_in_at, t)
+    if other_gate := _other_gate(label, visit.camera_id, entry):
+        return other_gate
+    if not window[0] <= visit.check_in_at <= window[1]:
+        span = f"{_clock(window[0], t)} to {_clock(window[1], t)}"
+        return _Assessment(_Fit.NO_MATCH, f"{label}: checked in at {check_in}, outside the window {span}")
+    if entry.kind == VEHICLE and not visit.has_vehicle:
+        return _Assessment(_Fit.NO_MATCH, f"{label}: no vehicle registered")
+    if visit.checked_out_at is not None and visit.checked_out_at <= t:
+        return _Assessment(
+            _Fit.CHECKED_OUT, f"{label}: checked out at {_clock(visit.checked_out_at, t)}, before the entry"
+        )
+    covers = f"checked in at {check_in}, covers the entry"
+    if entry.kind == PERSON:
+        return _capacity(label, visit.used_persons, visit.party_size, f"party of {visit.party_size}", covers)
+    return _capacity(label, visit.used_vehicles, 1, "its one vehicle", covers)
+
+
+def _assess_authorisation(entry: EntryFacts, authorisation: AuthorisationFacts) -> _Assessment:
+    label = _authorisation_label(authorisation)
+    t = entry.occurred_at
+    if other_gate := _other_gate(label, authorisation.camera_id, entry):
+        return other_gate
+    validity = f"valid {_clock(authorisation.valid_from, t)} to {_clock(authorisation.valid_until, t)}"
+    if not authorisation.valid_from <= t <= authorisation.valid_until:
+        return _Assessment(_Fit.NO_MATCH, f"{label}: {validity}, not at the entry")
+    if entry.kind == PERSON:
+        used, capacity = authorisation.used_persons, authorisation.max_persons
+    else:
+        used, capacity = authorisation.used_vehicles, authorisation.max_vehicles
+    if capacity == 0:
+        return _Assessment(_Fit.NO_MATCH, f"{label}: allows no {entry.kind}s")
+    limit = f"up to {_plural(capacity, entry.kind, entry.kind + 's')}"
+    return _capacity(label, used, capacity, limit, f"{validity}, covers the entry")
+
+
+def _first_covering(
+    candidates: Sequence[_Candidate], assessments: Sequence[_Assessment]
+) -> _Candidate | None:
+    return next((c for c, a in zip(candidates, assessments, strict=True) if a.fit is _Fit.COVERS), None)
+
+
+def _reason(entry: EntryFacts, covered: bool, fits: set[_Fit]) -> FlagReason | None:
+    if not entry.within_hours:
+        return FlagReason.AFTER_HOURS
+    if covered:
+        return None
+    if _Fit.FULL in fits:
+        return FlagReason.OVER_PARTY_SIZE
+    if _Fit.CHECKED_OUT in fits:
+        return FlagReason.CHECKED_OUT
+    return FlagReason.UNREGISTERED
+
+
+def _headline(
+    entry: EntryFacts, reason: FlagReason | None, cover: str | None, window: tuple[datetime, datetime]
+) -> str:
+    t = entry.occurred_at
+    what = f"{entry.kind} entry at {_clock(t, t)} on camera {entry.camera_id}"
+    match reason:
+        case None:
+            return f"{what}: explained by {cover}"
+        case FlagReason.AFTER_HOURS:
+            probably = f"{cover} would cover it" if cover else "no visit or authorisation covers it"
+            return f"after hours: {what} is outside the gate's operating hours; {probably}"
+        case FlagReason.OVER_PARTY_SIZE:
+            return f"over party size: no visit or authorisation that could cover the {what} has room left"
+        case FlagReason.CHECKED_OUT:
+            return f"checked out: the only visits that could cover the {what} had checked out before it"
+        case _:
+            span = f"{_clock(window[0], t)} and {_clock(window[1], t)}"
+            return f"unregistered: no visit checked in between {span} and no authorisation covers the {what}"
+
+
+def judge(
+    entry: EntryFacts,
+    visits: Sequence[VisitFacts],
+    authorisations: Sequence[AuthorisationFacts],
+    window_before: timedelta,
+    window_after: timedelta,
+) -> Verdict:
+    """Explain ``entry`` by one of ``visits`` or ``authorisations``, or flag it with a reason.
+
+    A visit covers an entry at t when it was checked in within [t - window_before,
+    t + window_after] at this gate (or any gate), had not checked out at or before t, brings
+    the entry's kind (a vehicle entry needs a visit with a vehicle) and has capacity left:
+    fewer linked person entries than its party size, or no linked vehicle entry yet.
+    """
+    t = entry.occurred_at
+    window = (t - window_before, t + window_after)
+    ranked_visits = sorted(visits, key=lambda visit: (abs(visit.check_in_at - t), visit.id))
+    ranked_authorisations = sorted(authorisations, key=lambda authorisation: authorisation.id)
+    visit_fits = [_assess_visit(entry, visit, window) for visit in ranked_visits]
+    authorisation_fits = [_assess_authorisation(entry, a) for a in ranked_authorisations]
+    visit = _first_covering(ranked_visits, visit_fits)
+    authorisation = None if visit else _first_covering(ranked_authorisations, authorisation_fits)
+    cover = _visit_label(visit) if visit else _authorisation_label(authorisation) if authorisation else None
+    assessments = visit_fits + authorisation_fits
+    reason = _reason(entry, cover is not None, {a.fit for a in assessments})
+    return Verdict(
+        status=EventStatus.EXPLAINED if reason is None else EventStatus.FLAGGED,
+        reason=reason,
+        visit_id=visit.id if visit else None,
+        authorisation_id=authorisation.id if authorisation else None,
+        detail="\n".join([_headline(entry, reason, cover, window), *(a.note for a in assessments)]),
+    )
