@@ -5,7 +5,7 @@ SHARED ?= ../shared
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup shared-data demo test test-fast bench clean
+.PHONY: setup shared-data system-deps demo test test-fast bench clean
 
 setup: $(STAMP) shared-data
 
@@ -24,7 +24,11 @@ shared-data:
 demo: setup
 	$(BIN)/gatewatch demo
 
-test: setup
+# Debian packages the tests need (Chromium for the browser tests), installed when missing.
+system-deps:
+	scripts/system-deps.sh
+
+test: setup system-deps
 	$(BIN)/python -m pytest
 
 test-fast: setup
