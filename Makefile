@@ -24,7 +24,7 @@ shared-data:
 demo: setup
 	$(BIN)/gatewatch demo
 
-# Debian packages the tests need (Chromium for the browser tests), installed when missing.
+# Debian packages the tests need (Chromium, PostgreSQL), installed when missing.
 system-deps:
 	scripts/system-deps.sh
 

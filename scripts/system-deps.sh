@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests use, when they are missing: Chromium for the browser
-# tests. Needs root (CI runs as root); elsewhere it says what to install and carries on.
+# tests, PostgreSQL's server for the database tests. Needs root (CI runs as root); elsewhere it
+# says what to install and carries on.
 set -euo pipefail
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then
-  echo "note: install ${missing[*]} (Debian packages) for the browser tests" >&2
+  echo "note: install ${missing[*]} (Debian packages) for the browser and database tests" >&2
   exit 0
 fi
 export DEBIAN_FRONTEND=noninteractive

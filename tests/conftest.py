@@ -1,4 +1,7 @@
-"""Shared fixtures: settings for one gate camera, and a migrated SQLite database holding it."""
+"""Shared fixtures: settings for one gate camera, and a migrated database holding it.
+
+Database tests run twice, on SQLite and on PostgreSQL (see tests/databases.py).
+"""
 
 from __future__ import annotations
 
@@ -9,9 +12,11 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session
 
-from gatewatch.models.db import make_engine, migrate
+from gatewatch.models.db import make_engine
 from gatewatch.models.tables import Camera, EntryEvent, EventStatus
 from gatewatch.settings import Settings
+
+pytest_plugins = ["tests.databases"]
 
 CAMERA_ID = "gate-1"
 
@@ -35,9 +40,8 @@ def settings(tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def session(tmp_path: Path) -> Iterator[Session]:
-    engine = make_engine(f"sqlite:///{tmp_path / 'gatewatch.db'}")
-    migrate(engine)
+def session(database_url: str) -> Iterator[Session]:
+    engine = make_engine(database_url)
     with Session(engine) as session:
         session.add(Camera(id=CAMERA_ID, name="Gate 1", source="0"))
         session.commit()

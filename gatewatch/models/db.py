@@ -40,7 +40,8 @@ def make_engine(url: str) -> sa.Engine:
 def alembic_config(engine: sa.Engine) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
+    # ConfigParser reads % as interpolation; URLs carry it in escapes (socket paths, passwords).
+    config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False).replace("%", "%%"))
     config.attributes["engine"] = engine
     return config
 

@@ -1,0 +1,101 @@
+"""The databases every database test runs against: SQLite, and a real PostgreSQL server.
+
+The PostgreSQL server is started once per test run from Debian's binaries in a temporary
+folder (as the ``postgres`` user when run as root, which initdb refuses), listening only on a
+Unix socket. Each test gets a fresh database cloned from a migrated template.
+"""
+
+from __future__ import annotations
+
+import glob
+import itertools
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from gatewatch.models.db import make_engine, migrate
+
+DATABASES = ("sqlite", "postgresql")
+_TEMPLATE = "gatewatch_template"
+_counter = itertools.count()
+
+
+def _pg_bin(name: str) -> str | None:
+    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
+    return found[-1] if found else shutil.which(name)
+
+
+class PostgresServer:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.data = root / "data"
+        self.socket_dir = root / "socket"
+        self.port = 5432 + os.getpid() % 1000
+        as_root = os.geteuid() == 0
+        self._prefix = ["runuser", "-u", "postgres", "--"] if as_root else []
+        for path in (root, self.socket_dir):
+            path.mkdir(parents=True, exist_ok=True)
+            if as_root:
+                shutil.chown(path, "postgres", "postgres")
+
+    def _run(self, *args: str) -> None:
+        subprocess.run([*self._prefix, *args], check=True, capture_output=True, timeout=120)
+
+    def start(self) -> None:
+        initdb, pg_ctl = _pg_bin("initdb"), _pg_bin("pg_ctl")
+        assert initdb and pg_ctl
+        self._run(initdb, "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync")
+        options = f"-k {self.socket_dir} -p {self.port} -c listen_addresses='' -c fsync=off -c max_connections=200"
+        self._run(pg_ctl, "-D", str(self.data), "-o", options, "-l", str(self.root / "server.log"), "-w", "start")
+
+    def stop(self) -> None:
+        self._run(_pg_bin("pg_ctl") or "pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
+
+    def url(self, database: str) -> str:
+        return f"postgresql+psycopg://postgres@/{database}?host={self.socket_dir}&port={self.port}"
+
+    def execute(self, statement: str) -> None:
+        engine = sa.create_engine(self.url("postgres"), isolation_level="AUTOCOMMIT")
+        with engine.connect() as connection:
+            connection.exec_driver_sql(statement)
+        engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    if not (_pg_bin("initdb") and _pg_bin("pg_ctl")):
+        pytest.skip("PostgreSQL server binaries not found: apt-get install postgresql (make test does it as root)")
+    # Not under pytest's tmp_path: that is private to root, and the server runs as postgres.
+    root = Path(tempfile.mkdtemp(prefix="gatewatch-pg-"))
+    server = PostgresServer(root)
+    try:
+        server.start()
+        server.execute(f"CREATE DATABASE {_TEMPLATE}")
+        template = make_engine(server.url(_TEMPLATE))
+        migrate(template)
+        template.dispose()
+        yield server
+        server.stop()
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(params=DATABASES)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, migrated, empty database of each kind; its URL."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'gatewatch.db'}"
+        engine = make_engine(url)
+        migrate(engine)
+        engine.dispose()
+        return url
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    name = f"gatewatch_test_{os.getpid()}_{next(_counter)}"
+    server.execute(f"CREATE DATABASE {name} TEMPLATE {_TEMPLATE}")
+    return server.url(name)
