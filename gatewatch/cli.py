@@ -43,17 +43,17 @@ class App:
     """What a command needs, made on first use: settings, then the migrated database."""
 
     def __init__(self, config: str | None, database_url: str | None) -> None:
-        self._config = config
-        self._database_url = database_url
+        self.config_path = config
+        self.database_url = database_url
 
     @cached_property
     def settings(self) -> Settings:
         try:
-            settings = load_settings(self._config)
+            settings = load_settings(self.config_path)
         except ConfigError as exc:
             raise UsageError(str(exc)) from None
-        if self._database_url:
-            settings = settings.model_copy(update={"database_url": self._database_url})
+        if self.database_url:
+            settings = settings.model_copy(update={"database_url": self.database_url})
         return settings
 
     @cached_property
@@ -199,17 +199,33 @@ def process(app: App, video: Path, camera_id: str, start: str | None, line: str 
 
 
 @main.command()
-@click.option("--camera", "camera_id", required=True, help="Configured camera to run.")
+@click.option("--camera", "camera_id", help="Configured camera to run.")
+@click.option("--all", "all_cameras", is_flag=True, help="Every configured camera, a supervised process each.")
 @with_app
-def worker(app: App, camera_id: str) -> None:
-    """Run a configured live camera until SIGINT or SIGTERM."""
-    from gatewatch.worker import run_camera
-
+def worker(app: App, camera_id: str | None, all_cameras: bool) -> None:
+    """Run a configured camera (or all of them) until SIGINT or SIGTERM."""
+    if bool(camera_id) == all_cameras:
+        raise UsageError("give either --camera ID or --all")
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    camera = app.camera(camera_id)
-    run_camera(app.engine, app.settings, camera, stop)
+    if all_cameras:
+        from gatewatch.supervisor import Supervisor
+
+        if app.config_path is None:
+            raise UsageError("--all needs the configuration file (--config or GATEWATCH_CONFIG)")
+        Supervisor(app.settings, app.config_path, app.database_url).run(stop)
+        return
+    from gatewatch.vision.detector import DetectorError
+    from gatewatch.vision.sources import SourceError
+    from gatewatch.worker import run_camera
+
+    try:
+        run_camera(app.engine, app.settings, app.camera(camera_id), stop)
+    except DetectorError as exc:
+        raise UsageError(str(exc)) from None
+    except SourceError as exc:
+        raise InputError(str(exc)) from None
 
 
 # --- events -----------------------------------------------------------------------------------

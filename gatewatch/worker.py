@@ -63,23 +63,34 @@ class CameraStatus:
                 session.add(row)
 
 
+def _is_live(spec: str) -> bool:
+    return "://" in spec or spec.isdigit()
+
+
 def run_camera(engine: sa.Engine, settings: Settings, camera: CameraSettings, stop: threading.Event) -> None:
-    """Analyse ``camera`` until ``stop`` is set; a stored file as camera source is analysed once."""
+    """Analyse ``camera`` until ``stop`` is set; a stored file as camera source is analysed once.
+
+    A live source that cannot be opened or breaks off is retried with backoff; a file that
+    cannot be opened raises SourceError at once, since waiting will not mend it.
+    """
     sync_camera(engine, camera)
-    model = load_model(settings.detector)
     status = CameraStatus(engine, camera.id)
+    model = None
     failures = 0
     while not stop.is_set():
         try:
             source = open_source(camera.source)
         except SourceError as exc:
+            status.disconnected(str(exc), count_reconnect=failures > 0)
+            if not _is_live(camera.source):
+                raise
             delay = BACKOFF_SECONDS[min(failures, len(BACKOFF_SECONDS) - 1)]
             log.warning("%s: %s; retrying in %.0f s", camera.id, exc, delay)
-            status.disconnected(str(exc), count_reconnect=failures > 0)
             failures += 1
             stop.wait(delay)
             continue
         failures = 0
+        model = model or load_model(settings.detector)
         key = live_source_key(datetime.now(UTC)) if source.is_live else file_source_key(camera.source)
         writer = EventWriter(EventStore(engine, settings, camera, key))
         pipeline = GatePipeline(camera, YoloTracker(settings.detector, camera.classes, model=model), settings.evidence)

@@ -95,7 +95,11 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         migrate(engine)
         engine.dispose()
         return url
-    server: PostgresServer = request.getfixturevalue("postgres_server")
+    return fresh_postgres_database(request.getfixturevalue("postgres_server"))
+
+
+def fresh_postgres_database(server: PostgresServer) -> str:
+    """A new migrated database on ``server``; its URL."""
     name = f"gatewatch_test_{os.getpid()}_{next(_counter)}"
     server.execute(f"CREATE DATABASE {name} TEMPLATE {_TEMPLATE}")
     return server.url(name)

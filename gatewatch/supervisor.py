@@ -1,0 +1,91 @@
+"""Runs a worker process per configured camera and restarts one that crashes, with backoff.
+
+Each camera gets its own process, so a crash in one (a decoder fault, the model runtime) never
+stops the others, and each uses its own core where there are several. A worker that ends
+cleanly (a file source analysed to its end) is not restarted.
+"""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+
+from gatewatch.settings import Settings
+
+log = logging.getLogger(__name__)
+
+#: Seconds before restarting a crashed worker, by how many times it crashed in a row.
+RESTART_BACKOFF = (1.0, 2.0, 5.0, 15.0, 60.0)
+#: A worker that ran this long before crashing starts its backoff afresh.
+STABLE_SECONDS = 60.0
+
+
+@dataclass
+class _Child:
+    camera_id: str
+    process: subprocess.Popen[bytes] | None = None
+    started: float = 0.0
+    crashes: int = 0
+    restart_at: float = 0.0
+    done: bool = False
+    history: list[int] = field(default_factory=list)  # exit codes, for the log and the tests
+
+
+class Supervisor:
+    def __init__(self, settings: Settings, config_path: str, database_url: str | None = None) -> None:
+        self.settings = settings
+        self.config_path = config_path
+        self.database_url = database_url
+        self.children = {c.id: _Child(c.id) for c in settings.cameras}
+
+    def _command(self, camera_id: str) -> list[str]:
+        command = [sys.executable, "-m", "gatewatch", "worker", "--camera", camera_id, "--config", self.config_path]
+        return command + (["--db", self.database_url] if self.database_url else [])
+
+    def _start(self, child: _Child) -> None:
+        child.process = subprocess.Popen(self._command(child.camera_id))
+        child.started = time.monotonic()
+        log.info("camera %s: worker started (pid %d)", child.camera_id, child.process.pid)
+
+    def _reap(self, child: _Child, now: float) -> None:
+        if child.process is None or (code := child.process.poll()) is None:
+            return
+        child.history.append(code)
+        child.process = None
+        if code == 0:
+            child.done = True
+            log.info("camera %s: worker finished", child.camera_id)
+            return
+        child.crashes = 1 if now - child.started > STABLE_SECONDS else child.crashes + 1
+        delay = RESTART_BACKOFF[min(child.crashes, len(RESTART_BACKOFF)) - 1]
+        child.restart_at = now + delay
+        log.warning("camera %s: worker exited with %d; restarting in %.0f s", child.camera_id, code, delay)
+
+    def run(self, stop: threading.Event, poll_seconds: float = 0.5) -> None:
+        """Supervise until ``stop`` is set or every worker has finished; then stop them all."""
+        try:
+            while not stop.is_set():
+                now = time.monotonic()
+                for child in self.children.values():
+                    self._reap(child, now)
+                    if child.process is None and not child.done and now >= child.restart_at:
+                        self._start(child)
+                if all(child.done for child in self.children.values()):
+                    return
+                stop.wait(poll_seconds)
+        finally:
+            self._stop_all()
+
+    def _stop_all(self, grace_seconds: float = 30.0) -> None:
+        running = [c.process for c in self.children.values() if c.process is not None]
+        for process in running:
+            process.terminate()  # SIGTERM: the worker finishes the event in progress
+        for process in running:
+            try:
+                process.wait(timeout=grace_seconds)
+            except subprocess.TimeoutExpired:
+                process.kill()
