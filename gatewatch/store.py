@@ -10,6 +10,7 @@ import hashlib
 import logging
 import queue
 import threading
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -158,3 +159,17 @@ class EventWriter:
             except BaseException as exc:  # surfaced to the analysis thread by submit/close
                 log.exception("storing an event failed")
                 self._error = exc
+
+
+def remove_stale_partial_files(data_dir: Path, camera_id: str, older_than_seconds: float = 300.0) -> int:
+    """Delete temporary evidence files a killed writer left behind; returns how many.
+
+    Only old ones: a writer of this camera in another process may be writing one right now.
+    """
+    cutoff = time.time() - older_than_seconds
+    removed = 0
+    for partial in (data_dir / "evidence" / camera_id).glob("**/.*.part"):
+        if partial.stat().st_mtime < cutoff:
+            partial.unlink(missing_ok=True)
+            removed += 1
+    return removed

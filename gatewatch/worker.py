@@ -16,7 +16,14 @@ import sqlalchemy as sa
 from gatewatch.models.db import session_scope
 from gatewatch.models.tables import Camera
 from gatewatch.settings import CameraSettings, Settings
-from gatewatch.store import EventStore, EventWriter, file_source_key, live_source_key, sync_camera
+from gatewatch.store import (
+    EventStore,
+    EventWriter,
+    file_source_key,
+    live_source_key,
+    remove_stale_partial_files,
+    sync_camera,
+)
 from gatewatch.vision.detector import YoloTracker, load_model
 from gatewatch.vision.pipeline import GatePipeline
 from gatewatch.vision.sources import Frame, SourceError, open_source
@@ -74,6 +81,8 @@ def run_camera(engine: sa.Engine, settings: Settings, camera: CameraSettings, st
     cannot be opened raises SourceError at once, since waiting will not mend it.
     """
     sync_camera(engine, camera)
+    if removed := remove_stale_partial_files(settings.data_dir, camera.id):
+        log.info("%s: removed %d partial evidence files left by an earlier crash", camera.id, removed)
     status = CameraStatus(engine, camera.id)
     model = None
     failures = 0
