@@ -1,0 +1,123 @@
+"""What every command shares: settings and database made on first use, options, and errors.
+
+Exit codes: 0 done, 1 bad input data (a video, a CSV), 2 a wrong command line or configuration.
+"""
+
+from __future__ import annotations
+
+import getpass
+from collections.abc import Callable
+from datetime import datetime
+from functools import cached_property, wraps
+from typing import Any
+
+import click
+import sqlalchemy as sa
+
+from gatewatch.models.db import make_engine, migrate
+from pydantic import ValidationError
+
+from gatewatch.settings import CameraSettings, ConfigError, GateSettings, Settings, load_settings
+
+#: Exit codes: 1 for bad input data (a video, a CSV), 2 for a wrong command or configuration.
+EXIT_INPUT, EXIT_USAGE = 1, 2
+
+
+class InputError(click.ClickException):
+    exit_code = EXIT_INPUT
+
+
+class UsageError(click.ClickException):
+    exit_code = EXIT_USAGE
+
+
+class App:
+    """What a command needs, made on first use: settings, then the migrated database."""
+
+    def __init__(self, config: str | None, database_url: str | None) -> None:
+        self.config_path = config
+        self.database_url = database_url
+
+    @cached_property
+    def settings(self) -> Settings:
+        try:
+            settings = load_settings(self.config_path)
+        except ConfigError as exc:
+            raise UsageError(str(exc)) from None
+        if self.database_url:
+            settings = settings.model_copy(update={"database_url": self.database_url})
+        return settings
+
+    @cached_property
+    def engine(self) -> sa.Engine:
+        engine = make_engine(self.settings.effective_database_url)
+        migrate(engine)
+        return engine
+
+    def camera(self, camera_id: str) -> CameraSettings:
+        try:
+            return self.settings.camera(camera_id)
+        except ConfigError as exc:
+            raise UsageError(str(exc)) from None
+
+    def local(self, moment: datetime) -> str:
+        return moment.astimezone(self.settings.zone).strftime("%Y-%m-%d %H:%M:%S")
+
+    def parse_time(self, text: str, option: str) -> datetime:
+        """ISO 8601; without an offset the time is read in the site's time zone."""
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            raise UsageError(f"{option}: {text!r} is not an ISO 8601 time such as 2026-11-20T09:00:00+07:00") from None
+        return moment.replace(tzinfo=self.settings.zone) if moment.tzinfo is None else moment
+
+
+def with_app(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Adds --config and --db to a command and hands it an ``App``."""
+
+    @click.option("--config", "config", type=click.Path(dir_okay=False), envvar="GATEWATCH_CONFIG",
+                  help="YAML configuration (default: $GATEWATCH_CONFIG).")
+    @click.option("--db", "database_url", help="Database URL, overriding the configuration.")
+    @wraps(command)
+    def wrapper(config: str | None, database_url: str | None, **kwargs: Any) -> Any:
+        return command(App(config, database_url), **kwargs)
+
+    return wrapper
+
+
+def default_actor() -> str:
+    """Who acts at the command line, for the audit trail: the operating-system user."""
+    return f"cli:{getpass.getuser()}"
+
+
+def actor_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--by", "actor", default=default_actor, show_default="cli:<user>",
+                        help="Who does this, for the audit trail.")(command)
+
+
+def gate_override(camera: CameraSettings, line: str | None, inside: str | None) -> CameraSettings:
+    """``camera`` with the gate given by --line and --inside, checked like the configuration."""
+    if line is None and inside is None:
+        return camera
+    if line is None or inside is None:
+        raise UsageError("--line and --inside go together")
+
+    def numbers(text: str, count: int, option: str) -> list[float]:
+        try:
+            values = [float(v) for v in text.split(",")]
+        except ValueError:
+            values = []
+        if len(values) != count:
+            raise UsageError(f"{option} takes {count} comma-separated numbers, got {text!r}")
+        return values
+
+    x1, y1, x2, y2 = numbers(line, 4, "--line")
+    ix, iy = numbers(inside, 2, "--inside")
+    try:
+        gate = GateSettings.model_validate(
+            {**camera.gate.model_dump(), "line": ((x1, y1), (x2, y2)), "inside": (ix, iy)}
+        )
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise UsageError(f"--line/--inside: {problems}") from None
+    return camera.model_copy(update={"gate": gate})

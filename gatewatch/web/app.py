@@ -1,0 +1,128 @@
+"""The web application: pages under / and the JSON API under /api/v1.
+
+Development::
+
+    gatewatch serve --config samples/gatewatch.yaml --port 8000
+
+Production, with gunicorn behind a TLS-terminating reverse proxy::
+
+    GATEWATCH_CONFIG=/etc/gatewatch/gatewatch.yaml GATEWATCH_PROXY_HOPS=1 \\
+        gunicorn --preload --workers 4 --bind 127.0.0.1:8000 'gatewatch.web.app:wsgi()'
+
+``--preload`` builds the app once, so the schema is migrated once and not by four workers at
+the same time. Environment variables read here (besides the settings' ``GATEWATCH_*``):
+
+* ``GATEWATCH_SECRET_KEY``: signs session cookies. Without it a random key is created once and
+  kept in ``<data_dir>/secret_key`` (mode 0600); all workers and restarts share that file.
+* ``GATEWATCH_COOKIE_SECURE``: ``1`` (the default outside tests and ``gatewatch serve``) sends
+  the session cookie over HTTPS only. A site that really serves plain HTTP on a closed network
+  must set ``0``, or browsers drop the cookie and nobody can log in.
+* ``GATEWATCH_PROXY_HOPS``: how many reverse proxies stand in front (default 0); their
+  ``X-Forwarded-*`` headers are then trusted for the client address and scheme, which the
+  per-address login limit needs.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import Flask, Response, jsonify, render_template
+from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from gatewatch.api.routes import bp as api
+from gatewatch.models.db import make_engine, migrate
+from gatewatch.settings import Settings, load_settings
+from gatewatch.web import access, auth, context, csrf, i18n
+from gatewatch.web.secret import secret_key
+from gatewatch.web.views import admin, audit, cameras, events, evidence, home, overview, visits
+
+SESSION_LIFETIME = timedelta(hours=12)  # one shift
+
+#: Pages load nothing from elsewhere and run no inline script: an injected <script> does nothing.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data:; media-src 'self'; style-src 'self'; script-src 'self'; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def _env_flag(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or not value.strip():
+        return default
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def create_app(
+    settings: Settings,
+    engine: sa.Engine | None = None,
+    *,
+    testing: bool = False,
+    secure_cookies: bool | None = None,
+) -> Flask:
+    """The app for ``settings``; without ``engine`` the configured database, migrated to the newest schema.
+
+    ``secure_cookies`` None: from ``GATEWATCH_COOKIE_SECURE``, on unless ``testing``.
+    """
+    if engine is None:
+        engine = make_engine(settings.effective_database_url)
+        migrate(engine)
+        engine.dispose()  # no pooled connection may cross a gunicorn fork
+    app = Flask(__name__)
+    app.config.update(
+        TESTING=testing,
+        SECRET_KEY=secret_key(settings.data_dir),
+        SESSION_COOKIE_NAME="gatewatch_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=_env_flag("GATEWATCH_COOKIE_SECURE", not testing)
+        if secure_cookies is None
+        else secure_cookies,
+        PERMANENT_SESSION_LIFETIME=SESSION_LIFETIME,
+        MAX_CONTENT_LENGTH=1 << 20,
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session; a shift is long
+        REFRESH_SECONDS=10,  # how often the queue and camera pages look for news
+    )
+    hops = int(os.environ.get("GATEWATCH_PROXY_HOPS", "0") or 0)
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
+    context.init_app(app, settings, engine)
+    _register_blueprints(app)
+    access.init_app(app)  # first of the before_request hooks: refuse before anything else runs
+    auth.init_app(app)
+    csrf.init_app(app, api)
+    i18n.init_app(app)
+    app.register_error_handler(HTTPException, _http_error)
+    app.after_request(_security_headers)
+    return app
+
+
+def _register_blueprints(app: Flask) -> None:
+    app.register_blueprint(auth.bp)
+    for module in (home, events, evidence, visits, overview, cameras, audit, admin):
+        app.register_blueprint(module.bp)
+    app.register_blueprint(api)
+
+
+def _http_error(error: HTTPException) -> tuple[Response | str, int]:
+    """Errors as JSON under /api, as a page elsewhere."""
+    code = error.code or 500
+    if access.is_api_request():
+        return jsonify(error=error.description or error.name, fields={}), code
+    return render_template("error.html", code=code), code
+
+
+def _security_headers(response: Response) -> Response:
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    headers.setdefault("X-Frame-Options", "DENY")
+    return response
+
+
+def wsgi() -> Flask:
+    """The WSGI app for gunicorn: settings from ``GATEWATCH_CONFIG`` and the environment."""
+    return create_app(load_settings())

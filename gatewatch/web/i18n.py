@@ -1,0 +1,166 @@
+"""Language and time for people at the gate: English or Bahasa Indonesia, always in site time.
+
+The language is the user's own (``User.locale``), else the site's (``settings.language``).
+Catalogues live in ``translations/``; ``scripts/i18n.py`` extracts, updates and compiles them.
+Times are shown in the site's time zone with its abbreviation (WIB), never in UTC.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, g
+from flask_babel import Babel, LazyString, get_locale
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from gatewatch.event_queries import ANY, EVER_FLAGGED, OPEN
+from gatewatch.models.tables import Direction, EventStatus, FlagReason, Role
+from gatewatch.reviews import Decision
+from gatewatch.web.context import settings
+
+TRANSLATIONS = Path(__file__).resolve().parent / "translations"
+LANGUAGES = {"en": "English", "id": "Bahasa Indonesia"}
+TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+STATUS_LABELS: dict[str, LazyString] = {
+    EventStatus.EXIT: _l("Exit"),
+    EventStatus.EXPLAINED: _l("Explained"),
+    EventStatus.FLAGGED: _l("Flagged"),
+    EventStatus.ACKNOWLEDGED: _l("Acknowledged"),
+    EventStatus.CONFIRMED: _l("Confirmed unregistered"),
+    EventStatus.RESOLVED: _l("Resolved: linked to a visit"),
+    EventStatus.FALSE_ALARM: _l("False alarm"),
+}
+REASON_LABELS: dict[str, LazyString] = {
+    FlagReason.UNREGISTERED: _l("Not registered"),
+    FlagReason.OVER_PARTY_SIZE: _l("More than the party size"),
+    FlagReason.AFTER_HOURS: _l("After hours"),
+    FlagReason.CHECKED_OUT: _l("Already checked out"),
+}
+ROLE_LABELS: dict[str, LazyString] = {
+    Role.OPERATOR: _l("CCTV operator"),
+    Role.GUARD: _l("Guard"),
+    Role.AUDITOR: _l("Auditor"),
+    Role.ADMIN: _l("Administrator"),
+}
+DECISION_LABELS: dict[str, LazyString] = {
+    Decision.ACKNOWLEDGE: _l("Acknowledged"),
+    Decision.NOTE: _l("Note"),
+    Decision.CONFIRM: _l("Confirmed unregistered"),
+    Decision.LINK: _l("Linked to a visit"),
+    Decision.FALSE_ALARM: _l("Marked a false alarm"),
+}
+STATUS_FILTER_LABELS: dict[str, LazyString] = {
+    OPEN: _l("Open: flagged or acknowledged"),
+    EVER_FLAGGED: _l("Every flagged entry"),
+    ANY: _l("All entries and exits"),
+    **STATUS_LABELS,
+}
+DIRECTION_LABELS: dict[str, LazyString] = {
+    Direction.ENTRY: _l("Entry"),
+    Direction.EXIT: _l("Exit"),
+}
+CLASS_LABELS: dict[str, LazyString] = {
+    "person": _l("Person"),
+    "bicycle": _l("Bicycle"),
+    "car": _l("Car"),
+    "motorcycle": _l("Motorcycle"),
+    "bus": _l("Bus"),
+    "truck": _l("Truck"),
+    "van": _l("Van"),
+}
+_LABELS: dict[str, Mapping[str, LazyString]] = {
+    "status": STATUS_LABELS,
+    "status_filter": STATUS_FILTER_LABELS,
+    "reason": REASON_LABELS,
+    "role": ROLE_LABELS,
+    "decision": DECISION_LABELS,
+    "direction": DIRECTION_LABELS,
+    "class": CLASS_LABELS,
+}
+
+
+def _locale() -> str:
+    if current_user and current_user.is_authenticated and current_user.locale in LANGUAGES:
+        return current_user.locale
+    return settings().language
+
+
+def site_time(moment: datetime | None, pattern: str = TIME_FORMAT) -> str:
+    """``moment`` (aware) in the site's time zone; the zone's abbreviation is added by ``zone_name``."""
+    if moment is None:
+        return ""
+    return moment.astimezone(settings().zone).strftime(pattern)
+
+
+_UTC_CLOCK = re.compile(r"(?:(\d{4}-\d{2}-\d{2}) )?(\d{2}):(\d{2}) UTC")
+
+
+def site_clocks(text: str, reference: datetime) -> str:
+    """``text`` with its "HH:MM UTC" times (the cross-check's explanations) in site time.
+
+    A time without a date is on ``reference``'s UTC date, as the cross-check writes them.
+    """
+    zone = settings().zone
+    reference_day = reference.astimezone(zone).date()
+
+    def convert(match: re.Match[str]) -> str:
+        day = date.fromisoformat(match.group(1)) if match.group(1) else reference.astimezone(UTC).date()
+        moment = datetime.combine(day, time(int(match.group(2)), int(match.group(3))), UTC).astimezone(zone)
+        return moment.strftime("%H:%M %Z" if moment.date() == reference_day else "%Y-%m-%d %H:%M %Z")
+
+    return _UTC_CLOCK.sub(convert, text)
+
+
+def zone_name() -> str:
+    """The site zone's abbreviation now, such as WIB."""
+    return datetime.now(settings().zone).strftime("%Z")
+
+
+def label(kind: str, value: str | None) -> str:
+    """The translated name of an enum value (``kind`` as in ``_LABELS``); unknown values as they are.
+
+    Kept for the request: a queue page asks for the same few labels hundreds of times.
+    """
+    if value is None:
+        return ""
+    cache: dict[tuple[str, str], str] = g.setdefault("labels", {})
+    key = (kind, value)
+    if key not in cache:
+        cache[key] = str(_LABELS[kind].get(value, value))
+    return cache[key]
+
+
+def options(kind: str | None, values: Iterable[str], blank: str | None = None) -> list[tuple[str, str]]:
+    """(value, translated label) pairs for a select, with a first choice "" labelled ``blank`` if given.
+
+    ``kind`` None: the values are their own labels (names, actions).
+    """
+    pairs = [(str(value), label(kind, value) if kind else str(value)) for value in values]
+    return ([("", blank)] if blank is not None else []) + pairs
+
+
+def choices(rows: Iterable[Any], value: str, text: str, blank: str | None = None) -> list[tuple[str, str]]:
+    """(value, label) pairs for a select from rows' attributes ``value`` and ``text``."""
+    pairs = [(str(getattr(row, value)), str(getattr(row, text))) for row in rows]
+    return ([("", blank)] if blank is not None else []) + pairs
+
+
+def init_app(app: Flask) -> None:
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(TRANSLATIONS)
+    Babel(app, locale_selector=_locale)
+    app.jinja_env.filters["site_time"] = site_time
+    app.jinja_env.filters["site_clocks"] = site_clocks
+    app.jinja_env.globals.update(
+        label=label,
+        options=options,
+        choices=choices,
+        zone_name=zone_name,
+        languages=LANGUAGES,
+        current_locale=get_locale,
+    )

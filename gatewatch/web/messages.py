@@ -1,0 +1,64 @@
+"""Domain errors told to people in their language, the same words on a page and in the API.
+
+The domain modules explain their errors in English for logs and the command line; here each
+kind of error gets a translated sentence that says what to do.
+"""
+
+from __future__ import annotations
+
+from flask_babel import gettext as _
+
+from gatewatch import reviews, users, visits
+from gatewatch.models.tables import Visit
+from gatewatch.reviews import MAX_NOTE_LENGTH
+from gatewatch.users import MIN_PASSWORD_LENGTH
+from gatewatch.web.i18n import label, site_time
+
+
+def review_error(error: reviews.ReviewError, status: str) -> str:
+    """Why a decision on an event in ``status`` was refused."""
+    if isinstance(error, reviews.NoteRequired):
+        return _("Write a note saying what you saw or did.")
+    if isinstance(error, reviews.VisitNotFound):
+        return _("Choose the visit that explains this entry.")
+    if isinstance(error, reviews.TransitionRefused):
+        return _(
+            "This entry is already '%(status)s': someone may have decided before you.",
+            status=label("status", status),
+        )
+    if isinstance(error, reviews.EventNotFound):
+        return _("There is no such entry.")
+    return _("A note has at most %(count)d characters.", count=MAX_NOTE_LENGTH)
+
+
+def visit_error(error: visits.VisitLogError, visit: Visit | None = None) -> str:
+    """Why a visit could not be registered or checked out."""
+    if isinstance(error, visits.VisitNotFound):
+        return _("There is no such visit.")
+    if isinstance(error, visits.AlreadyCheckedOut) and visit is not None:
+        return _(
+            "%(name)s already checked out at %(time)s.",
+            name=visit.visitor_name,
+            time=site_time(visit.checked_out_at, "%H:%M"),
+        )
+    if isinstance(error, visits.UnknownCamera):
+        return _("There is no such gate.")
+    return str(error)
+
+
+def user_error(error: users.UserError) -> str:
+    """Why a user or token change was refused."""
+    if isinstance(error, users.UsernameTaken):
+        return _("This username is taken.")
+    if isinstance(error, users.LastAdmin):
+        return _("This is the last active administrator: make someone else an administrator first.")
+    if isinstance(error, users.UserNotFound):
+        return _("There is no such user or token.")
+    messages = {
+        "username": _("A username is 2-64 lower-case letters, digits, '.', '_' or '-'."),
+        "password": _("A password has at least %(count)d characters.", count=MIN_PASSWORD_LENGTH),
+        "role": _("Choose a role."),
+        "locale": _("Choose a language."),
+        "name": _("Give the token a name (1-100 characters) saying which client uses it."),
+    }
+    return messages.get(error.field or "", _("This token is already revoked."))

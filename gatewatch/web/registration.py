@@ -1,0 +1,63 @@
+"""Registering a visit from a form or a JSON body: validation errors per field, or the stored visit."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+from sqlmodel import select
+
+from gatewatch import visits
+from gatewatch.models.tables import EntryEvent, Visit
+from gatewatch.visits import VisitInput
+from gatewatch.web.auth import actor
+from gatewatch.web.context import db, settings
+from gatewatch.web.messages import visit_error
+from gatewatch.web.validation import field_errors
+
+FIELDS = tuple(VisitInput.model_fields)
+
+
+@dataclass
+class Registration:
+    visit: Visit | None = None
+    explained: list[EntryEvent] = field(default_factory=list)  # open entries the visit now explains
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+def explained_by(visit_id: int) -> list[EntryEvent]:
+    """The entry events linked to a visit, oldest first."""
+    return list(
+        db()
+        .exec(
+            select(EntryEvent)
+            .where(EntryEvent.visit_id == visit_id)
+            .order_by(EntryEvent.occurred_at, EntryEvent.id)
+        )
+        .all()
+    )
+
+
+def register(data: Mapping[str, Any], *, form_fields_only: bool) -> Registration:
+    """Validate ``data`` as a VisitInput and register it (committed), or return field errors.
+
+    ``form_fields_only`` drops keys that are not fields (a form's CSRF token, its button);
+    a JSON body keeps them, so a client misspelling a field hears about it.
+    """
+    values = {k: v for k, v in data.items() if k in FIELDS} if form_fields_only else dict(data)
+    try:
+        visit_input = VisitInput.parse(values, settings().zone)
+    except ValidationError as error:
+        return Registration(errors=field_errors(error))
+    session = db()
+    username, role = actor()
+    try:
+        visit = visits.register_visit(session, visit_input, actor=username, role=role, settings=settings())
+    except visits.UnknownCamera as error:
+        session.rollback()
+        return Registration(errors={"camera_id": visit_error(error)})
+    session.commit()
+    assert visit.id is not None  # flushed by register_visit
+    return Registration(visit, explained_by(visit.id))

@@ -1,0 +1,25 @@
+"""Live status of the gate cameras, as their workers last reported it."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Blueprint, render_template
+
+from gatewatch.event_queries import cameras_by_id
+from gatewatch.models.types import utcnow
+from gatewatch.web import access
+from gatewatch.web.context import db
+
+bp = Blueprint("cameras", __name__)
+
+#: A connected camera whose last frame is older than this is shown as stalled.
+STALE_AFTER = timedelta(seconds=30)
+
+
+@bp.get("/cameras")
+@access.allow(access.EVERYONE)
+def index() -> str:
+    return render_template(
+        "cameras.html", cameras=list(cameras_by_id(db()).values()), now=utcnow(), stale_after=STALE_AFTER
+    )

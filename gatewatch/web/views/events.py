@@ -1,0 +1,108 @@
+"""The flagged queue, an event's page, and the decisions people take on it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from gatewatch import reviews
+from gatewatch.event_queries import STATUS_FILTERS, EventFilter, FilterError, cameras_by_id, find_events
+from gatewatch.models.tables import Authorisation, Camera, EntryEvent, FlagReason, Visit
+from gatewatch.reviews import DECISIONS, Decision
+from gatewatch.web import access
+from gatewatch.web.auth import actor
+from gatewatch.web.context import db, settings
+from gatewatch.web.i18n import label
+from gatewatch.web.messages import review_error
+from gatewatch.web.navigation import form_next, int_arg
+from gatewatch.web.transaction import commit_or_flash
+
+bp = Blueprint("events", __name__)
+
+PAGE_SIZE = 50
+
+
+@bp.get("/events")
+@access.allow(access.EVERYONE)
+def queue() -> tuple[str, int]:
+    session = db()
+    try:
+        event_filter, error = EventFilter.parse(request.args), None
+    except FilterError as problem:
+        event_filter, error = EventFilter(), problem.field
+    page = find_events(session, event_filter, settings().zone, page=int_arg("page", 1), size=PAGE_SIZE)
+    html = render_template(
+        "queue.html",
+        page=page,
+        cameras=cameras_by_id(session),
+        reasons=list(FlagReason),
+        statuses=STATUS_FILTERS,
+        filter_error=error,
+    )
+    return html, 400 if error else 200
+
+
+@bp.get("/events/<int:event_id>")
+@access.allow(access.EVERYONE)
+def detail(event_id: int) -> str:
+    session = db()
+    event = session.get(EntryEvent, event_id)
+    if event is None:
+        abort(404)
+    decisions = reviews.available_decisions(event, current_user.role)
+    return render_template(
+        "event.html",
+        event=event,
+        camera=session.get(Camera, event.camera_id),
+        visit=session.get(Visit, event.visit_id) if event.visit_id else None,
+        authorisation=session.get(Authorisation, event.authorisation_id) if event.authorisation_id else None,
+        history=reviews.history(session, event_id),
+        decisions=decisions,
+        candidates=reviews.link_candidates(session, event) if Decision.LINK in decisions else [],
+        link_hours=int(reviews.LINK_WINDOW.total_seconds() // 3600),
+    )
+
+
+def _decision_view(decision: Decision) -> Callable[[int], ResponseReturnValue]:
+    def decide(event_id: int) -> ResponseReturnValue:
+        username, role = actor()
+        form = request.form
+        visit_text = form.get("visit_id", "")
+
+        def explain(error: reviews.ReviewError) -> str:
+            event = db().get(EntryEvent, event_id)
+            if event is None:
+                abort(404)
+            return review_error(error, event.status)
+
+        review = commit_or_flash(
+            lambda session: reviews.decide(
+                session,
+                event_id,
+                decision,
+                actor=username,
+                role=role,
+                note=form.get("note", ""),
+                visit_id=int(visit_text) if visit_text.isdigit() else None,
+            ),
+            reviews.ReviewError,
+            explain,
+        )
+        here = url_for("events.detail", event_id=event_id)
+        if review is None:
+            return redirect(here, 303)
+        flash(_("Saved: %(decision)s.", decision=label("decision", decision)), "success")
+        return redirect(form_next(here), 303)
+
+    decide.__name__ = f"decide_{decision.value}"
+    return access.allow(DECISIONS[decision].roles)(decide)
+
+
+for _decision in Decision:
+    bp.add_url_rule(
+        f"/events/<int:event_id>/{_decision.slug}", view_func=_decision_view(_decision), methods=["POST"]
+    )

@@ -1,0 +1,41 @@
+"""The day at a glance: entries and exits per hour, flags by reason, and who is still inside."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from flask import Blueprint, render_template, request
+
+from gatewatch import stats
+from gatewatch.event_queries import cameras_by_id
+from gatewatch.web import access
+from gatewatch.web.chart import hour_chart
+from gatewatch.web.context import db, settings
+
+bp = Blueprint("overview", __name__)
+
+
+@bp.get("/overview")
+@access.allow(access.EVERYONE)
+def index() -> str:
+    session = db()
+    zone = settings().zone
+    try:
+        day = date.fromisoformat(request.args.get("date", ""))
+    except ValueError:
+        day = datetime.now(zone).date()
+    cameras = cameras_by_id(session)
+    camera_id = request.args.get("camera") or None
+    if camera_id not in cameras:
+        camera_id = None
+    counts = stats.hourly_counts(session, day, zone, camera_id)
+    return render_template(
+        "overview.html",
+        day=day,
+        camera_id=camera_id,
+        cameras=cameras,
+        hours=counts,
+        chart=hour_chart(counts),
+        flags=stats.flag_counts(session, day, zone, camera_id),
+        inside=stats.still_inside(session),
+    )
