@@ -132,6 +132,12 @@ class EntryEvent(SQLModel, table=True):
     visit_id: int | None = Field(default=None, foreign_key="visit.id", index=True)
     authorisation_id: int | None = Field(default=None, foreign_key="authorisation.id", index=True)
     created_at: datetime = Field(default_factory=utcnow, sa_column=_time_column())
+    snapshot_sha256: str | None = Field(default=None, max_length=64, description="of the snapshot as written")
+    clip_sha256: str | None = Field(default=None, max_length=64, description="of the clip as written")
+    evidence_expired_at: datetime | None = Field(
+        default=None, sa_column=_time_column(nullable=True),
+        description="when retention deleted the files (their paths are then cleared, their hashes kept)",
+    )
 
     @property
     def box(self) -> tuple[float, float, float, float]:
@@ -151,7 +157,14 @@ class Review(SQLModel, table=True):
 
 
 class AuditRecord(SQLModel, table=True):
-    """Append-only: one row per change a person (or the cross-check) made. Never updated."""
+    """Append-only: one row per change a person (or the cross-check) made. Never updated.
+
+    Records form a hash chain in ``seq`` order (see ``gatewatch.audit``): ``sha256`` covers every
+    other field, ``prev_sha256`` is the previous record's ``sha256``. The three are set when the
+    transaction that adds the record commits.
+    """
+
+    __table_args__ = (sa.Index("ix_auditrecord_entity", "entity", "entity_id"),)
 
     id: int | None = Field(default=None, primary_key=True)
     at: datetime = Field(default_factory=utcnow, sa_column=_time_column(index=True))
@@ -162,6 +175,21 @@ class AuditRecord(SQLModel, table=True):
     entity_id: str = Field(max_length=64)
     before: str | None = Field(default=None, description="JSON of the changed fields before")
     after: str | None = Field(default=None, description="JSON of the changed fields after")
+    seq: int | None = Field(default=None, unique=True, index=True, description="position in the hash chain, from 1")
+    prev_sha256: str | None = Field(default=None, max_length=64)
+    sha256: str | None = Field(default=None, max_length=64)
+
+
+class AuditChainHead(SQLModel, table=True):
+    """The one row naming the newest record of the audit chain.
+
+    Updated in the transaction that appends to the chain, so appends serialise on this row
+    (a row lock on PostgreSQL, the write lock on SQLite).
+    """
+
+    id: int = Field(default=1, primary_key=True)
+    seq: int = 0
+    sha256: str = Field(max_length=64)
 
 
 class Role(StrEnum):
@@ -197,3 +225,34 @@ class ApiToken(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_column=_time_column())
     last_used_at: datetime | None = Field(default=None, sa_column=_time_column(nullable=True))
     revoked_at: datetime | None = Field(default=None, sa_column=_time_column(nullable=True))
+
+
+class ReplayRun(SQLModel, table=True):
+    """A stored footage file analysed again as a camera, apart from the live events."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    camera_id: str = Field(foreign_key="camera.id", index=True)
+    source_key: str = Field(max_length=200, index=True, description="the footage, as the live events name it")
+    video: str = Field(max_length=1000)
+    footage_start: datetime = Field(sa_column=_time_column())
+    parameters: str = Field(description="JSON: the camera (gate, classes) and the analysis settings used")
+    status: str = Field(max_length=16)
+    frames_done: int = 0
+    frames_total: int | None = None
+    error: str | None = Field(default=None, max_length=500)
+    requested_by: str = Field(max_length=100)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_time_column())
+    finished_at: datetime | None = Field(default=None, sa_column=_time_column(nullable=True))
+
+
+class ReplayEvent(SQLModel, table=True):
+    """A crossing found by a replay run; never seen by the live queries."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int = Field(foreign_key="replayrun.id", index=True)
+    track_id: int
+    label: str = Field(max_length=32)
+    direction: str = Field(max_length=8)
+    occurred_at: datetime = Field(sa_column=_time_column())
+    frame_index: int
+    confidence: float

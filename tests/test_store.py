@@ -1,0 +1,70 @@
+"""The event store with synthetic drafts: evidence, row and cross-check, on both databases."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sqlmodel import Session, select
+
+from gatewatch.models.db import make_engine
+from gatewatch.models.tables import Direction, EntryEvent
+from gatewatch.settings import Settings
+from gatewatch.store import EventStore, sync_camera
+from gatewatch.vision.gate import Crossing
+from gatewatch.vision.recorder import ClipFrame, EventDraft
+
+WHEN = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)  # 10:00 WIB, within the gate's hours
+
+
+def draft(track_id: int = 5, frame_index: int = 40) -> EventDraft:
+    image = np.full((240, 320, 3), 90, np.uint8)
+    box = (100.0, 60.0, 160.0, 200.0)
+    clip = [ClipFrame(i, image, {track_id: box}) for i in range(frame_index - 10, frame_index + 10)]
+    crossing = Crossing(track_id, "person", Direction.ENTRY, frame_index, WHEN, 0.83, box)
+    return EventDraft(crossing, 10.0, clip, snapshot=image, snapshot_box=box, snapshot_frame_index=frame_index)
+
+
+@pytest.fixture
+def store(database_url: str, settings: Settings) -> EventStore:
+    engine = make_engine(database_url)
+    camera = settings.cameras[0]
+    sync_camera(engine, camera)
+    return EventStore(engine, settings, camera, "file:abc")
+
+
+def rows(store: EventStore) -> list[EntryEvent]:
+    with Session(store.engine) as session:
+        return list(session.exec(select(EntryEvent)).all())
+
+
+def test_an_event_is_stored_with_its_evidence_and_checked(store: EventStore, settings: Settings) -> None:
+    result = store.save(draft())
+    assert result.created
+    [event] = rows(store)
+    assert event.flag == "unregistered" and event.status == "flagged"
+    assert (settings.data_dir / event.snapshot_path).read_bytes()[:2] == b"\xff\xd8"
+    assert (settings.data_dir / event.clip_path).stat().st_size > 1000
+    assert event.occurred_at == WHEN
+
+
+def test_the_same_occurrence_is_stored_once(store: EventStore) -> None:
+    first = store.save(draft())
+    again = store.save(draft())
+    assert not again.created and again.event.id == first.event.id
+    assert len(rows(store)) == 1
+    store.save(draft(track_id=6))
+    assert len(rows(store)) == 2
+
+
+def test_unwritable_evidence_still_records_the_event_and_says_why(store: EventStore, settings: Settings) -> None:
+    # The evidence folder cannot be created (a file is in its way): as good as a full or read-only disk.
+    (settings.data_dir / "evidence").write_text("not a folder")
+    result = store.save(draft())
+    [event] = rows(store)
+    assert result.created
+    assert event.snapshot_path is None and event.clip_path is None
+    assert event.evidence_error is not None and "evidence could not be written" in event.evidence_error
+    assert event.flag == "unregistered"  # the entry itself is not lost
