@@ -34,5 +34,9 @@ test: setup system-deps
 test-fast: setup
 	$(BIN)/python -m pytest -m 'not slow'
 
+# Speed and memory figures, measured in one run (not a test): see scripts/bench.py.
+bench: setup
+	$(BIN)/python scripts/bench.py
+
 clean:
 	rm -rf var/demo test-output .pytest_cache

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -13,8 +14,11 @@ from tqdm import tqdm
 from gatewatch.settings import CameraSettings, Settings
 from gatewatch.store import EventStore, EventWriter, StoredEvent, file_source_key, sync_camera
 from gatewatch.vision.detector import YoloTracker
-from gatewatch.vision.pipeline import GatePipeline, RunStats
+from gatewatch.vision.pipeline import GatePipeline
+from gatewatch.vision.runstats import RunStats
 from gatewatch.vision.sources import FileSource, SourceError
+
+log = logging.getLogger(__name__)
 
 
 class AnalysisBrokenOff(Exception):
@@ -35,6 +39,16 @@ class AnalysisResult:
         return sum(s.created for s in self.stored)
 
 
+def make_pipeline(settings: Settings, camera: CameraSettings, model: Any = None) -> GatePipeline:
+    """The analysis of a file as ``camera``: detector, tracker and gate logic, as ``settings`` say.
+
+    ``analyse_file`` and a replay (``gatewatch.replay``) both build it here, so a replay with the
+    same settings finds the same crossings. Raises DetectorError for a model that cannot be loaded.
+    """
+    tracker = YoloTracker(settings.detector, camera.classes, model=model)
+    return GatePipeline(camera, tracker, settings.evidence, settings.analysis)
+
+
 def analyse_file(
     engine: sa.Engine,
     settings: Settings,
@@ -52,17 +66,18 @@ def analyse_file(
     """
     source = FileSource(video, start)
     try:
-        tracker = YoloTracker(settings.detector, camera.classes, model=model)
+        pipeline = make_pipeline(settings, camera, model)
         sync_camera(engine, camera)
-        writer = EventWriter(EventStore(engine, settings, camera, file_source_key(video)))
+        stats = RunStats()
+        writer = EventWriter(EventStore(engine, settings, camera, file_source_key(video)), times=stats.stages)
         with tqdm(total=source.total_frames, unit="frame", desc=video.name, leave=False,
                   disable=None if progress else True) as bar:
             try:
-                stats = GatePipeline(camera, tracker, settings.evidence).run(
-                    source, writer.submit, on_frame=lambda _frame: bar.update()
-                )
+                pipeline.run(source, writer.submit, on_frame=lambda _frame: bar.update(), stats=stats)
             except SourceError as exc:
                 raise AnalysisBrokenOff(exc, writer.close()) from None
-        return AnalysisResult(stats, writer.close())
+        stored = writer.close()
+        log.info("%s: %s", camera.id, stats.describe(source.fps))
+        return AnalysisResult(stats, stored)
     finally:
         source.close()

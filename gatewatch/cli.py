@@ -2,100 +2,30 @@
 
 from __future__ import annotations
 
-import getpass
 import json
 import logging
 import signal
 import sys
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import UTC, datetime
-from functools import cached_property, wraps
 from pathlib import Path
 from typing import Any
 
 import click
-import sqlalchemy as sa
 from pydantic import ValidationError
 from sqlmodel import Session, select
 
-from gatewatch.analysis import AnalysisResult
-from gatewatch.models.db import make_engine, migrate, session_scope
-from gatewatch.models.tables import EntryEvent, EventStatus, OPEN_STATUSES, Visit
-from gatewatch.settings import CameraSettings, ConfigError, GateSettings, Settings, load_settings
-
-REPO_SAMPLES = Path(__file__).resolve().parent.parent / "samples"
-
-#: Exit codes: 1 for bad input data (a video, a CSV), 2 for a wrong command or configuration.
-EXIT_INPUT, EXIT_USAGE = 1, 2
-
-
-class InputError(click.ClickException):
-    exit_code = EXIT_INPUT
-
-
-class UsageError(click.ClickException):
-    exit_code = EXIT_USAGE
-
-
-class App:
-    """What a command needs, made on first use: settings, then the migrated database."""
-
-    def __init__(self, config: str | None, database_url: str | None) -> None:
-        self.config_path = config
-        self.database_url = database_url
-
-    @cached_property
-    def settings(self) -> Settings:
-        try:
-            settings = load_settings(self.config_path)
-        except ConfigError as exc:
-            raise UsageError(str(exc)) from None
-        if self.database_url:
-            settings = settings.model_copy(update={"database_url": self.database_url})
-        return settings
-
-    @cached_property
-    def engine(self) -> sa.Engine:
-        engine = make_engine(self.settings.effective_database_url)
-        migrate(engine)
-        return engine
-
-    def camera(self, camera_id: str) -> CameraSettings:
-        try:
-            return self.settings.camera(camera_id)
-        except ConfigError as exc:
-            raise UsageError(str(exc)) from None
-
-    def local(self, moment: datetime) -> str:
-        return moment.astimezone(self.settings.zone).strftime("%Y-%m-%d %H:%M:%S")
-
-    def parse_time(self, text: str, option: str) -> datetime:
-        """ISO 8601; without an offset the time is read in the site's time zone."""
-        try:
-            moment = datetime.fromisoformat(text)
-        except ValueError:
-            raise UsageError(f"{option}: {text!r} is not an ISO 8601 time such as 2026-11-20T09:00:00+07:00") from None
-        return moment.replace(tzinfo=self.settings.zone) if moment.tzinfo is None else moment
-
-
-def with_app(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Adds --config and --db to a command and hands it an ``App``."""
-
-    @click.option("--config", "config", type=click.Path(dir_okay=False), envvar="GATEWATCH_CONFIG",
-                  help="YAML configuration (default: $GATEWATCH_CONFIG).")
-    @click.option("--db", "database_url", help="Database URL, overriding the configuration.")
-    @wraps(command)
-    def wrapper(config: str | None, database_url: str | None, **kwargs: Any) -> Any:
-        return command(App(config, database_url), **kwargs)
-
-    return wrapper
-
-
-def actor_option(command: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option("--by", "actor", default=lambda: f"cli:{getpass.getuser()}", show_default="cli:<user>",
-                        help="Who does this, for the audit trail.")(command)
+from gatewatch.analysis import AnalysisBrokenOff, AnalysisResult, analyse_file
+from gatewatch.audit_commands import audit, export, replay, retention
+from gatewatch.cliapp import App, InputError, UsageError, actor_option, gate_override, with_app
+from gatewatch.models.db import session_scope
+from gatewatch.models.tables import OPEN_STATUSES, EntryEvent, Visit
+from gatewatch.settings import CameraSettings
+from gatewatch.vision.detector import DetectorError
+from gatewatch.vision.sources import SourceError
+from gatewatch.web.commands import serve, tokens, users
 
 
 @click.group()
@@ -107,33 +37,6 @@ def main(verbose: bool) -> None:
 
 
 # --- analysis ---------------------------------------------------------------------------------
-
-
-def _gate_override(camera: CameraSettings, line: str | None, inside: str | None) -> CameraSettings:
-    if line is None and inside is None:
-        return camera
-    if line is None or inside is None:
-        raise UsageError("--line and --inside go together")
-
-    def numbers(text: str, count: int, option: str) -> list[float]:
-        try:
-            values = [float(v) for v in text.split(",")]
-        except ValueError:
-            values = []
-        if len(values) != count:
-            raise UsageError(f"{option} takes {count} comma-separated numbers, got {text!r}")
-        return values
-
-    x1, y1, x2, y2 = numbers(line, 4, "--line")
-    ix, iy = numbers(inside, 2, "--inside")
-    try:
-        gate = GateSettings.model_validate(
-            {**camera.gate.model_dump(), "line": ((x1, y1), (x2, y2)), "inside": (ix, iy)}
-        )
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise UsageError(f"--line/--inside: {problems}") from None
-    return camera.model_copy(update={"gate": gate})
 
 
 def _event_json(event: EntryEvent) -> str:
@@ -151,10 +54,6 @@ def _event_json(event: EntryEvent) -> str:
 
 def run_analysis(app: App, camera: CameraSettings, video: Path, start: datetime, model: Any = None) -> AnalysisResult:
     """``analyse_file`` with its errors turned into messages and exit codes."""
-    from gatewatch.analysis import AnalysisBrokenOff, analyse_file
-    from gatewatch.vision.detector import DetectorError
-    from gatewatch.vision.sources import SourceError
-
     try:
         return analyse_file(app.engine, app.settings, camera, video, start, model=model)
     except (SourceError, AnalysisBrokenOff) as exc:
@@ -188,7 +87,7 @@ def _print_summary(app: App, video: Path, camera: CameraSettings, result: Analys
 def process(app: App, video: Path, camera_id: str, start: str | None, line: str | None,
             inside: str | None, as_json: bool) -> None:
     """Analyse a stored video file as camera ID and store its events."""
-    camera = _gate_override(app.camera(camera_id), line, inside)
+    camera = gate_override(app.camera(camera_id), line, inside)
     start_time = app.parse_time(start, "--start") if start else datetime.now(UTC)
     result = run_analysis(app, camera, video, start_time)
     if as_json:
@@ -216,8 +115,6 @@ def worker(app: App, camera_id: str | None, all_cameras: bool) -> None:
             raise UsageError("--all needs the configuration file (--config or GATEWATCH_CONFIG)")
         Supervisor(app.settings, app.config_path, app.database_url).run(stop)
         return
-    from gatewatch.vision.detector import DetectorError
-    from gatewatch.vision.sources import SourceError
     from gatewatch.worker import run_camera
 
     try:
@@ -414,3 +311,25 @@ def demo(serve: bool, host: str, port: int) -> None:
         ).all()
     click.echo(f"\nflagged entries waiting for a person ({len(flagged)}):")
     _print_events(app, flagged)
+    if serve:
+        _serve_demo(app, host, port)
+
+
+def _serve_demo(app: App, host: str, port: int) -> None:
+    from gatewatch import users as user_accounts
+    from gatewatch.demo import DEMO_PASSWORD, DEMO_USERS
+    from gatewatch.web.app import create_app
+
+    with session_scope(app.engine) as session:
+        for username, role, full_name in DEMO_USERS:
+            if user_accounts.find_user(session, username) is None:
+                user_accounts.create_user(session, username, DEMO_PASSWORD, role, full_name=full_name,
+                                          actor="demo", actor_role="cli")
+    click.echo(f"\nweb UI: http://{host}:{port}/  (Ctrl+C stops it)")
+    click.echo(f"demo logins, password {DEMO_PASSWORD}: " + ", ".join(f"{u} ({r})" for u, r, _ in DEMO_USERS))
+    # The development server speaks plain HTTP: a Secure cookie would never come back.
+    create_app(app.settings, app.engine, secure_cookies=False).run(host=host, port=port, threaded=True)
+
+
+for _command in (audit, export, retention, replay, serve, users, tokens):
+    main.add_command(_command)

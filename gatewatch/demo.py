@@ -18,3 +18,12 @@ DEMO_STARTS = {
     "street-gate": datetime.fromisoformat("2026-11-20T09:00:00+07:00"),
     "vehicle-gate": datetime.fromisoformat("2026-11-20T09:05:00+07:00"),
 }
+
+#: Demo logins, one per role; the password is printed when the demo serves the UI.
+DEMO_PASSWORD = "gatewatch-demo"
+DEMO_USERS = (
+    ("operator", "operator", "Operator CCTV (demo)"),
+    ("guard", "guard", "Petugas jaga (demo)"),
+    ("auditor", "auditor", "Auditor (demo)"),
+    ("admin", "admin", "Administrator (demo)"),
+)

@@ -124,7 +124,72 @@ class EvidenceSettings(_Strict):
     pre_seconds: float = Field(2.0, ge=0.0, le=30.0, description="clip length before the crossing")
     post_seconds: float = Field(2.0, ge=0.0, le=30.0, description="clip length after the crossing")
     clip_max_width: int = Field(1280, ge=160, le=3840, description="clips are scaled down to this width")
+    clip_fps: float = Field(
+        15.0, gt=0.0, le=120.0,
+        description="clips keep every n-th frame so their rate is at most this; encoding costs per frame",
+    )
+    clip_preset: Literal["ultrafast", "superfast", "veryfast", "faster", "fast", "medium"] = Field(
+        "veryfast", description="libx264 preset: faster presets use less CPU and make larger clips",
+    )
     snapshot_quality: int = Field(88, ge=30, le=100, description="JPEG quality of snapshots")
+    retention_days: int | None = Field(
+        None, ge=1, description="snapshots and clips older than this are deleted by `retention apply`; null: kept"
+    )
+
+
+class AnalysisSettings(_Strict):
+    """How much of each frame is analysed: the shortcuts that make analysis faster than real time.
+
+    ``mode: reference`` turns every shortcut off (the whole frame, every frame, at
+    ``detector.image_size``); it is the yardstick ``fast`` is measured against.
+    """
+
+    mode: Literal["fast", "reference"] = Field(
+        "fast", description="fast: the shortcuts below; reference: detect on the whole of every frame",
+    )
+    region_margin: float = Field(
+        0.25, gt=0.0, le=1.0,
+        description="objects are detected within this distance of the gate line (fraction of image height); "
+                    "1 detects on the whole frame",
+    )
+    object_height: float = Field(
+        0.2, ge=0.0, le=1.0,
+        description="the region reaches this much further up, so an object standing on the line is whole in it",
+    )
+    scale: float = Field(
+        0.75, gt=0.0, le=1.0,
+        description="detection resolution relative to detector.image_size across the whole frame; 1 keeps it",
+    )
+    max_stride: int = Field(
+        4, ge=1, le=30,
+        description="at most this many frames from one detection to the next while nothing is near the line",
+    )
+    near_line: float = Field(
+        0.02, ge=0.0, le=1.0,
+        description="a track this close to the dead band (fraction of image height) is analysed every frame",
+    )
+    step_fraction: float = Field(
+        0.2, gt=0.0, le=1.0,
+        description="frames may be skipped while no track moves more than this fraction of its box in between",
+    )
+    track_warmup: int = Field(
+        4, ge=1, le=30,
+        description="matches after which a track's own speed is trusted for scheduling",
+    )
+    new_track_speed: float = Field(
+        0.5, gt=0.0, le=10.0,
+        description="until then it is assumed to near the line by this fraction of its height per frame",
+    )
+    motion_threshold: float = Field(
+        0.002, ge=0.0, le=1.0,
+        description="fraction of the region's pixels that must change before detection runs on a frame "
+                    "with no track in it; 0 turns motion gating off",
+    )
+    read_ahead: int = Field(
+        8, ge=0, le=120,
+        description="frames decoded ahead on a thread of their own; 0 decodes on the analysis thread",
+    )
+    stats_log_seconds: float = Field(60.0, gt=0.0, description="interval of the per-stage timing log lines")
 
 
 class CrossCheckSettings(_Strict):
@@ -146,6 +211,7 @@ class Settings(BaseSettings):
     language: Literal["en", "id"] = Field("id", description="default interface language")
     detector: DetectorSettings
     evidence: EvidenceSettings = EvidenceSettings()
+    analysis: AnalysisSettings = AnalysisSettings()
     crosscheck: CrossCheckSettings = CrossCheckSettings()
     cameras: tuple[CameraSettings, ...] = ()
 

@@ -2,12 +2,17 @@
 
 Storing runs on its own thread (``EventWriter``) so encoding clips never holds up analysis.
 Evidence paths are relative to the data directory, so the store can move with it.
+
+Each stored event gets an ``event.recorded`` audit record holding its fields as stored,
+including the SHA-256 of its snapshot and clip, so the audit chain vouches for the event row
+and its files (``gatewatch.integrity`` checks both against it).
 """
 
 from __future__ import annotations
 
-import hashlib
+import contextlib
 import logging
+import os
 import queue
 import threading
 import time
@@ -19,22 +24,23 @@ import sqlalchemy as sa
 from sqlmodel import select
 
 from gatewatch.crosscheck.service import check_event
+from gatewatch.event_audit import file_sha256, record_event
 from gatewatch.models.db import session_scope
 from gatewatch.models.tables import Camera, EntryEvent, EventStatus
 from gatewatch.settings import CameraSettings, Settings
 from gatewatch.vision.evidence import write_clip, write_snapshot
 from gatewatch.vision.recorder import EventDraft
+from gatewatch.vision.runstats import StageTimes
 
 log = logging.getLogger(__name__)
+
+#: Niceness added to the event writer's thread (and the encoder threads it starts): analysis first.
+WRITER_NICENESS = 10
 
 
 def file_source_key(path: Path) -> str:
     """Names footage by its content, so the same file analysed again is recognised."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return f"file:{digest.hexdigest()[:32]}"
+    return f"file:{file_sha256(path)[:32]}"
 
 
 def live_source_key(started: datetime) -> str:
@@ -96,6 +102,8 @@ class EventStore:
             self._write_evidence(event, draft)
             session.add(event)
             check_event(session, event, self.settings)
+            session.flush()
+            record_event(session, event)
         return StoredEvent(event, created=True)
 
     def _evidence_stem(self, draft: EventDraft) -> Path:
@@ -115,10 +123,13 @@ class EventStore:
                 write_snapshot(data_dir / path, draft.snapshot, draft.snapshot_box, caption,
                                self.settings.evidence.snapshot_quality)
                 event.snapshot_path = path.as_posix()
+                event.snapshot_sha256 = file_sha256(data_dir / path)
             if draft.clip:
                 path = stem.with_suffix(".mp4")
-                write_clip(data_dir / path, draft.clip, draft.fps, draft.crossing.track_id, caption)
+                write_clip(data_dir / path, draft.clip, draft.fps, draft.crossing.track_id, caption,
+                           self.settings.evidence.clip_preset)
                 event.clip_path = path.as_posix()
+                event.clip_sha256 = file_sha256(data_dir / path)
         except OSError as exc:
             log.error("evidence for %s track %s not written: %s", self.camera.id, draft.crossing.track_id, exc)
             event.evidence_error = f"evidence could not be written: {exc}"[:500]
@@ -129,8 +140,9 @@ class EventWriter:
 
     _DONE = object()
 
-    def __init__(self, store: EventStore, max_pending: int = 32) -> None:
+    def __init__(self, store: EventStore, max_pending: int = 32, times: StageTimes | None = None) -> None:
         self.store = store
+        self.times = times if times is not None else StageTimes()  # time spent storing goes to "encode"
         self.results: list[StoredEvent] = []
         self._queue: queue.Queue[object] = queue.Queue(maxsize=max_pending)
         self._error: BaseException | None = None
@@ -151,11 +163,16 @@ class EventWriter:
         return self.results
 
     def _run(self) -> None:
+        # Linux niceness is per thread: encoding yields the CPU to analysis, which must keep up
+        # with a live camera, and catches up when analysis waits for frames.
+        with contextlib.suppress(OSError, AttributeError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), WRITER_NICENESS)
         while (item := self._queue.get()) is not self._DONE:
             if self._error is not None:
                 continue  # drain, so submit() never blocks after a failure
             try:
-                self.results.append(self.store.save(item))  # type: ignore[arg-type]
+                with self.times.measure("encode"):
+                    self.results.append(self.store.save(item))  # type: ignore[arg-type]
             except BaseException as exc:  # surfaced to the analysis thread by submit/close
                 log.exception("storing an event failed")
                 self._error = exc

@@ -1,14 +1,15 @@
 """A camera worker: keeps one configured camera analysed, reconnecting when its source fails.
 
 The camera's status row (connected, last frame time, frames/s, reconnects) is kept current so
-operators see a camera that dropped or fell behind.
+operators see a camera that dropped or fell behind: while analysis is slower than the source
+(a live source then drops frames), the status note says so and where the time goes, stage by
+stage.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-import time
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -26,6 +27,7 @@ from gatewatch.store import (
 )
 from gatewatch.vision.detector import YoloTracker, load_model
 from gatewatch.vision.pipeline import GatePipeline
+from gatewatch.vision.runstats import RunStats
 from gatewatch.vision.sources import Frame, SourceError, open_source
 
 log = logging.getLogger(__name__)
@@ -41,8 +43,9 @@ class CameraStatus:
         self.engine = engine
         self.camera_id = camera_id
         self.interval = interval
-        self._window_start = time.monotonic()
-        self._frames = 0
+        self._stats = RunStats()
+        self._since = self._stats.snapshot()
+        self._nominal_fps = 0.0
 
     def update(self, **fields: object) -> None:
         with session_scope(self.engine) as session:
@@ -52,13 +55,21 @@ class CameraStatus:
                     setattr(row, name, value)
                 session.add(row)
 
+    def follow(self, stats: RunStats, nominal_fps: float) -> None:
+        """Report on ``stats``, the counters of the run that starts now, for a source of ``nominal_fps``."""
+        self._stats, self._since, self._nominal_fps = stats, stats.snapshot(), nominal_fps
+
     def on_frame(self, frame: Frame) -> None:
-        self._frames += 1
-        elapsed = time.monotonic() - self._window_start
-        if elapsed >= self.interval:
-            self.update(connected=True, last_frame_at=datetime.now(UTC),
-                        frames_per_second=round(self._frames / elapsed, 2), status_note=None)
-            self._window_start, self._frames = time.monotonic(), 0
+        window = self._stats.since(self._since)
+        if window.seconds < self.interval:
+            return
+        note = None
+        if window.behind(self._nominal_fps):
+            note = f"behind real time: {window.describe(self._nominal_fps)}"
+            log.warning("%s: %s", self.camera_id, note)
+        self.update(connected=True, last_frame_at=datetime.now(UTC),
+                    frames_per_second=round(window.frames_per_second, 2), status_note=note and note[:500])
+        self._since = self._stats.snapshot()
 
     def disconnected(self, reason: str, *, count_reconnect: bool) -> None:
         with session_scope(self.engine) as session:
@@ -101,11 +112,14 @@ def run_camera(engine: sa.Engine, settings: Settings, camera: CameraSettings, st
         failures = 0
         model = model or load_model(settings.detector)
         key = live_source_key(datetime.now(UTC)) if source.is_live else file_source_key(camera.source)
-        writer = EventWriter(EventStore(engine, settings, camera, key))
-        pipeline = GatePipeline(camera, YoloTracker(settings.detector, camera.classes, model=model), settings.evidence)
+        stats = RunStats()
+        writer = EventWriter(EventStore(engine, settings, camera, key), times=stats.stages)
+        pipeline = GatePipeline(camera, YoloTracker(settings.detector, camera.classes, model=model), settings.evidence,
+                                settings.analysis)
+        status.follow(stats, source.fps)
         try:
-            stats = pipeline.run(source, writer.submit, stop=stop, on_frame=status.on_frame)
-            log.info("%s: %d frames at %.1f frames/s", camera.id, stats.frames, stats.frames_per_second)
+            pipeline.run(source, writer.submit, stop=stop, on_frame=status.on_frame, stats=stats)
+            log.info("%s: %s", camera.id, stats.describe(source.fps))
         except SourceError as exc:
             log.warning("%s: %s; reconnecting", camera.id, exc)
             status.disconnected(str(exc), count_reconnect=True)

@@ -24,7 +24,8 @@ def test_file_frames_carry_footage_time_from_the_start() -> None:
     assert [f.index for f in frames[:3]] == [0, 1, 2]
     assert frames[0].time == START
     assert frames[60].time == START + timedelta(seconds=2)
-    assert frames[0].image.shape == (1080, 1920, 3)
+    assert frames[0].bgr().shape == (1080, 1920, 3)
+    assert frames[0].size == (1920, 1080)
 
 
 def test_file_decodes_every_frame() -> None:

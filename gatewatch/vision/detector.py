@@ -1,7 +1,12 @@
-"""Detection and tracking through ultralytics: one call per frame, tracked objects out.
+"""Detection: the YOLO model, and a camera's view of it (its classes, its window of the frame).
 
-The tracker is ultralytics' own (ByteTrack or BoT-SORT, chosen in the settings); this module
-only turns its results into plain values that the gate logic understands.
+An OpenVINO IR folder (what the project ships) runs through ``openvino_ir`` at whatever input
+size the window needs; pre- and post-processing are ultralytics' own functions, so at the
+model's exported size the detections are exactly those of ``YOLO.predict``. Any other model
+format goes through ``YOLO.predict``.
+
+``YoloTracker`` binds a loaded model to one camera's classes and tracker settings and makes a
+fresh detector and tracker for each run over a source.
 """
 
 from __future__ import annotations
@@ -9,33 +14,88 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
+import cv2
 import numpy as np
+import yaml
 
 from gatewatch.settings import DetectorSettings
+from gatewatch.vision.objects import TrackedObject
+from gatewatch.vision.region import Window
+from gatewatch.vision.sources import Frame
+from gatewatch.vision.tracking import Tracker
+
+__all__ = ["Detector", "DetectorError", "Model", "TrackedObject", "YoloTracker", "load_model"]
+
+#: Non-maximum suppression overlap, ultralytics' default for predict and track.
+NMS_IOU = 0.7
+MAX_DETECTIONS = 300
 
 
 class DetectorError(Exception):
     """The model cannot be loaded; the message names the setting to fix."""
 
 
-@dataclass(frozen=True, slots=True)
-class TrackedObject:
-    track_id: int
-    label: str
-    confidence: float
-    box: tuple[float, float, float, float]  # x1, y1, x2, y2 in pixels
+class Model(Protocol):
+    """A loaded detection model, shareable by several cameras."""
 
-    @property
-    def anchor(self) -> tuple[float, float]:
-        """Bottom centre of the box: where feet and wheels touch the ground the line is drawn on."""
-        x1, _, x2, y2 = self.box
-        return ((x1 + x2) / 2.0, y2)
+    names: dict[int, str]
+
+    def predict(self, image: np.ndarray, size: tuple[int, int], class_ids: list[int], confidence: float) -> np.ndarray:
+        """Detections in ``image`` (BGR) letterboxed to ``size`` (w, h): rows x1 y1 x2 y2 conf class, image px."""
+        ...
 
 
-def load_model(settings: DetectorSettings):  # -> ultralytics.YOLO, imported lazily: it is slow to import
+class IrDetectionModel:
+    """An ultralytics-exported OpenVINO IR, run at any input size."""
+
+    def __init__(self, folder: Path) -> None:
+        from gatewatch.vision.openvino_ir import IrModel
+
+        xml = folder if folder.suffix == ".xml" else next(folder.glob("*.xml"))
+        metadata = yaml.safe_load(xml.with_name("metadata.yaml").read_text(encoding="utf-8"))
+        self.names = {int(k): v for k, v in metadata["names"].items()}
+        self._ir = IrModel(xml)
+
+    def predict(self, image: np.ndarray, size: tuple[int, int], class_ids: list[int], confidence: float) -> np.ndarray:
+        import torch
+        from ultralytics.data.augment import LetterBox
+        from ultralytics.utils import nms, ops
+
+        width, height = size
+        boxed = LetterBox((height, width), auto=False, stride=32)(image=image)
+        # As ultralytics' predictor: BGR to RGB, HWC to CHW, 0..255 to 0..1 in float32.
+        blob = np.ascontiguousarray(boxed[..., ::-1].transpose(2, 0, 1))[None].astype(np.float32) / 255.0
+        raw = torch.from_numpy(self._ir(blob))
+        found = nms.non_max_suppression(raw, confidence, NMS_IOU, class_ids, False, max_det=MAX_DETECTIONS, nc=0)[0]
+        found[:, :4] = ops.scale_boxes((height, width), found[:, :4], image.shape)
+        return found.numpy()
+
+
+class UltralyticsModel:
+    """Any other model ultralytics loads (.pt, ONNX, ...), through ``YOLO.predict``."""
+
+    def __init__(self, yolo) -> None:  # ultralytics.YOLO, imported lazily: it is slow to import
+        self._yolo = yolo
+        self.names = dict(yolo.names)
+
+    def predict(self, image: np.ndarray, size: tuple[int, int], class_ids: list[int], confidence: float) -> np.ndarray:
+        result = self._yolo.predict(image, imgsz=(size[1], size[0]), classes=class_ids, conf=confidence, verbose=False)
+        return result[0].boxes.data.cpu().numpy()
+
+
+def _ir_path(model: str) -> Path | None:
+    path = Path(model)
+    if path.suffix == ".xml" and path.is_file():
+        return path
+    if path.is_dir() and any(path.glob("*.xml")) and (path / "metadata.yaml").is_file():
+        return path
+    return None
+
+
+def load_model(settings: DetectorSettings) -> Model:
     """Load the configured model; a path that does not exist is an error, never a download."""
     model = settings.model
     looks_like_path = "/" in model or Path(model).suffix in {".pt", ".onnx", ".xml", ".engine"}
@@ -43,53 +103,70 @@ def load_model(settings: DetectorSettings):  # -> ultralytics.YOLO, imported laz
         raise DetectorError(
             f"detector.model: {model} does not exist (set it in the configuration or GATEWATCH_DETECTOR__MODEL)"
         )
-    from ultralytics import YOLO
-    from ultralytics.utils import LOGGER
-
-    # ultralytics logs to stdout; stdout belongs to the application (``process --json``).
-    for handler in LOGGER.handlers:
-        if isinstance(handler, logging.StreamHandler):
-            handler.setStream(sys.stderr)
     try:
-        return YOLO(model, task="detect")
-    except Exception as exc:  # ultralytics raises many kinds for a bad model file
+        if (ir := _ir_path(model)) is not None:
+            return IrDetectionModel(ir)
+        from ultralytics import YOLO
+        from ultralytics.utils import LOGGER
+
+        # ultralytics logs to stdout; stdout belongs to the application (``process --json``).
+        for handler in LOGGER.handlers:
+            if isinstance(handler, logging.StreamHandler):
+                handler.setStream(sys.stderr)
+        return UltralyticsModel(YOLO(model, task="detect"))
+    except Exception as exc:  # ultralytics and OpenVINO raise many kinds for a bad model file
         raise DetectorError(f"detector.model: {model} could not be loaded: {exc}") from exc
 
 
-class YoloTracker:
-    """Detects and tracks the configured classes, frame by frame, for one video source."""
+class Detector:
+    """Detects one camera's classes inside its window of the frame; boxes come back in frame pixels."""
 
-    def __init__(self, settings: DetectorSettings, classes: Iterable[str], model=None) -> None:
-        self._settings = settings
-        self._model = model if model is not None else load_model(settings)
+    def __init__(self, model: Model, class_ids: list[int], confidence: float, window: Window) -> None:
+        self.model = model
+        self.window = window
+        self._class_ids = class_ids
+        self._confidence = confidence
+
+    def detect(self, frame: Frame) -> np.ndarray:
+        """Rows x1 y1 x2 y2 confidence class, in frame pixels."""
+        w = self.window
+        if w.scale is None:  # full resolution, letterboxed by the model as YOLO.predict does
+            image = frame.bgr()
+            if not w.is_whole(*frame.size):
+                image = image[w.y : w.y + w.height, w.x : w.x + w.width]
+            found = self.model.predict(image, w.input_size, self._class_ids, self._confidence)
+            found[:, [0, 2]] += w.x
+            found[:, [1, 3]] += w.y
+            return found
+        width, height = frame.size
+        small = cv2.cvtColor(frame.i420((_even(width * w.scale), _even(height * w.scale))), cv2.COLOR_YUV2BGR_I420)
+        top, left = round(w.y * small.shape[0] / height), round(w.x * small.shape[1] / width)
+        image = small[top : top + w.input_size[1], left : left + w.input_size[0]]
+        found = self.model.predict(image, w.input_size, self._class_ids, self._confidence)
+        found[:, [0, 2]] = (found[:, [0, 2]] + left) * (width / small.shape[1])
+        found[:, [1, 3]] = (found[:, [1, 3]] + top) * (height / small.shape[0])
+        return found
+
+
+def _even(length: float) -> int:
+    return max(2, round(length / 2) * 2)
+
+
+class YoloTracker:
+    """A model bound to one camera's classes and tracker settings; loads the model when not given one."""
+
+    def __init__(self, settings: DetectorSettings, classes: Iterable[str], model: Model | None = None) -> None:
+        self.settings = settings
+        self.model = model if model is not None else load_model(settings)
         wanted = set(classes)
-        self._names: dict[int, str] = dict(self._model.names)
-        self._class_ids = sorted(i for i, name in self._names.items() if name in wanted)
-        missing = wanted - {self._names[i] for i in self._class_ids}
+        self.class_ids = sorted(i for i, name in self.model.names.items() if name in wanted)
+        missing = wanted - {self.model.names[i] for i in self.class_ids}
         if missing:
             raise DetectorError(f"detector.model does not know the classes {', '.join(sorted(missing))}")
-        # A model reused for a new source must not carry tracks (or track ids) over from the last.
-        for tracker in getattr(self._model.predictor, "trackers", ()):
-            tracker.reset()
 
-    def update(self, image: np.ndarray) -> list[TrackedObject]:
-        result = self._model.track(
-            image,
-            persist=True,
-            tracker=self._settings.tracker,
-            classes=self._class_ids,
-            conf=self._settings.confidence,
-            imgsz=self._settings.image_size,
-            device=self._settings.device,
-            verbose=False,
-        )[0]
-        boxes = result.boxes
-        if boxes is None or boxes.id is None:
-            return []
-        return [
-            TrackedObject(track_id, self._names[class_id], confidence, tuple(box))
-            for track_id, class_id, confidence, box in zip(
-                boxes.id.int().tolist(), boxes.cls.int().tolist(), boxes.conf.tolist(), boxes.xyxy.tolist(),
-                strict=True,
-            )
-        ]
+    def detector(self, window: Window) -> Detector:
+        return Detector(self.model, self.class_ids, self.settings.confidence, window)
+
+    def tracker(self, warmup: int) -> Tracker:
+        """A fresh tracker: track ids start again for every source."""
+        return Tracker(self.settings.tracker, self.model.names, warmup)

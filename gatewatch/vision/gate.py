@@ -27,7 +27,7 @@ from datetime import datetime
 
 from gatewatch.models.tables import Direction
 from gatewatch.settings import GateSettings
-from gatewatch.vision.detector import TrackedObject
+from gatewatch.vision.objects import TrackedObject
 
 #: Pixels from the bottom edge within which a box counts as cut off by the frame.
 EDGE_TOLERANCE_PX = 2.0
@@ -65,6 +65,10 @@ class GateLine:
     def signed_distance(self, point: tuple[float, float]) -> float:
         """Pixels from the line; positive on the inside."""
         return (point[0] - self.a[0]) * self._normal[0] + (point[1] - self.a[1]) * self._normal[1]
+
+    def approach_rate(self, velocity: tuple[float, float]) -> float:
+        """Pixels per frame a point moving at ``velocity`` moves across the line (towards the inside > 0)."""
+        return velocity[0] * self._normal[0] + velocity[1] * self._normal[1]
 
     def within_segment(self, point: tuple[float, float]) -> bool:
         """Whether the point lies between the perpendiculars through the line's two ends."""

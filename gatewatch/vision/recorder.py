@@ -1,9 +1,13 @@
 """Keeps the recent past so every crossing can carry its evidence.
 
-A ring of scaled-down frames covers the clip's seconds before a crossing; each live track keeps
-a reference to the full-resolution frame where it was detected most confidently, for the
-snapshot. A crossing becomes an ``EventDraft`` once the seconds after it have been seen (or the
-source ended). Nothing here encodes or writes: that happens off the analysis loop.
+A ring of clip frames covers the clip's seconds before a crossing; each live track keeps a
+reference to the frame where it was detected most confidently, for the snapshot. A crossing
+becomes an ``EventDraft`` once the seconds after it have been seen (or the source ended).
+
+Clips keep every n-th frame (``evidence.clip_fps``), scaled to the clip size as they come and
+held as YUV 4:2:0: no colour conversion on the analysis thread, and half the memory of BGR,
+which matters while a slow disk or a burst of events holds many clips at once. Conversion to
+BGR and encoding happen when the clip is written, off the analysis loop.
 """
 
 from __future__ import annotations
@@ -16,24 +20,33 @@ import cv2
 import numpy as np
 
 from gatewatch.settings import EvidenceSettings
-from gatewatch.vision.detector import TrackedObject
 from gatewatch.vision.gate import Crossing
+from gatewatch.vision.objects import Box, TrackedObject
 from gatewatch.vision.sources import Frame
-
-Box = tuple[float, float, float, float]
 
 
 @dataclass(frozen=True, slots=True)
 class ClipFrame:
     index: int
-    image: np.ndarray  # scaled to the clip size
+    pixels: np.ndarray  # at the clip's size: BGR (h x w x 3) or planar YUV 4:2:0 ((h * 3 / 2) x w)
     boxes: dict[int, Box]  # track id -> box, in the clip's pixels
+
+    @property
+    def size(self) -> tuple[int, int]:
+        if self.pixels.ndim == 3:
+            return (self.pixels.shape[1], self.pixels.shape[0])
+        return (self.pixels.shape[1], self.pixels.shape[0] * 2 // 3)
+
+    @property
+    def image(self) -> np.ndarray:
+        """BGR; converted from YUV on every access."""
+        return self.pixels if self.pixels.ndim == 3 else cv2.cvtColor(self.pixels, cv2.COLOR_YUV2BGR_I420)
 
 
 @dataclass(slots=True)
 class _Best:
     confidence: float
-    image: np.ndarray
+    frame: Frame
     box: Box
     frame_index: int
     last_seen_index: int
@@ -62,22 +75,33 @@ class EvidenceRecorder:
     """Collects clip frames and snapshot candidates around crossings for one source."""
 
     def __init__(self, settings: EvidenceSettings, fps: float, width: int, height: int) -> None:
-        self.fps = fps
+        self._step = max(1, round(fps / settings.clip_fps))  # clips keep every step-th frame
+        self.fps = fps / self._step
         self._size = clip_size(width, height, settings.clip_max_width)
         self._scale = self._size[0] / width
         self._pre_frames = math.ceil(settings.pre_seconds * fps)
         self._post_frames = math.ceil(settings.post_seconds * fps)
-        self._ring: deque[ClipFrame] = deque(maxlen=self._pre_frames + 1)
+        self._ring: deque[ClipFrame] = deque(maxlen=self._pre_frames // self._step + 1)
         self._best: dict[int, _Best] = {}
         self._pending: list[EventDraft] = []
+        self._last: ClipFrame | None = None
 
-    def add(self, frame: Frame, objects: list[TrackedObject], crossings: list[Crossing]) -> list[EventDraft]:
-        """Record one analysed frame; returns the drafts whose clips are now complete."""
-        clip_frame = self._scaled(frame, objects)
-        self._ring.append(clip_frame)
-        self._remember_best(frame, objects)
-        for draft in self._pending:
-            draft.clip.append(clip_frame)
+    def add(self, frame: Frame, objects: list[TrackedObject], crossings: list[Crossing], *,
+            measured: bool = True) -> list[EventDraft]:
+        """Record one frame; returns the drafts whose clips are now complete.
+
+        ``measured`` is False when the objects were predicted, not detected: they are drawn in
+        clips but never chosen for a snapshot.
+        """
+        if frame.index % self._step == 0:
+            clip_frame = self._scaled(frame, objects)
+            if self._last is not None:  # frames a live source dropped: hold the last one, keep clip time
+                for _ in range((frame.index - self._last.index) // self._step - 1):
+                    self._append(self._last)
+            self._append(clip_frame)
+            self._last = clip_frame
+        if measured:
+            self._remember_best(frame, objects)
         for crossing in crossings:
             self._pending.append(
                 EventDraft(crossing, self.fps, list(self._ring), due_index=frame.index + self._post_frames)
@@ -86,24 +110,26 @@ class EvidenceRecorder:
         self._pending = [d for d in self._pending if d.due_index > frame.index]
         return [self._finish(d) for d in due]
 
+    def _append(self, clip_frame: ClipFrame) -> None:
+        self._ring.append(clip_frame)
+        for draft in self._pending:
+            draft.clip.append(clip_frame)
+
     def flush(self) -> list[EventDraft]:
         """The source ended: finish every pending draft with the frames it has."""
         drafts, self._pending = self._pending, []
         return [self._finish(d) for d in drafts]
 
     def _scaled(self, frame: Frame, objects: list[TrackedObject]) -> ClipFrame:
-        image = frame.image
-        if self._scale != 1.0 or image.shape[1::-1] != self._size:
-            image = cv2.resize(image, self._size, interpolation=cv2.INTER_AREA)
         s = self._scale
         boxes = {o.track_id: (o.box[0] * s, o.box[1] * s, o.box[2] * s, o.box[3] * s) for o in objects}
-        return ClipFrame(frame.index, image, boxes)
+        return ClipFrame(frame.index, frame.i420(self._size), boxes)
 
     def _remember_best(self, frame: Frame, objects: list[TrackedObject]) -> None:
         for obj in objects:
             best = self._best.get(obj.track_id)
             if best is None or obj.confidence > best.confidence:
-                self._best[obj.track_id] = _Best(obj.confidence, frame.image, obj.box, frame.index, frame.index)
+                self._best[obj.track_id] = _Best(obj.confidence, frame, obj.box, frame.index, frame.index)
             else:
                 best.last_seen_index = frame.index
         # A track gone for longer than a clip lasts will not cross now: free its frame.
@@ -118,5 +144,6 @@ class EvidenceRecorder:
         # pass of the same track starts afresh.
         best = self._best.pop(draft.crossing.track_id, None)
         if best is not None:
-            draft.snapshot, draft.snapshot_box, draft.snapshot_frame_index = best.image, best.box, best.frame_index
+            draft.snapshot, draft.snapshot_box = best.frame.bgr(), best.box
+            draft.snapshot_frame_index = best.frame_index
         return draft

@@ -4,6 +4,10 @@ A stored file is decoded with PyAV, its footage time being the given start plus 
 over the frame rate. A live stream (RTSP/HTTP) is decoded with PyAV too and stamped with the
 time the frame arrived. A webcam goes through OpenCV, the one library that opens local devices
 portably.
+
+A frame keeps the decoder's picture as it came (YUV for PyAV) and converts it only when asked:
+most frames are never needed as a full-size BGR image, and the conversion costs about as much
+as decoding. Indexes count the frames the source produced; a gap means frames were dropped.
 """
 
 from __future__ import annotations
@@ -18,16 +22,119 @@ import av
 import cv2
 import numpy as np
 
+Size = tuple[int, int]  # width, height
+
 
 class SourceError(Exception):
     """A source cannot be opened or read; the message says which and why."""
+
+
+class Picture(Protocol):
+    """A decoded picture, converted only when it is needed."""
+
+    width: int
+    height: int
+
+    def bgr(self) -> np.ndarray:
+        """Full size, BGR, height x width x 3; a fresh or a read-only array."""
+        ...
+
+    def luma(self) -> np.ndarray:
+        """Full size, 8-bit grey; may be a strided view of the decoder's buffer."""
+        ...
+
+    def i420(self, size: Size) -> np.ndarray:
+        """Scaled to ``size`` (even sides), planar YUV 4:2:0 in one (height * 3 / 2) x width array."""
+        ...
+
+
+#: PyAV pixel formats whose first plane is 8-bit luma at full size.
+_LUMA_FIRST = frozenset({"yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "nv12", "nv21", "gray"})
+
+
+def _plane(frame: av.VideoFrame, index: int) -> np.ndarray:
+    """A view of one 8-bit plane of ``frame``, without its row padding."""
+    plane = frame.planes[index]
+    return np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)[:, : plane.width]
+
+
+def _scale_i420(planes: tuple[np.ndarray, np.ndarray, np.ndarray], size: Size) -> np.ndarray:
+    """Scale Y, U and V planes into one I420 array. Bilinear: area averaging costs several times more."""
+    width, height = size
+    half = (width // 2, height // 2)
+    out = np.empty(width * height * 3 // 2, np.uint8)
+    start = 0
+    for plane, (w, h) in zip(planes, (size, half, half), strict=True):
+        cv2.resize(plane, (w, h), dst=out[start : start + w * h].reshape(h, w), interpolation=cv2.INTER_LINEAR)
+        start += w * h
+    return out.reshape(height * 3 // 2, width)
+
+
+class AvPicture:
+    """A frame as PyAV decoded it (YUV, mostly)."""
+
+    __slots__ = ("_frame", "height", "width")
+
+    def __init__(self, frame: av.VideoFrame) -> None:
+        self._frame = frame
+        self.width, self.height = frame.width, frame.height
+
+    def bgr(self) -> np.ndarray:
+        return self._frame.to_ndarray(format="bgr24")
+
+    def luma(self) -> np.ndarray:
+        if self._frame.format.name not in _LUMA_FIRST:
+            return self._frame.to_ndarray(format="gray")
+        return _plane(self._frame, 0)  # the decoder's buffer itself: no conversion, no copy
+
+    def i420(self, size: Size) -> np.ndarray:
+        frame = self._frame if self._frame.format.name in ("yuv420p", "yuvj420p") else self._frame.reformat(
+            format="yuv420p")
+        return _scale_i420((_plane(frame, 0), _plane(frame, 1), _plane(frame, 2)), size)
+
+
+class ArrayPicture:
+    """A BGR image already in memory (OpenCV sources, tests)."""
+
+    __slots__ = ("_image", "height", "width")
+
+    def __init__(self, image: np.ndarray) -> None:
+        self._image = image
+        self.height, self.width = image.shape[:2]
+
+    def bgr(self) -> np.ndarray:
+        return self._image
+
+    def luma(self) -> np.ndarray:
+        return cv2.cvtColor(self._image, cv2.COLOR_BGR2GRAY)
+
+    def i420(self, size: Size) -> np.ndarray:
+        return cv2.cvtColor(cv2.resize(self._image, size, interpolation=cv2.INTER_LINEAR), cv2.COLOR_BGR2YUV_I420)
 
 
 @dataclass(frozen=True, slots=True)
 class Frame:
     index: int
     time: datetime
-    image: np.ndarray  # BGR, height x width x 3
+    picture: Picture
+
+    @property
+    def size(self) -> Size:
+        return (self.picture.width, self.picture.height)
+
+    def bgr(self) -> np.ndarray:
+        """The frame as BGR at full size; converted on every call, so call it once."""
+        return self.picture.bgr()
+
+    def grey(self, size: Size) -> np.ndarray:
+        """A small grey picture: the luma, thinned out by whole pixel steps, then scaled to ``size``."""
+        luma = self.picture.luma()
+        step = max(1, min(luma.shape[1] // (2 * size[0]), luma.shape[0] // (2 * size[1])))
+        return cv2.resize(luma[::step, ::step], size, interpolation=cv2.INTER_AREA)
+
+    def i420(self, size: Size) -> np.ndarray:
+        """Scaled to ``size`` (even sides) as planar YUV 4:2:0: half the bytes of BGR, no colour conversion."""
+        return self.picture.i420(size)
 
 
 class FrameSource(Protocol):
@@ -81,7 +188,7 @@ class FileSource:
         index = 0
         try:
             for decoded in self._container.decode(self._stream):
-                yield Frame(index, self.start + timedelta(seconds=index / self.fps), decoded.to_ndarray(format="bgr24"))
+                yield Frame(index, self.start + timedelta(seconds=index / self.fps), AvPicture(decoded))
                 index += 1
         except av.FFmpegError as exc:
             raise SourceError(f"{self.path} is damaged after frame {index}: {exc}") from None
@@ -116,7 +223,7 @@ class StreamSource:
         index = 0
         try:
             for decoded in self._container.decode(self._stream):
-                yield Frame(index, datetime.now(UTC), decoded.to_ndarray(format="bgr24"))
+                yield Frame(index, datetime.now(UTC), AvPicture(decoded))
                 index += 1
         except av.FFmpegError as exc:
             raise SourceError(f"stream {self.description} broke off after frame {index}: {exc}") from None
@@ -145,7 +252,7 @@ class WebcamSource:
             ok, image = self._capture.read()
             if not ok:
                 raise SourceError(f"{self.description} stopped delivering frames after frame {index}")
-            yield Frame(index, datetime.now(UTC), image)
+            yield Frame(index, datetime.now(UTC), ArrayPicture(image))
             index += 1
 
     def close(self) -> None:

@@ -1,0 +1,91 @@
+"""One camera's per-frame analysis: detects only when it can change what the gate counts.
+
+In ``reference`` mode every frame is detected on, whole. In ``fast`` mode the detector looks at
+the gate window only, the scheduler decides which frames it looks at, and while nothing is
+tracked the motion gate holds it back until something in the window changes. The tracker is
+advanced on every frame, analysed or not, so its state stays in frames.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gatewatch.settings import AnalysisSettings, CameraSettings
+from gatewatch.vision.detector import YoloTracker
+from gatewatch.vision.gate import Crossing, GateCounter, GateLine
+from gatewatch.vision.motion import MotionGate
+from gatewatch.vision.objects import TrackedObject
+from gatewatch.vision.region import gate_window, reference_window
+from gatewatch.vision.runstats import RunStats
+from gatewatch.vision.schedule import Scheduler
+from gatewatch.vision.sources import Frame
+
+
+@dataclass(frozen=True, slots=True)
+class FrameResult:
+    objects: list[TrackedObject]
+    crossings: list[Crossing]
+    measured: bool  # the objects were detected in this frame, not predicted
+
+
+class FrameAnalyser:
+    """Tracks and counts one source's frames, in order, for one camera."""
+
+    def __init__(self, camera: CameraSettings, yolo: YoloTracker, analysis: AnalysisSettings,
+                 size: tuple[int, int], stats: RunStats) -> None:
+        width, height = size
+        line = GateLine(camera.gate, width, height)
+        self.counter = GateCounter(line, camera.gate.settle_frames)
+        image_size = yolo.settings.image_size
+        fast = analysis.mode == "fast"
+        if fast:
+            window = gate_window(camera.gate, width, height, analysis, image_size)
+        else:
+            window = reference_window(width, height, image_size)
+        self.detector = yolo.detector(window)
+        self.tracker = yolo.tracker(analysis.track_warmup)
+        self.scheduler = Scheduler(line, analysis) if fast else None
+        gated = fast and analysis.motion_threshold > 0
+        self.motion = MotionGate(window, size, analysis.motion_threshold) if gated else None
+        self.stats = stats
+        self._times = stats.stages
+        self._next = 0  # index of the next frame to detect on
+        self._tracking = False  # whether the tracker held any track after the last detection
+        self._last_index = -1
+
+    def analyse(self, frame: Frame) -> FrameResult:
+        gap = frame.index - self._last_index - 1
+        self._last_index = frame.index
+        with self._times.measure("track"):
+            for _ in range(gap):  # dropped by a live source that analysis could not keep up with
+                self.tracker.skip()
+        self.stats.dropped += gap
+        if not self._wanted(frame):
+            with self._times.measure("track"):
+                self.tracker.skip()
+                return FrameResult(self.tracker.predicted(), [], measured=False)
+        with self._times.measure("detect"):
+            detections = self.detector.detect(frame)
+        with self._times.measure("track"):
+            objects = self.tracker.update(detections, frame)
+            if self.scheduler is not None:
+                motions = self.tracker.motions()
+                self._tracking = bool(motions)
+                self._next = frame.index + self.scheduler.stride(motions)
+            else:
+                self._next = frame.index + 1
+        if self.motion is not None and not self._tracking:
+            with self._times.measure("motion"):
+                self.motion.nothing_in(frame)
+        with self._times.measure("gate"):
+            crossings = self.counter.update(objects, frame.index, frame.time)
+        self.stats.analysed += 1
+        return FrameResult(objects, crossings, measured=True)
+
+    def _wanted(self, frame: Frame) -> bool:
+        if frame.index < self._next:
+            return False
+        if self.motion is None or self._tracking:
+            return True
+        with self._times.measure("motion"):
+            return self.motion.moved(frame)

@@ -1,0 +1,109 @@
+"""An ultralytics YOLO detection model exported to OpenVINO IR, run at any input size.
+
+Ultralytics exports static models (640 x 640 here): the detection head's anchor grid and a few
+reshapes in the attention block are constants of that size. A gate region is a strip far
+smaller than that square, and inference time follows the pixel count, so this module rewrites
+those constants for the size asked for and compiles one model per size. Every rewrite is
+checked against what the exported size implies; a graph that does not match is refused rather
+than guessed at.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import openvino as ov
+from openvino import opset13
+
+#: Strides of the three detection scales of YOLOv8/YOLO11 heads.
+STRIDES = (8, 16, 32)
+
+
+class IrError(Exception):
+    """The IR cannot be run at the requested size; the message says why."""
+
+
+def anchor_grid(height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Anchor centres (2, N) in grid units and their strides (N,), as ultralytics' make_anchors."""
+    points, strides = [], []
+    for stride in STRIDES:
+        rows, cols = height // stride, width // stride
+        ys, xs = np.meshgrid(np.arange(rows, dtype=np.float32) + 0.5, np.arange(cols, dtype=np.float32) + 0.5,
+                             indexing="ij")
+        points.append(np.stack((xs.ravel(), ys.ravel())))
+        strides.append(np.full(rows * cols, stride, np.float32))
+    return np.concatenate(points, axis=1), np.concatenate(strides)
+
+
+def _new_reshape_target(target: list[int], old: tuple[int, int], new: tuple[int, int],
+                        anchors: int) -> list[int] | None:
+    """The reshape target for the new size, or None when it does not depend on the size."""
+    if -1 in target:
+        return None
+    cells = {(old[0] // s) * (old[1] // s) for s in STRIDES} | {anchors}
+    for stride in STRIDES:  # ... x rows x cols  ->  ... x -1 x cols
+        if len(target) >= 2 and target[-2:] == [old[0] // stride, old[1] // stride]:
+            return [*target[:-2], -1, new[1] // stride]
+    if target[-1] in cells:  # ... x cells  ->  ... x -1
+        return [*target[:-1], -1]
+    return None
+
+
+def resize_model(model: ov.Model, height: int, width: int) -> ov.Model:
+    """Rewrite ``model`` (in place) for inputs of ``height`` x ``width``; both multiples of 32."""
+    if height % 32 or width % 32:
+        raise IrError(f"input size {width}x{height} is not a multiple of 32")
+    shape = model.input().get_partial_shape()
+    if shape.is_dynamic:
+        model.reshape([1, 3, height, width])
+        return model
+    old = (shape[2].get_length(), shape[3].get_length())
+    if old == (height, width):
+        return model
+    old_points, old_strides = anchor_grid(*old)
+    new_points, new_strides = anchor_grid(height, width)
+    anchors = old_strides.size
+    for op in model.get_ordered_ops():
+        kind = op.get_type_name()
+        if kind == "Reshape" and op.input_value(1).get_node().get_type_name() == "Constant":
+            target = [int(v) for v in op.input_value(1).get_node().get_vector()]
+            replacement = _new_reshape_target(target, old, (height, width), anchors)
+            if replacement is not None:
+                op.input(1).replace_source_output(opset13.constant(np.array(replacement, np.int64)).output(0))
+        elif kind == "Constant" and list(op.get_output_shape(0)) in ([1, 2, anchors], [1, 1, anchors]):
+            data = op.get_data()
+            expected, fresh = (old_points, new_points) if data.shape[1] == 2 else (old_strides, new_strides)
+            if not np.array_equal(data.reshape(expected.shape), expected):
+                raise IrError(f"constant {op.get_friendly_name()} is not the anchor grid of {old[1]}x{old[0]}")
+            constant = opset13.constant(fresh.reshape(1, -1, fresh.shape[-1]).astype(data.dtype))
+            for target_input in list(op.output(0).get_target_inputs()):
+                target_input.replace_source_output(constant.output(0))
+    model.get_parameters()[0].set_partial_shape(ov.PartialShape([1, 3, height, width]))
+    try:
+        model.validate_nodes_and_infer_types()
+    except RuntimeError as exc:
+        raise IrError(f"the model cannot run at {width}x{height}: {str(exc).splitlines()[0]}") from None
+    return model
+
+
+class IrModel:
+    """Compiles the IR once per input size and runs it: (1, 3, h, w) float in, raw head out."""
+
+    def __init__(self, xml: Path) -> None:
+        self._xml = xml
+        self._core = ov.Core()
+        exported = self._core.read_model(xml).input().get_partial_shape()
+        self.exported_size = None if exported.is_dynamic else (exported[3].get_length(), exported[2].get_length())
+        self._compiled: dict[tuple[int, int], ov.CompiledModel] = {}
+
+    def __call__(self, blob: np.ndarray) -> np.ndarray:
+        height, width = blob.shape[2:]
+        compiled = self._compiled.get((width, height))
+        if compiled is None:
+            model = resize_model(self._core.read_model(self._xml), height, width)
+            # LATENCY: one request at a time using every core, as ultralytics compiles it.
+            compiled = self._compiled[(width, height)] = self._core.compile_model(
+                model, "CPU", {"PERFORMANCE_HINT": "LATENCY"}
+            )
+        return next(iter(compiled(blob).values()))

@@ -1,0 +1,56 @@
+"""How many frames may pass before the next detection without changing what the gate counts.
+
+Every frame is analysed while any track is in or near the dead band. Otherwise the next
+analysis waits as long as no track can get near the band and none moves more than
+``step_fraction`` of its box in between, so that the tracker still recognises it by overlap;
+never longer than ``max_stride`` frames, so that something new in the region is found soon.
+A track whose speed is not known yet (new, or matched fewer than ``track_warmup`` times) is
+assumed to move ``new_track_speed`` of its height a frame, towards the line; a new track far
+from the line thus waits to be confirmed until it comes closer, which costs nothing: it cannot
+cross before.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+from gatewatch.settings import AnalysisSettings
+from gatewatch.vision.gate import GateLine
+from gatewatch.vision.tracking import TrackMotion
+
+
+class Scheduler:
+    """Picks the stride to the next analysed frame from the tracks' positions and speeds."""
+
+    def __init__(self, line: GateLine, settings: AnalysisSettings) -> None:
+        self.line = line
+        self.max_stride = settings.max_stride
+        self.step_fraction = settings.step_fraction
+        self.new_track_speed = settings.new_track_speed
+        self._reach = line.margin_px + settings.near_line * line.height
+
+    def stride(self, tracks: Iterable[TrackMotion]) -> int:
+        """Frames from this analysed frame to the next one: 1 analyses the very next frame."""
+        stride = self.max_stride
+        for track in tracks:
+            stride = min(stride, self._track_stride(track))
+            if stride == 1:
+                break
+        return stride
+
+    def _track_stride(self, track: TrackMotion) -> int:
+        x1, y1, x2, y2 = track.box
+        distance = self.line.signed_distance(((x1 + x2) / 2.0, y2))
+        gap = abs(distance) - self._reach
+        if gap <= 0:
+            return 1
+        if not (track.settled or track.lost):
+            closing = self.new_track_speed * (y2 - y1)
+        else:
+            closing = -self.line.approach_rate(track.velocity) * math.copysign(1.0, distance)  # > 0: nearing it
+        frames = gap / closing if closing > 0 else math.inf
+        if not track.lost:  # a lost track has no box in the latest frame to keep overlapping
+            step = self.step_fraction * min(x2 - x1, y2 - y1)
+            frames = min(frames, step / track.speed if track.speed > 0 else math.inf)
+        return max(1, math.floor(min(frames, self.max_stride)))

@@ -1,0 +1,96 @@
+"""Tracking across frames, including frames that were not analysed.
+
+The trackers are ultralytics' own (ByteTrack or BoT-SORT, chosen in the settings). They advance
+their Kalman filters one step per update and count ``track_buffer`` in updates. When frames are
+skipped, ``skip`` advances them one step per skipped frame without detections, as ``update``
+itself does before associating, so velocities stay in pixels per frame and a lost track is
+forgotten after the same number of frames whatever the analysis rate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from gatewatch.vision.objects import Box, TrackedObject
+from gatewatch.vision.sources import Frame
+
+
+@dataclass(frozen=True, slots=True)
+class TrackMotion:
+    """Where a live track is expected in the latest frame and how fast it moves there."""
+
+    box: Box
+    velocity: tuple[float, float]  # of the box's bottom centre, pixels per frame
+    speed: float  # pixels per frame the box's edges move at most, centre and growth together
+    settled: bool  # matched often enough that its velocity can be trusted
+    lost: bool  # not matched in the latest analysed frame
+
+
+class Tracker:
+    """One camera's tracker: ``update`` with detections on analysed frames, ``skip`` on the others."""
+
+    def __init__(self, config: str, names: dict[int, str], warmup: int) -> None:
+        from ultralytics.trackers.byte_tracker import BYTETracker
+        from ultralytics.trackers.track import TRACKER_MAP
+        from ultralytics.utils import YAML, IterableSimpleNamespace
+        from ultralytics.utils.checks import check_yaml
+
+        args = IterableSimpleNamespace(**YAML.load(check_yaml(config)))
+        self._tracker = TRACKER_MAP[args.tracker_type](args=args)
+        self._needs_image = type(self._tracker) is not BYTETracker  # BoT-SORT compensates camera motion
+        self._names = names
+        self._warmup = warmup
+
+    def update(self, detections: np.ndarray, frame: Frame) -> list[TrackedObject]:
+        """Associate one analysed frame's detections (rows x1 y1 x2 y2 conf class) with the tracks."""
+        from ultralytics.engine.results import Boxes
+
+        boxes = Boxes(detections, (frame.size[1], frame.size[0]))
+        tracks = self._tracker.update(boxes, frame.bgr() if self._needs_image else None)
+        return [
+            TrackedObject(int(t[4]), self._names[int(t[6])], float(t[5]), (float(t[0]), float(t[1]), float(t[2]),
+                                                                            float(t[3])))
+            for t in tracks
+        ]
+
+    def skip(self) -> None:
+        """A frame passed without analysis: predict every track one frame on."""
+        tracker = self._tracker
+        tracker.frame_id += 1
+        # The pool ``update`` predicts: confirmed tracks and lost ones (unconfirmed ones never move).
+        tracker.multi_predict([t for t in tracker.tracked_stracks if t.is_activated] + self._lost())
+
+    def _lost(self) -> list:
+        # ultralytics leaves a track it gave up on in lost_stracks until the next update, marked removed.
+        from ultralytics.trackers.basetrack import TrackState
+
+        return [t for t in self._tracker.lost_stracks if t.state == TrackState.Lost]
+
+    def predicted(self) -> list[TrackedObject]:
+        """Confirmed tracks where they are expected now, for drawing on frames that were not analysed."""
+        return [
+            TrackedObject(t.track_id, self._names[int(t.cls)], float(t.score), tuple(float(v) for v in t.xyxy))
+            for t in self._tracker.tracked_stracks
+            if t.is_activated
+        ]
+
+    def motions(self) -> list[TrackMotion]:
+        """Every live track, confirmed or not, found or lost, for scheduling the next analysis."""
+        from ultralytics.trackers.basetrack import TrackState
+
+        motions = []
+        for track in [*self._tracker.tracked_stracks, *self._lost()]:
+            # Both Kalman filters keep (x, y, ., h) and their rates at 4..7: centre, height.
+            vx, vy, vh = (float(v) for v in track.mean[[4, 5, 7]])
+            motions.append(
+                TrackMotion(
+                    box=tuple(float(v) for v in track.xyxy),
+                    velocity=(vx, vy + vh / 2.0),
+                    speed=float(np.hypot(vx, vy)) + abs(vh),
+                    settled=track.is_activated and track.tracklet_len >= self._warmup,
+                    lost=track.state == TrackState.Lost,
+                )
+            )
+        return motions

@@ -1,0 +1,289 @@
+#!/usr/bin/env python3
+"""How fast is gate analysis on this machine? Prints a table and writes the figures as JSON.
+
+    python scripts/bench.py [--config samples/gatewatch.yaml] [--json bench-results.json]
+                            [--cameras 1,2,4] [--skip-reference]
+
+For each camera of the configuration whose source is a stored file, each in a process of its
+own so peak memory is its own:
+
+* decode: every frame read the way the pipeline's source reads it, nothing else;
+* reference: ``analysis.mode: reference``, detection and tracking on the whole of every frame;
+* default: the analysis settings of the configuration.
+
+Both analysis modes run the real product path (``analyse_file``: pipeline, event writer,
+evidence encoding and a migrated SQLite database in a temporary directory), and their time runs
+until the last event is stored, so the evidence encoding on the writer's thread is part of it.
+The model is loaded and compiled for the camera's detection window before the clock starts,
+as a running worker has it.
+Then N workers analyse the first 1080p file (or the first file) at once in default mode, one
+process each, started together after each has loaded the model, and the aggregate real-time
+factor is printed. Compare runs with the JSON; the machine's load average is recorded in it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+MODES = ("decode", "reference", "default")
+
+
+def _settings(config: Path, data_dir: Path, mode: str):  # -> Settings; imported lazily for a fast --help
+    from gatewatch.settings import AnalysisSettings, load_settings
+
+    settings = load_settings(config)
+    analysis = settings.analysis if mode == "default" else AnalysisSettings(mode="reference")
+    return settings.model_copy(update={"data_dir": data_dir, "analysis": analysis})
+
+
+def _frame_pixels(video: Path) -> int:
+    from gatewatch.vision.sources import FileSource
+
+    source = FileSource(video)
+    try:
+        width, height = next(iter(source.frames())).size
+        return width * height
+    finally:
+        source.close()
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # kilobytes on Linux
+
+
+def _decode(video: Path) -> dict[str, Any]:
+    from gatewatch.vision.sources import FileSource
+
+    source = FileSource(video, datetime.now(UTC))
+    started = time.perf_counter()
+    frames = sum(1 for _ in source.frames())
+    seconds = time.perf_counter() - started
+    source.close()
+    return {"frames": frames, "seconds": seconds, "fps": source.fps}
+
+
+def _analyse(config: Path, camera_id: str, mode: str, wait: bool) -> dict[str, Any]:
+    from gatewatch.analysis import analyse_file
+    from gatewatch.models.db import make_engine, migrate
+    from gatewatch.vision.detector import load_model
+    from gatewatch.vision.sources import FileSource
+
+    with tempfile.TemporaryDirectory(prefix="gatewatch-bench-") as tmp:
+        settings = _settings(config, Path(tmp), mode)
+        camera = settings.camera(camera_id)
+        engine = make_engine(settings.effective_database_url)
+        migrate(engine)
+        model = load_model(settings.detector)
+        _warm_up(settings, camera, model)
+        if wait:  # several cameras start together, after each has loaded its model
+            print("ready", flush=True)
+            sys.stdin.readline()
+        started = time.perf_counter()
+        result = analyse_file(engine, settings, camera, Path(camera.source), datetime.now(UTC), progress=False,
+                              model=model)
+        seconds = time.perf_counter() - started
+        source = FileSource(Path(camera.source))
+        fps = source.fps
+        source.close()
+        stats = result.stats
+        return {
+            "frames": stats.frames,
+            "seconds": seconds,
+            "analysis_seconds": stats.seconds,
+            "fps": fps,
+            "analysed": stats.analysed,
+            "stage_ms_per_frame": {k: v / stats.frames * 1000.0 for k, v in stats.stages.seconds.items()},
+            "crossings": sorted([s.event.label, s.event.direction, s.event.frame_index] for s in result.stored),
+        }
+
+
+def _warm_up(settings, camera, model) -> None:  # Settings, CameraSettings, Model
+    """Compile the model for the camera's detection window, as a running worker has it compiled."""
+    from gatewatch.vision.analyser import FrameAnalyser
+    from gatewatch.vision.detector import YoloTracker
+    from gatewatch.vision.runstats import RunStats
+    from gatewatch.vision.sources import FileSource
+
+    source = FileSource(Path(camera.source))
+    try:
+        frame = next(iter(source.frames()))
+        analyser = FrameAnalyser(camera, YoloTracker(settings.detector, camera.classes, model=model),
+                                 settings.analysis, frame.size, RunStats())
+        analyser.detector.detect(frame)
+    finally:
+        source.close()
+
+
+def child(args: argparse.Namespace) -> None:
+    """One measurement in this process; prints its figures as one JSON line."""
+    import logging
+
+    logging.basicConfig(level=logging.WARNING)
+    if args.child == "decode":
+        figures = _decode(Path(args.video))
+    else:
+        figures = _analyse(Path(args.config), args.camera, args.child, args.wait)
+    figures["peak_rss_mb"] = _peak_rss_mb()
+    print(json.dumps(figures), flush=True)
+
+
+def _spawn(args: argparse.Namespace, mode: str, camera_id: str, video: Path, *, wait: bool = False) -> subprocess.Popen:
+    command = [sys.executable, str(Path(__file__).resolve()), "--config", str(args.config), "--child", mode,
+               "--camera", camera_id, "--video", str(video)]
+    if wait:
+        command.append("--wait")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    return subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+
+
+def _result(process: subprocess.Popen) -> dict[str, Any]:
+    out, _ = process.communicate()
+    if process.returncode != 0:
+        raise SystemExit(f"a benchmark process failed (exit {process.returncode}); see its output above")
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def _measure(args: argparse.Namespace, mode: str, camera_id: str, video: Path) -> dict[str, Any]:
+    figures = _result(_spawn(args, mode, camera_id, video))
+    figures["input_fps"] = figures["frames"] / figures["seconds"]
+    figures["realtime"] = figures["input_fps"] / figures["fps"]
+    return figures
+
+
+def _together(args: argparse.Namespace, count: int, camera_id: str, video: Path) -> dict[str, Any]:
+    """``count`` workers on the same footage at once; each has loaded its model before the start."""
+    processes = [_spawn(args, "default", camera_id, video, wait=True) for _ in range(count)]
+    for process in processes:
+        if process.stdout.readline().strip() != "ready":
+            raise SystemExit("a worker did not start")
+    started = time.perf_counter()
+    for process in processes:
+        process.stdin.write("go\n")
+        process.stdin.flush()
+    each = [_result(process) for process in processes]
+    wall = time.perf_counter() - started
+    fps = each[0]["fps"]
+    return {
+        "cameras": count,
+        "wall_seconds": wall,
+        "aggregate_realtime": sum(e["frames"] for e in each) / wall / fps,
+        "slowest_camera_realtime": min(e["frames"] / e["seconds"] / fps for e in each),
+        "peak_rss_mb": max(e["peak_rss_mb"] for e in each),
+        "same_crossings": all(e["crossings"] == each[0]["crossings"] for e in each),
+    }
+
+
+def _by_class(crossings: list[list[Any]]) -> str:
+    counts = Counter((label, direction) for label, direction, _ in crossings)
+    labels = sorted({label for label, _ in counts})
+    text = (f"{label} {counts[(label, 'entry')]} in/{counts[(label, 'exit')]} out" for label in labels)
+    return ", ".join(text) or "none"
+
+
+def _agreement(reference: list[list[Any]], default: list[list[Any]]) -> str:
+    from gatewatch.vision.agreement import frame_shift
+
+    shift = frame_shift([tuple(c) for c in reference], [tuple(c) for c in default])
+    return "DIFFERENT crossings" if shift is None else f"same crossings, frames within {shift}"
+
+
+def _print_table(files: list[dict[str, Any]], together: list[dict[str, Any]]) -> None:
+    header = (f"{'footage':<24}{'mode':<10}{'frames/s':>9}{'x real':>7}{'of decode':>10}{'analysis':>10}"
+              f"{'detected':>9}{'peak MB':>8}  crossings")
+    print(header)
+    print("-" * len(header))
+    for entry in files:
+        name = entry["video"]
+        for mode in MODES:
+            figures = entry.get(mode)
+            if figures is None:
+                continue
+            analysed = "analysed" in figures
+            detected = f"{figures['analysed'] / figures['frames']:.0%}" if analysed else "-"
+            alone = f"{figures['frames'] / figures['analysis_seconds']:.1f}" if analysed else "-"
+            crossings = _by_class(figures["crossings"]) if analysed else ""
+            print(f"{name:<24}{mode:<10}{figures['input_fps']:>9.1f}{figures['realtime']:>7.2f}"
+                  f"{figures['input_fps'] / entry['decode']['input_fps']:>10.0%}{alone:>10}{detected:>9}"
+                  f"{figures['peak_rss_mb']:>8.0f}  {crossings}")
+            name = ""
+        if "reference" in entry:
+            print(f"{'':<24}default vs reference: {entry['default_vs_reference']}")
+        stages = entry["default"]["stage_ms_per_frame"]
+        print(f"{'':<24}default, ms per frame: " + ", ".join(f"{k} {v:.1f}" for k, v in stages.items() if v))
+    for run in together:
+        print(f"{run['cameras']} camera(s) at once: {run['aggregate_realtime']:.2f}x real time in all, "
+              f"slowest camera {run['slowest_camera_realtime']:.2f}x, peak {run['peak_rss_mb']:.0f} MB per worker"
+              + ("" if run["same_crossings"] else ", CROSSINGS DIFFER between workers"))
+    print("frames/s: input frames per second until the last event was stored (evidence encoding included);"
+          " analysis: input frames per second until analysis ended, the writer still encoding beside it")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", type=Path, default=ROOT / "samples" / "gatewatch.yaml")
+    parser.add_argument("--json", type=Path, default=ROOT / "bench-results.json")
+    parser.add_argument("--cameras", default="1,2,4", help="numbers of cameras to run at once")
+    parser.add_argument("--skip-reference", action="store_true", help="leave out the slow reference mode")
+    parser.add_argument("--child", choices=MODES, help=argparse.SUPPRESS)
+    parser.add_argument("--camera", help=argparse.SUPPRESS)
+    parser.add_argument("--video", help=argparse.SUPPRESS)
+    parser.add_argument("--wait", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args)
+        return
+
+    sys.path.insert(0, str(ROOT))
+    from gatewatch.settings import load_settings
+
+    settings = load_settings(args.config)
+    cameras = [c for c in settings.cameras if Path(c.source).is_file()]
+    if not cameras:
+        raise SystemExit(f"no camera in {args.config} has a video file as its source")
+    started, load_before = time.perf_counter(), os.getloadavg()
+    files = []
+    for camera in cameras:
+        video = Path(camera.source)
+        entry: dict[str, Any] = {"video": video.name, "camera": camera.id}
+        for mode in MODES:
+            if mode == "reference" and args.skip_reference:
+                continue
+            print(f"{video.name}: {mode} ...", file=sys.stderr, flush=True)
+            entry[mode] = _measure(args, mode, camera.id, video)
+        if "reference" in entry:
+            entry["default_vs_reference"] = _agreement(entry["reference"]["crossings"], entry["default"]["crossings"])
+        files.append(entry)
+    big = max(cameras, key=lambda c: _frame_pixels(Path(c.source)))
+    together = []
+    for count in (int(n) for n in args.cameras.split(",") if n):
+        print(f"{count} camera(s) at once ...", file=sys.stderr, flush=True)
+        together.append(_together(args, count, big.id, Path(big.source)))
+    results = {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "load_before": load_before,
+                    "load_after": os.getloadavg()},
+        "seconds": time.perf_counter() - started,
+        "files": files,
+        "together": together,
+    }
+    _print_table(files, together)
+    args.json.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"\n{results['seconds']:.0f} s in all; load average {load_before[0]:.2f} before, "
+          f"{results['machine']['load_after'][0]:.2f} after; figures in {args.json}")
+
+
+if __name__ == "__main__":
+    main()
