@@ -117,6 +117,10 @@ class DetectorSettings(_Strict):
     confidence: float = Field(0.25, gt=0.0, lt=1.0)
     image_size: int = Field(640, ge=32, le=4096, multiple_of=32)
     device: str = "cpu"
+    threads: int = Field(
+        0, ge=0, le=256,
+        description="CPU threads one inference of an OpenVINO model uses; 0: every core",
+    )
     tracker: str = Field("bytetrack.yaml", description="ultralytics tracker config: bytetrack.yaml or botsort.yaml")
 
 
@@ -129,7 +133,7 @@ class EvidenceSettings(_Strict):
         description="clips keep every n-th frame so their rate is at most this; encoding costs per frame",
     )
     clip_preset: Literal["ultrafast", "superfast", "veryfast", "faster", "fast", "medium"] = Field(
-        "veryfast", description="libx264 preset: faster presets use less CPU and make larger clips",
+        "superfast", description="libx264 preset: faster presets use less CPU and make larger clips",
     )
     snapshot_quality: int = Field(88, ge=30, le=100, description="JPEG quality of snapshots")
     retention_days: int | None = Field(

@@ -51,13 +51,13 @@ class Model(Protocol):
 class IrDetectionModel:
     """An ultralytics-exported OpenVINO IR, run at any input size."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, threads: int = 0) -> None:
         from gatewatch.vision.openvino_ir import IrModel
 
         xml = folder if folder.suffix == ".xml" else next(folder.glob("*.xml"))
         metadata = yaml.safe_load(xml.with_name("metadata.yaml").read_text(encoding="utf-8"))
         self.names = {int(k): v for k, v in metadata["names"].items()}
-        self._ir = IrModel(xml)
+        self._ir = IrModel(xml, threads)
 
     def predict(self, image: np.ndarray, size: tuple[int, int], class_ids: list[int], confidence: float) -> np.ndarray:
         import torch
@@ -105,7 +105,7 @@ def load_model(settings: DetectorSettings) -> Model:
         )
     try:
         if (ir := _ir_path(model)) is not None:
-            return IrDetectionModel(ir)
+            return IrDetectionModel(ir, settings.threads)
         from ultralytics import YOLO
         from ultralytics.utils import LOGGER
 

@@ -88,11 +88,18 @@ def resize_model(model: ov.Model, height: int, width: int) -> ov.Model:
 
 
 class IrModel:
-    """Compiles the IR once per input size and runs it: (1, 3, h, w) float in, raw head out."""
+    """Compiles the IR once per input size and runs it: (1, 3, h, w) float in, raw head out.
 
-    def __init__(self, xml: Path) -> None:
+    ``threads`` caps the CPU threads of one inference (0: OpenVINO's choice, every core).
+    """
+
+    def __init__(self, xml: Path, threads: int = 0) -> None:
         self._xml = xml
         self._core = ov.Core()
+        # LATENCY: one request at a time, as ultralytics compiles it.
+        self._config: dict[str, object] = {"PERFORMANCE_HINT": "LATENCY"}
+        if threads:
+            self._config["INFERENCE_NUM_THREADS"] = threads
         exported = self._core.read_model(xml).input().get_partial_shape()
         self.exported_size = None if exported.is_dynamic else (exported[3].get_length(), exported[2].get_length())
         self._compiled: dict[tuple[int, int], ov.CompiledModel] = {}
@@ -102,8 +109,5 @@ class IrModel:
         compiled = self._compiled.get((width, height))
         if compiled is None:
             model = resize_model(self._core.read_model(self._xml), height, width)
-            # LATENCY: one request at a time using every core, as ultralytics compiles it.
-            compiled = self._compiled[(width, height)] = self._core.compile_model(
-                model, "CPU", {"PERFORMANCE_HINT": "LATENCY"}
-            )
+            compiled = self._compiled[(width, height)] = self._core.compile_model(model, "CPU", self._config)
         return next(iter(compiled(blob).values()))
