@@ -155,10 +155,42 @@ def _rate_of(stream: av.video.stream.VideoStream) -> float:
     return float(rate) if rate else 25.0
 
 
-class FileSource:
-    """A stored video file; decodes in FFmpeg's own threads so decoding overlaps analysis."""
+class _PyAvSource:
+    """Decoding shared by files and streams: FFmpeg's own threads, frames kept as decoded."""
+
+    description: str
+    _broken: str  # how a decoding failure is told: "is damaged", "broke off"
+
+    def _attach(self, container: av.container.InputContainer) -> None:
+        if not container.streams.video:
+            container.close()
+            raise SourceError(f"{self.description} holds no video")
+        self._container = container
+        self._stream = container.streams.video[0]
+        self._stream.thread_type = "AUTO"
+        self.fps = _rate_of(self._stream)
+
+    def _stamp(self, index: int) -> datetime:
+        raise NotImplementedError
+
+    def _decode(self) -> Iterator[Frame]:
+        index = 0
+        try:
+            for decoded in self._container.decode(self._stream):
+                yield Frame(index, self._stamp(index), AvPicture(decoded))
+                index += 1
+        except av.FFmpegError as exc:
+            raise SourceError(f"{self.description} {self._broken} after frame {index}: {exc}") from None
+
+    def close(self) -> None:
+        self._container.close()
+
+
+class FileSource(_PyAvSource):
+    """A stored video file: footage time is the start plus the frame index over the rate."""
 
     is_live = False
+    _broken = "is damaged"
 
     def __init__(self, path: str | Path, start: datetime | None = None) -> None:
         self.path = Path(path)
@@ -170,66 +202,48 @@ class FileSource:
         if self.path.stat().st_size == 0:
             raise SourceError(f"video file {self.path} is empty (0 bytes)")
         try:
-            self._container = av.open(str(self.path))
+            container = av.open(str(self.path))
         except av.FFmpegError as exc:
             raise SourceError(f"{self.path} is not a readable video: {exc}") from None
-        if not self._container.streams.video:
-            self._container.close()
-            raise SourceError(f"{self.path} holds no video stream")
-        self._stream = self._container.streams.video[0]
-        self._stream.thread_type = "AUTO"
-        self.fps = _rate_of(self._stream)
+        self._attach(container)
         self.total_frames = self._stream.frames or None
         self.start = start or datetime.now(UTC)
         if self.start.tzinfo is None:
             raise SourceError("the start time of a file needs a time zone")
 
+    def _stamp(self, index: int) -> datetime:
+        return self.start + timedelta(seconds=index / self.fps)
+
     def frames(self) -> Iterator[Frame]:
-        index = 0
-        try:
-            for decoded in self._container.decode(self._stream):
-                yield Frame(index, self.start + timedelta(seconds=index / self.fps), AvPicture(decoded))
-                index += 1
-        except av.FFmpegError as exc:
-            raise SourceError(f"{self.path} is damaged after frame {index}: {exc}") from None
-        if index == 0:
+        empty = True
+        for frame in self._decode():
+            empty = False
+            yield frame
+        if empty:
             raise SourceError(f"{self.path} holds no decodable frame")
 
-    def close(self) -> None:
-        self._container.close()
 
-
-class StreamSource:
+class StreamSource(_PyAvSource):
     """A live RTSP or HTTP stream; each frame is stamped with the time it arrived."""
 
     is_live = True
     total_frames = None
+    _broken = "broke off"
 
     def __init__(self, url: str, open_timeout: float = 10.0) -> None:
-        self.description = url
+        self.description = f"stream {url}"
         options = {"rtsp_transport": "tcp"} if url.startswith("rtsp") else {}
         try:
-            self._container = av.open(url, options=options, timeout=open_timeout)
+            container = av.open(url, options=options, timeout=open_timeout)
         except (av.FFmpegError, OSError) as exc:
             raise SourceError(f"stream {url} cannot be opened: {exc}") from None
-        if not self._container.streams.video:
-            self._container.close()
-            raise SourceError(f"stream {url} carries no video")
-        self._stream = self._container.streams.video[0]
-        self._stream.thread_type = "AUTO"
-        self.fps = _rate_of(self._stream)
+        self._attach(container)
+
+    def _stamp(self, index: int) -> datetime:
+        return datetime.now(UTC)
 
     def frames(self) -> Iterator[Frame]:
-        index = 0
-        try:
-            for decoded in self._container.decode(self._stream):
-                yield Frame(index, datetime.now(UTC), AvPicture(decoded))
-                index += 1
-        except av.FFmpegError as exc:
-            raise SourceError(f"stream {self.description} broke off after frame {index}: {exc}") from None
-
-    def close(self) -> None:
-        self._container.close()
+        return self._decode()
 
 
 class WebcamSource:
