@@ -52,6 +52,7 @@ class GateLine:
         self.a = (ax * width, ay * height)
         self.b = (bx * width, by * height)
         dx, dy = self.b[0] - self.a[0], self.b[1] - self.a[1]
+        self._direction = (dx, dy)
         self._length_sq = dx * dx + dy * dy
         length = self._length_sq**0.5
         normal = (-dy / length, dx / length)
@@ -72,7 +73,7 @@ class GateLine:
 
     def within_segment(self, point: tuple[float, float]) -> bool:
         """Whether the point lies between the perpendiculars through the line's two ends."""
-        dx, dy = self.b[0] - self.a[0], self.b[1] - self.a[1]
+        dx, dy = self._direction
         t = ((point[0] - self.a[0]) * dx + (point[1] - self.a[1]) * dy) / self._length_sq
         return 0.0 <= t <= 1.0
 
