@@ -11,8 +11,9 @@ from typing import Any
 import sqlalchemy as sa
 from tqdm import tqdm
 
+from gatewatch.footage import file_source_key, sync_camera
 from gatewatch.settings import CameraSettings, Settings
-from gatewatch.store import EventStore, EventWriter, StoredEvent, file_source_key, sync_camera
+from gatewatch.store import EventStore, EventWriter, StoredEvent
 from gatewatch.vision.detector import YoloTracker
 from gatewatch.vision.pipeline import GatePipeline
 from gatewatch.vision.runstats import RunStats

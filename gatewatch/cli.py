@@ -16,16 +16,32 @@ from typing import Any
 import click
 from pydantic import ValidationError
 from sqlmodel import Session, select
+from tqdm import tqdm
 
+from gatewatch import users as user_accounts
 from gatewatch.analysis import AnalysisBrokenOff, AnalysisResult, analyse_file
-from gatewatch.audit_commands import audit, export, replay, retention
+from gatewatch.audit_commands import audit, export, replay, replay_run, retention
 from gatewatch.cliapp import App, InputError, UsageError, actor_option, gate_override, with_app
+from gatewatch.demo import DEMO_CONFIG, DEMO_PASSWORD, DEMO_STARTS, DEMO_USERS, DEMO_VISITS
+from gatewatch.footage import sync_camera
 from gatewatch.models.db import session_scope
 from gatewatch.models.tables import OPEN_STATUSES, EntryEvent, Visit
 from gatewatch.settings import CameraSettings
-from gatewatch.vision.detector import DetectorError
+from gatewatch.supervisor import Supervisor
+from gatewatch.vision.detector import DetectorError, load_model
 from gatewatch.vision.sources import SourceError
+from gatewatch.visits import (
+    CsvImportError,
+    VisitInput,
+    VisitLogError,
+    check_out,
+    import_csv,
+    list_visits,
+    register_visit,
+)
+from gatewatch.web.app import create_app
 from gatewatch.web.commands import serve, tokens, users
+from gatewatch.worker import run_camera
 
 
 @click.group()
@@ -109,13 +125,10 @@ def worker(app: App, camera_id: str | None, all_cameras: bool) -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     if all_cameras:
-        from gatewatch.supervisor import Supervisor
-
         if app.config_path is None:
             raise UsageError("--all needs the configuration file (--config or GATEWATCH_CONFIG)")
         Supervisor(app.settings, app.config_path, app.database_url).run(stop)
         return
-    from gatewatch.worker import run_camera
 
     try:
         run_camera(app.engine, app.settings, app.camera(camera_id), stop)
@@ -186,8 +199,6 @@ def _field_errors(exc: ValidationError) -> str:
 @with_app
 def visits_add(app: App, actor: str, **fields: Any) -> None:
     """Register a visitor; entries it explains are resolved."""
-    from gatewatch.visits import VisitInput, VisitLogError, register_visit
-
     fields["check_in_at"] = fields["check_in_at"] or datetime.now(UTC).isoformat()
     data = {name: value for name, value in fields.items() if value is not None}
     try:
@@ -208,10 +219,6 @@ def visits_add(app: App, actor: str, **fields: Any) -> None:
 @with_app
 def visits_import(app: App, csv_file: Path, actor: str) -> None:
     """Import a visitor log CSV: every row, or none when any row is malformed."""
-    from tqdm import tqdm
-
-    from gatewatch.visits import CsvImportError, VisitLogError, import_csv
-
     if not csv_file.is_file():
         raise InputError(f"{csv_file} does not exist or is not a file")
     with tqdm(unit="row", desc=csv_file.name, leave=False, disable=None) as bar:
@@ -239,8 +246,6 @@ def visits_import(app: App, csv_file: Path, actor: str) -> None:
 @with_app
 def visits_checkout(app: App, visit_id: int, actor: str) -> None:
     """Check a visitor out now."""
-    from gatewatch.visits import VisitLogError, check_out
-
     try:
         with session_scope(app.engine) as session:
             visit = check_out(session, visit_id, actor=actor, role="cli")
@@ -259,8 +264,6 @@ def visits_checkout(app: App, visit_id: int, actor: str) -> None:
 def visits_list(app: App, on_date: datetime | None, search: str | None, plate: str | None, open_only: bool,
                 limit: int) -> None:
     """The visitor log, newest first."""
-    from gatewatch.visits import list_visits
-
     with Session(app.engine) as session:
         rows = list_visits(session, on_date=on_date.date() if on_date else None, zone=app.settings.zone,
                            search=search, plate=plate, open_only=open_only, limit=limit)
@@ -281,11 +284,6 @@ def visits_list(app: App, on_date: datetime | None, search: str | None, plate: s
 @click.option("--port", default=8000, show_default=True)
 def demo(serve: bool, host: str, port: int) -> None:
     """Analyse the shared footage as two sample gates against the sample visitor log."""
-    from gatewatch.demo import DEMO_CONFIG, DEMO_STARTS, DEMO_VISITS
-    from gatewatch.store import sync_camera
-    from gatewatch.vision.detector import DetectorError, load_model
-    from gatewatch.visits import import_csv
-
     app = App(str(DEMO_CONFIG), None)
     missing = [c.source for c in app.settings.cameras if not Path(c.source).exists()]
     if missing or not Path(app.settings.detector.model).exists():
@@ -316,10 +314,6 @@ def demo(serve: bool, host: str, port: int) -> None:
 
 
 def _serve_demo(app: App, host: str, port: int) -> None:
-    from gatewatch import users as user_accounts
-    from gatewatch.demo import DEMO_PASSWORD, DEMO_USERS
-    from gatewatch.web.app import create_app
-
     with session_scope(app.engine) as session:
         for username, role, full_name in DEMO_USERS:
             if user_accounts.find_user(session, username) is None:
@@ -331,5 +325,5 @@ def _serve_demo(app: App, host: str, port: int) -> None:
     create_app(app.settings, app.engine, secure_cookies=False).run(host=host, port=port, threaded=True)
 
 
-for _command in (audit, export, retention, replay, serve, users, tokens):
+for _command in (audit, export, retention, replay, replay_run, serve, users, tokens):
     main.add_command(_command)

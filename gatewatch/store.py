@@ -17,7 +17,7 @@ import queue
 import threading
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -26,7 +26,7 @@ from sqlmodel import select
 from gatewatch.crosscheck.service import check_event
 from gatewatch.event_audit import file_sha256, record_event
 from gatewatch.models.db import session_scope
-from gatewatch.models.tables import Camera, EntryEvent, EventStatus
+from gatewatch.models.tables import EntryEvent, EventStatus
 from gatewatch.settings import CameraSettings, Settings
 from gatewatch.vision.evidence import write_clip, write_snapshot
 from gatewatch.vision.recorder import EventDraft
@@ -34,26 +34,10 @@ from gatewatch.vision.runstats import StageTimes
 
 log = logging.getLogger(__name__)
 
+#: Waits before each new attempt to store an event while the database is busy or away (15 min in all).
+STORE_RETRY_SECONDS = (1.0, 2.0, 5.0, 10.0, 30.0, *(60.0,) * 14)
 #: Niceness added to the event writer's thread (and the encoder threads it starts): analysis first.
 WRITER_NICENESS = 10
-
-
-def file_source_key(path: Path) -> str:
-    """Names footage by its content, so the same file analysed again is recognised."""
-    return f"file:{file_sha256(path)[:32]}"
-
-
-def live_source_key(started: datetime) -> str:
-    """Names one live session: tracker ids start again with every session."""
-    return f"live:{started.strftime('%Y%m%dT%H%M%S.%fZ')}"
-
-
-def sync_camera(engine: sa.Engine, camera: CameraSettings) -> None:
-    """Create or update the camera's row from its configuration."""
-    with session_scope(engine) as session:
-        row = session.get(Camera, camera.id) or Camera(id=camera.id, name=camera.name, source=camera.source)
-        row.name, row.source = camera.name, camera.source
-        session.add(row)
 
 
 @dataclass(frozen=True)
@@ -106,26 +90,31 @@ class EventStore:
             record_event(session, event)
         return StoredEvent(event, created=True)
 
-    def _evidence_stem(self, draft: EventDraft) -> Path:
+    def _evidence_path(self, draft: EventDraft, suffix: str) -> Path:
+        """Where the event's file of type ``suffix`` goes, relative to the data directory.
+
+        The name is built whole, not with ``with_suffix``: a live source key holds a dot (its
+        time's fraction of a second), which ``with_suffix`` would take for the suffix and cut.
+        """
         crossing = draft.crossing
         day = crossing.time.strftime("%Y-%m-%d")
         key = self.source_key.replace(":", "-")
-        return Path("evidence") / self.camera.id / day / f"{key}-f{crossing.frame_index:07d}-t{crossing.track_id}"
+        name = f"{key}-f{crossing.frame_index:07d}-t{crossing.track_id}{suffix}"
+        return Path("evidence") / self.camera.id / day / name
 
     def _write_evidence(self, event: EntryEvent, draft: EventDraft) -> None:
         """Write snapshot and clip; a failure is recorded on the event, never loses it."""
-        stem = self._evidence_stem(draft)
         caption = f"{draft.crossing.label} #{draft.crossing.track_id} {draft.crossing.direction.value}"
         data_dir = self.settings.data_dir
         try:
             if draft.snapshot is not None and draft.snapshot_box is not None:
-                path = stem.with_suffix(".jpg")
+                path = self._evidence_path(draft, ".jpg")
                 write_snapshot(data_dir / path, draft.snapshot, draft.snapshot_box, caption,
                                self.settings.evidence.snapshot_quality)
                 event.snapshot_path = path.as_posix()
                 event.snapshot_sha256 = file_sha256(data_dir / path)
             if draft.clip:
-                path = stem.with_suffix(".mp4")
+                path = self._evidence_path(draft, ".mp4")
                 write_clip(data_dir / path, draft.clip, draft.fps, draft.crossing.track_id, caption,
                            self.settings.evidence.clip_preset)
                 event.clip_path = path.as_posix()
@@ -172,10 +161,26 @@ class EventWriter:
                 continue  # drain, so submit() never blocks after a failure
             try:
                 with self.times.measure("encode"):
-                    self.results.append(self.store.save(item))  # type: ignore[arg-type]
+                    self.results.append(self._save(item))  # type: ignore[arg-type]
             except BaseException as exc:  # surfaced to the analysis thread by submit/close
                 log.exception("storing an event failed")
                 self._error = exc
+
+    def _save(self, draft: EventDraft) -> StoredEvent:
+        """Store ``draft``, waiting out a database that is busy or away for a while.
+
+        A long write elsewhere (a big CSV import holds SQLite's lock for a minute) or a database
+        server restarting must not cost an entry that was seen. Saving again is safe: an
+        occurrence already stored is recognised.
+        """
+        for delay in STORE_RETRY_SECONDS:
+            try:
+                return self.store.save(draft)
+            except sa.exc.OperationalError as exc:
+                log.warning("%s: storing an event failed (%s); trying again in %.0f s", self.store.camera.id,
+                            str(exc.orig).strip() or type(exc.orig).__name__, delay)
+                time.sleep(delay)
+        return self.store.save(draft)  # the last attempt: its failure is the writer's
 
 
 def remove_stale_partial_files(data_dir: Path, camera_id: str, older_than_seconds: float = 300.0) -> int:

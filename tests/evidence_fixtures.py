@@ -14,11 +14,12 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from gatewatch.footage import sync_camera
 from gatewatch.models.db import make_engine, session_scope
 from gatewatch.models.tables import AuditRecord, EntryEvent
 from gatewatch.reviews import Decision, decide
 from gatewatch.settings import Settings
-from gatewatch.store import EventStore, sync_camera
+from gatewatch.store import EventStore
 from gatewatch.visits import VisitInput, register_visit
 from tests.test_store import draft
 

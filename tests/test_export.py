@@ -16,7 +16,15 @@ from click.testing import CliRunner
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from gatewatch.cli import main
-from gatewatch.evidence_export import MANIFEST, SIGNATURE, ExportError, ExportSelection, create_export, verify_export
+from gatewatch.evidence_export import (
+    MANIFEST,
+    SIGNATURE,
+    ExportError,
+    ExportSelection,
+    create_export,
+    verify_export,
+)
+from gatewatch.footage import sync_camera
 from gatewatch.models.db import make_engine, migrate
 from gatewatch.models.tables import EntryEvent
 from gatewatch.settings import Settings
@@ -28,7 +36,6 @@ from gatewatch.signing import (
     public_key_pem,
     public_key_text,
 )
-from gatewatch.store import sync_camera
 from tests.evidence_fixtures import WHEN, chain, engine, history, make_history  # noqa: F401  (fixtures)
 
 DAY = ExportSelection(since=WHEN - timedelta(hours=1), until=WHEN + timedelta(hours=1), camera_id="gate-1")

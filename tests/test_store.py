@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import pytest
+import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from gatewatch.models.db import make_engine
+from gatewatch.footage import live_source_key, sync_camera
+from gatewatch.integrity import verify_integrity
+from gatewatch.models.db import make_engine, migrate
 from gatewatch.models.tables import Direction, EntryEvent
 from gatewatch.settings import Settings
-from gatewatch.store import EventStore, sync_camera
+from gatewatch.store import EventStore, EventWriter
 from gatewatch.vision.gate import Crossing
 from gatewatch.vision.recorder import ClipFrame, EventDraft
 
@@ -68,3 +73,41 @@ def test_unwritable_evidence_still_records_the_event_and_says_why(store: EventSt
     assert event.snapshot_path is None and event.clip_path is None
     assert event.evidence_error is not None and "evidence could not be written" in event.evidence_error
     assert event.flag == "unregistered"  # the entry itself is not lost
+
+
+def test_each_event_of_a_live_session_keeps_its_own_evidence(database_url: str, settings: Settings) -> None:
+    """A live session's key holds a dot (fractions of a second): it must not shorten the file names."""
+    engine = make_engine(database_url)
+    camera = settings.cameras[0]
+    sync_camera(engine, camera)
+    store = EventStore(engine, settings, camera, live_source_key(datetime(2026, 11, 20, 3, 0, 0, 123456, UTC)))
+    events = [store.save(draft(track_id=track, frame_index=40 + track)).event for track in (1, 2)]
+    paths = [(e.snapshot_path, e.clip_path) for e in events]
+    assert len({path for pair in paths for path in pair}) == 4, paths
+    for event in events:
+        assert (settings.data_dir / event.snapshot_path).is_file() and event.clip_path.endswith(".mp4")
+    assert verify_integrity(engine, settings).ok
+
+
+def test_an_event_waits_for_a_database_another_writer_holds_locked(
+    tmp_path: Path, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A long write elsewhere (a big CSV import) holds SQLite's lock: the event is stored after it, not lost."""
+    url = f"sqlite:///{tmp_path / 'locked.db'}"
+    engine = make_engine(url)
+    # Give up waiting for the lock at once, instead of after 30 s, so that the waits are the writer's.
+    sa.event.listen(engine, "connect", lambda connection, _record: connection.execute("PRAGMA busy_timeout=100"))
+    migrate(engine)
+    camera = settings.cameras[0]
+    sync_camera(engine, camera)
+    holder = sqlite3.connect(tmp_path / "locked.db", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # the write lock, as a long import holds it
+    writer = EventWriter(EventStore(engine, settings, camera, "file:abc"))
+    writer.submit(draft())
+    time.sleep(2.5)  # a few attempts fail with "database is locked" meanwhile
+    holder.execute("COMMIT")
+    holder.close()
+    [stored] = writer.close()
+    assert stored.created
+    assert "database is locked); trying again" in caplog.text
+    assert [e.id for e in rows(EventStore(engine, settings, camera, "file:abc"))] == [stored.event.id]
