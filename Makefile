@@ -5,7 +5,7 @@ SHARED ?= ../shared
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup shared-data system-deps demo test test-fast bench clean
+.PHONY: setup shared-data system-deps demo test test-fast bench load clean
 
 setup: $(STAMP) shared-data
 
@@ -24,7 +24,7 @@ shared-data:
 demo: setup
 	$(BIN)/gatewatch demo
 
-# Debian packages the tests need (Chromium, PostgreSQL), installed when missing.
+# Debian packages the tests need (Chromium, PostgreSQL, ffmpeg, a GStreamer RTSP server), installed when missing.
 system-deps:
 	scripts/system-deps.sh
 
@@ -37,6 +37,11 @@ test-fast: setup
 # Speed and memory figures, measured in one run (not a test): see scripts/bench.py.
 bench: setup
 	$(BIN)/python scripts/bench.py
+
+# Requests/s and latency of the API under 20 clients for 60 s, on SQLite and PostgreSQL (not a test):
+# see scripts/loadtest.py. PostgreSQL's server comes from Debian (make system-deps).
+load: setup
+	$(BIN)/python scripts/loadtest.py
 
 clean:
 	rm -rf var/demo test-output .pytest_cache

@@ -100,6 +100,10 @@ class CameraSettings(_Strict):
     gate: GateSettings
     classes: tuple[str, ...] = COUNTABLE_CLASSES
     hours: OperatingHours | None = Field(None, description="null: open around the clock")
+    stall_seconds: float = Field(
+        10.0, gt=0.0, le=300.0,
+        description="a live stream that delivers no frame for this long has stalled and is reconnected",
+    )
 
     @field_validator("classes")
     @classmethod

@@ -2,8 +2,9 @@
 
 A stored file is decoded with PyAV, its footage time being the given start plus the frame index
 over the frame rate. A live stream (RTSP/HTTP) is decoded with PyAV too and stamped with the
-time the frame arrived. A webcam goes through OpenCV, the one library that opens local devices
-portably.
+time the frame arrived; a stream has no end, so one that ends, stalls or fails raises
+SourceError, which tells the worker to reconnect. A webcam goes through OpenCV, the one library
+that opens local devices portably.
 
 A frame keeps the decoder's picture as it came (YUV for PyAV) and converts it only when asked:
 most frames are never needed as a full-size BGR image, and the conversion costs about as much
@@ -12,7 +13,8 @@ as decoding. Indexes count the frames the source produced; a gap means frames we
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -173,14 +175,20 @@ class _PyAvSource:
     def _stamp(self, index: int) -> datetime:
         raise NotImplementedError
 
-    def _decode(self) -> Iterator[Frame]:
+    def _packets(self) -> Iterator[av.Packet]:
+        return self._container.demux(self._stream)
+
+    def _decode(self) -> Generator[Frame, None, int]:
+        """The frames in order; returns how many there were."""
         index = 0
         try:
-            for decoded in self._container.decode(self._stream):
-                yield Frame(index, self._stamp(index), AvPicture(decoded))
-                index += 1
+            for packet in self._packets():
+                for decoded in packet.decode():
+                    yield Frame(index, self._stamp(index), AvPicture(decoded))
+                    index += 1
         except av.FFmpegError as exc:
             raise SourceError(f"{self.description} {self._broken} after frame {index}: {exc}") from None
+        return index
 
     def close(self) -> None:
         self._container.close()
@@ -215,26 +223,29 @@ class FileSource(_PyAvSource):
         return self.start + timedelta(seconds=index / self.fps)
 
     def frames(self) -> Iterator[Frame]:
-        empty = True
-        for frame in self._decode():
-            empty = False
-            yield frame
-        if empty:
+        if not (yield from self._decode()):
             raise SourceError(f"{self.path} holds no decodable frame")
 
 
 class StreamSource(_PyAvSource):
-    """A live RTSP or HTTP stream; each frame is stamped with the time it arrived."""
+    """A live RTSP or HTTP stream; each frame is stamped with the time it arrived.
+
+    A stream that delivers no frame for ``stall_seconds`` has stalled: PyAV's read timeout
+    abandons the waiting read. FFmpeg then first hands over the frame its parser held back and
+    fails only at the next read, a timeout later; so a read that waited that long is a stall
+    whatever it returned.
+    """
 
     is_live = True
     total_frames = None
     _broken = "broke off"
 
-    def __init__(self, url: str, open_timeout: float = 10.0) -> None:
+    def __init__(self, url: str, *, stall_seconds: float, open_timeout: float = 10.0) -> None:
         self.description = f"stream {url}"
+        self.stall_seconds = stall_seconds
         options = {"rtsp_transport": "tcp"} if url.startswith("rtsp") else {}
         try:
-            container = av.open(url, options=options, timeout=open_timeout)
+            container = av.open(url, options=options, timeout=(open_timeout, stall_seconds))
         except (av.FFmpegError, OSError) as exc:
             raise SourceError(f"stream {url} cannot be opened: {exc}") from None
         self._attach(container)
@@ -242,8 +253,27 @@ class StreamSource(_PyAvSource):
     def _stamp(self, index: int) -> datetime:
         return datetime.now(UTC)
 
+    def _packets(self) -> Iterator[av.Packet]:
+        packets = super()._packets()
+        while True:
+            asked = time.monotonic()
+            try:
+                packet = next(packets)
+            except StopIteration:
+                return
+            except av.ExitError:  # the read timeout ran out
+                raise SourceError(self._stalled(asked)) from None
+            if time.monotonic() - asked >= self.stall_seconds:
+                raise SourceError(self._stalled(asked))
+            yield packet
+
+    def _stalled(self, since: float) -> str:
+        return (f"{self.description} stalled: no frame for {time.monotonic() - since:.1f} s "
+                f"(stall_seconds {self.stall_seconds:g})")
+
     def frames(self) -> Iterator[Frame]:
-        return self._decode()
+        count = yield from self._decode()
+        raise SourceError(f"{self.description} ended after frame {count}")
 
 
 class WebcamSource:
@@ -273,10 +303,14 @@ class WebcamSource:
         self._capture.release()
 
 
-def open_source(spec: str, start: datetime | None = None) -> FrameSource:
-    """Open what a camera's ``source`` setting names: a URL, a webcam index or a file path."""
+def open_source(spec: str, start: datetime | None = None, *, stall_seconds: float = 10.0) -> FrameSource:
+    """Open what a camera's ``source`` setting names: a URL, a webcam index or a file path.
+
+    ``start`` is the wall-clock time of a file's first frame; ``stall_seconds`` how long a
+    stream may deliver no frame before it counts as broken off.
+    """
     if "://" in spec:
-        return StreamSource(spec)
+        return StreamSource(spec, stall_seconds=stall_seconds)
     if spec.isdigit():
         return WebcamSource(int(spec))
     return FileSource(spec, start)
