@@ -1,5 +1,5 @@
 """Commands for auditors: ``audit`` (verify, seal), ``export`` (create, verify, public-key),
-``retention`` (apply) and ``replay``. ``gatewatch.cli`` registers them on ``main``.
+``retention`` (apply), ``replay`` and ``replay-run``. ``gatewatch.cli`` registers them on ``main``.
 
 Exit codes as everywhere: 0 done (and, for the checks, everything holds), 1 bad data (a check
 failed, an unreadable file), 2 a wrong command line or configuration.
@@ -8,6 +8,7 @@ failed, an unreadable file), 2 a wrong command line or configuration.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -205,8 +206,7 @@ def replay(app: App, video: Path, camera_id: str, start: str, line: str | None, 
     """Analyse VIDEO again as camera ID, apart from the live records, and compare with the stored events."""
     from tqdm import tqdm
 
-    from gatewatch.replay import ReplayError, compare_replay, create_replay, run_replay
-    from gatewatch.vision.detector import DetectorError
+    from gatewatch.replay import compare_replay, create_replay
     from gatewatch.vision.sources import SourceError
 
     camera = gate_override(app.camera(camera_id), line, inside)
@@ -219,17 +219,37 @@ def replay(app: App, video: Path, camera_id: str, start: str, line: str | None, 
         def progress(frames: int) -> None:
             bar.update(frames - bar.n)
 
-        try:
-            run_replay(app.engine, app.settings, run_id, on_frame=progress)
-        except (SourceError, ReplayError, OSError) as exc:
-            raise InputError(str(exc)) from None
-        except DetectorError as exc:
-            raise UsageError(str(exc)) from None
+        _run(app, run_id, progress)
     comparison = compare_replay(app.engine, run_id, tolerance)
     if as_json:
         _echo_json(comparison.as_dict())
     else:
         _print_comparison(comparison)
+
+
+@click.command("replay-run")
+@click.argument("run_id", type=int)
+@with_app
+def replay_run(app: App, run_id: int) -> None:
+    """Run replay RUN_ID as requested on the auditor's page (the web app starts this itself)."""
+    from gatewatch.replay import compare_replay
+
+    _run(app, run_id)
+    _print_comparison(compare_replay(app.engine, run_id))
+
+
+def _run(app: App, run_id: int, on_frame: Callable[[int], None] | None = None) -> None:
+    """Run the replay, its failures told as the exit codes say: bad footage 1, a wrong model 2."""
+    from gatewatch.replay import ReplayError, run_replay
+    from gatewatch.vision.detector import DetectorError
+    from gatewatch.vision.sources import SourceError
+
+    try:
+        run_replay(app.engine, app.settings, run_id, on_frame=on_frame)
+    except (SourceError, ReplayError, OSError) as exc:
+        raise InputError(str(exc)) from None
+    except DetectorError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _print_comparison(comparison: ReplayComparison) -> None:

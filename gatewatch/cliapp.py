@@ -15,9 +15,7 @@ import click
 import sqlalchemy as sa
 
 from gatewatch.models.db import make_engine, migrate
-from pydantic import ValidationError
-
-from gatewatch.settings import CameraSettings, ConfigError, GateSettings, Settings, load_settings
+from gatewatch.settings import CameraSettings, ConfigError, Settings, load_settings, override_gate
 
 #: Exit codes: 1 for bad input data (a video, a CSV), 2 for a wrong command or configuration.
 EXIT_INPUT, EXIT_USAGE = 1, 2
@@ -102,22 +100,7 @@ def gate_override(camera: CameraSettings, line: str | None, inside: str | None) 
     if line is None or inside is None:
         raise UsageError("--line and --inside go together")
 
-    def numbers(text: str, count: int, option: str) -> list[float]:
-        try:
-            values = [float(v) for v in text.split(",")]
-        except ValueError:
-            values = []
-        if len(values) != count:
-            raise UsageError(f"{option} takes {count} comma-separated numbers, got {text!r}")
-        return values
-
-    x1, y1, x2, y2 = numbers(line, 4, "--line")
-    ix, iy = numbers(inside, 2, "--inside")
     try:
-        gate = GateSettings.model_validate(
-            {**camera.gate.model_dump(), "line": ((x1, y1), (x2, y2)), "inside": (ix, iy)}
-        )
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise UsageError(f"--line/--inside: {problems}") from None
-    return camera.model_copy(update={"gate": gate})
+        return override_gate(camera, line, inside, ("--line", "--inside"))
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None

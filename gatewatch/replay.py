@@ -5,15 +5,17 @@ cross-check never see it, and it writes no evidence files. ``compare_replay`` se
 beside the live events of the same camera and footage (same ``source_key``), matched by keys
 that do not depend on tracker ids: class, direction and frame within a tolerance.
 
-For the web page: ``start_replay`` runs one in a background thread and returns its id at once;
-``replay_progress`` and ``compare_replay`` read the database, so any process can follow it;
-``cancel_replay`` asks it to stop.
+For the web page: ``request_replay`` registers one and ``launch_replay`` runs it in a process of
+its own; ``replay_progress`` and ``compare_replay`` read the database, so any process can follow
+it; ``cancel_replay`` asks it to stop.
 """
 
 from __future__ import annotations
 
 import json
-import logging
+import os
+import subprocess
+import sys
 import threading
 import time
 from collections import defaultdict
@@ -28,15 +30,14 @@ import sqlalchemy as sa
 from pydantic import BaseModel
 from sqlmodel import Session, select
 
+from gatewatch.footage import file_source_key, sync_camera
 from gatewatch.models.db import session_scope
 from gatewatch.models.tables import EntryEvent, ReplayEvent, ReplayRun
 from gatewatch.models.types import utcnow
-from gatewatch.settings import CameraSettings, Settings
+from gatewatch.settings import CONFIG_ENV, CameraSettings, Settings
 
 if TYPE_CHECKING:
     from gatewatch.vision.recorder import EventDraft
-
-log = logging.getLogger(__name__)
 
 #: Progress is written at most this often.
 PROGRESS_SECONDS = 1.0
@@ -60,27 +61,36 @@ class ReplayError(Exception):
     """A replay cannot be started or compared; the message says why."""
 
 
-def create_replay(engine: sa.Engine, settings: Settings, camera: CameraSettings, video: Path, start: datetime,
-                  *, actor: str) -> int:
-    """Register a replay of ``video`` as ``camera`` (its gate may differ from the configured one).
+def request_replay(engine: sa.Engine, settings: Settings, camera: CameraSettings, video: Path, start: datetime,
+                   *, actor: str, frames_total: int | None = None) -> int:
+    """Register a pending replay of ``video`` as ``camera`` (its gate may differ from the configured one).
 
-    Raises SourceError for a file that cannot be read as video.
+    Reads the file only to name it by its content: the web app calls this without the video
+    libraries, and ``run_replay`` finds out whether the file decodes.
     """
-    from gatewatch.store import file_source_key, sync_camera
-    from gatewatch.vision.sources import FileSource
-
-    source = FileSource(video, start)
-    total = source.total_frames
-    source.close()
     sync_camera(engine, camera)
     parameters = {"camera": camera.model_dump(mode="json"), "settings": _analysis_sections(settings)}
     with session_scope(engine) as session:
         run = ReplayRun(camera_id=camera.id, source_key=file_source_key(video), video=str(video.resolve()),
                         footage_start=start, parameters=json.dumps(parameters, sort_keys=True),
-                        status=ReplayStatus.PENDING, frames_total=total, requested_by=actor)
+                        status=ReplayStatus.PENDING, frames_total=frames_total, requested_by=actor)
         session.add(run)
         session.flush()
         return run.id
+
+
+def create_replay(engine: sa.Engine, settings: Settings, camera: CameraSettings, video: Path, start: datetime,
+                  *, actor: str) -> int:
+    """``request_replay`` after checking that ``video`` opens as video.
+
+    Raises SourceError for a file that cannot be read as video.
+    """
+    from gatewatch.vision.sources import FileSource
+
+    source = FileSource(video, start)
+    total = source.total_frames
+    source.close()
+    return request_replay(engine, settings, camera, video, start, actor=actor, frames_total=total)
 
 
 def _analysis_sections(settings: Settings) -> dict[str, Any]:
@@ -140,7 +150,6 @@ def run_replay(engine: sa.Engine, settings: Settings, run_id: int, *, model: Any
     Re-raises what made it fail (SourceError, DetectorError, ...) after recording it on the run.
     """
     from gatewatch.analysis import make_pipeline
-    from gatewatch.store import file_source_key
     from gatewatch.vision.sources import FileSource
 
     with session_scope(engine) as session:
@@ -166,6 +175,8 @@ def run_replay(engine: sa.Engine, settings: Settings, run_id: int, *, model: Any
         if file_source_key(Path(run.video)) != run.source_key:
             raise ReplayError(f"{run.video} has changed since replay #{run_id} was created")
         source = FileSource(run.video, run.footage_start)
+        if run.frames_total is None and source.total_frames:
+            _update(engine, run_id, frames_total=source.total_frames)
         try:
             make_pipeline(run_settings, camera, model).run(source, recorder.crossing, stop=recorder.stop,
                                                            on_frame=frame)
@@ -181,19 +192,26 @@ def run_replay(engine: sa.Engine, settings: Settings, run_id: int, *, model: Any
         return session.get(ReplayRun, run_id)
 
 
-def start_replay(engine: sa.Engine, settings: Settings, camera: CameraSettings, video: Path, start: datetime,
-                 *, actor: str, model: Any = None) -> int:
-    """Create a replay and run it in a background thread; returns its id at once."""
-    run_id = create_replay(engine, settings, camera, video, start, actor=actor)
+def launch_replay(settings: Settings, run_id: int) -> subprocess.Popen[bytes]:
+    """Run a pending replay in a process of its own (``gatewatch replay-run``); returns at once.
 
-    def work() -> None:
-        try:
-            run_replay(engine, settings, run_id, model=model)
-        except Exception:  # recorded on the run; the thread has nobody else to tell
-            log.exception("replay #%s failed", run_id)
-
-    threading.Thread(target=work, name=f"replay-{run_id}", daemon=True).start()
-    return run_id
+    The caller, the web app, never loads the video and model libraries, and a replay that
+    crashes takes nothing else down. The run's own parameters say how to analyse; the process
+    needs only where the database and data are. Its output goes to data_dir/replays/ID.log.
+    """
+    env = {**os.environ, "GATEWATCH_DATABASE_URL": settings.effective_database_url,
+           "GATEWATCH_DATA_DIR": str(settings.data_dir.resolve()), "GATEWATCH_DETECTOR__MODEL": settings.detector.model}
+    env.pop(CONFIG_ENV, None)
+    if settings.config is not None:
+        env[CONFIG_ENV] = str(settings.config)
+    log_dir = settings.data_dir / "replays"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    with open(log_dir / f"{run_id}.log", "ab") as output:
+        process = subprocess.Popen([sys.executable, "-m", "gatewatch", "replay-run", str(run_id)], env=env,
+                                   stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+    threading.Thread(target=process.wait, name=f"replay-{run_id}-reaper", daemon=True).start()
+    return process
 
 
 def cancel_replay(engine: sa.Engine, run_id: int) -> None:

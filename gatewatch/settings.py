@@ -116,6 +116,33 @@ class CameraSettings(_Strict):
         return classes
 
 
+def override_gate(camera: CameraSettings, line: str, inside: str, names: tuple[str, str] = ("line", "inside")
+                  ) -> CameraSettings:
+    """``camera`` with its gate line and inside point given as text ("x1,y1,x2,y2" and "x,y").
+
+    Checked like the configuration; ConfigError names the field (as ``names`` call them) and the problem.
+    """
+    def numbers(text: str, count: int, name: str) -> list[float]:
+        try:
+            values = [float(v) for v in text.split(",")]
+        except ValueError:
+            values = []
+        if len(values) != count:
+            raise ConfigError(f"{name} takes {count} comma-separated numbers, got {text!r}")
+        return values
+
+    x1, y1, x2, y2 = numbers(line, 4, names[0])
+    ix, iy = numbers(inside, 2, names[1])
+    try:
+        gate = GateSettings.model_validate(
+            {**camera.gate.model_dump(), "line": ((x1, y1), (x2, y2)), "inside": (ix, iy)}
+        )
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise ConfigError(f"{names[0]}/{names[1]}: {problems}") from None
+    return camera.model_copy(update={"gate": gate})
+
+
 class DetectorSettings(_Strict):
     model: str = Field(description="path to a YOLO model (.pt, OpenVINO folder, ...) or a model name")
     confidence: float = Field(0.25, gt=0.0, lt=1.0)
@@ -215,8 +242,15 @@ class Settings(BaseSettings):
     config: Path | None = Field(None, description="the YAML file these settings were read from")
     data_dir: Path = Field(Path("var"), description="snapshots, clips and the default SQLite database")
     database_url: str | None = Field(None, description="SQLAlchemy URL; default SQLite under data_dir")
+    footage_dir: Path | None = Field(
+        None, description="stored footage the auditor's page may replay (video files, subfolders too); "
+                          "default data_dir/footage",
+    )
     timezone: str = Field("Asia/Jakarta", description="site time zone for operating hours and display")
     language: Literal["en", "id"] = Field("id", description="default interface language")
+    visits_import_max_mb: int = Field(
+        50, ge=1, le=1024, description="largest visitor-log CSV file the web import accepts, in MB",
+    )
     detector: DetectorSettings
     evidence: EvidenceSettings = EvidenceSettings()
     analysis: AnalysisSettings = AnalysisSettings()
@@ -257,6 +291,10 @@ class Settings(BaseSettings):
         return ZoneInfo(self.timezone)
 
     @property
+    def effective_footage_dir(self) -> Path:
+        return self.footage_dir or self.data_dir / "footage"
+
+    @property
     def effective_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir.resolve() / 'gatewatch.db'}"
 
@@ -279,8 +317,9 @@ def _resolve_relative_paths(raw: dict[str, Any], base: Path) -> dict[str, Any]:
         path = Path(value).expanduser()
         return value if path.is_absolute() else os.path.normpath(base / path)
 
-    if isinstance(raw.get("data_dir"), str):
-        raw["data_dir"] = resolve(raw["data_dir"])
+    for name in ("data_dir", "footage_dir"):
+        if isinstance(raw.get(name), str):
+            raw[name] = resolve(raw[name])
     detector = raw.get("detector")
     if isinstance(detector, dict) and isinstance(detector.get("model"), str):
         model = detector["model"]

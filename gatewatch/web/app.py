@@ -37,7 +37,19 @@ from gatewatch.models.db import make_engine, migrate
 from gatewatch.settings import Settings, load_settings
 from gatewatch.web import access, auth, context, csrf, i18n
 from gatewatch.web.secret import secret_key
-from gatewatch.web.views import admin, audit, cameras, events, evidence, home, overview, visits
+from gatewatch.web.views import (
+    admin,
+    audit,
+    cameras,
+    events,
+    evidence,
+    exports,
+    home,
+    integrity,
+    overview,
+    replays,
+    visits,
+)
 
 SESSION_LIFETIME = timedelta(hours=12)  # one shift
 
@@ -101,7 +113,7 @@ def create_app(
 
 def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth.bp)
-    for module in (home, events, evidence, visits, overview, cameras, audit, admin):
+    for module in (home, events, evidence, visits, overview, cameras, audit, integrity, exports, replays, admin):
         app.register_blueprint(module.bp)
     app.register_blueprint(api)
 

@@ -20,6 +20,7 @@ from flask_login import current_user
 
 from gatewatch.event_queries import ANY, EVER_FLAGGED, OPEN
 from gatewatch.models.tables import Direction, EventStatus, FlagReason, Role
+from gatewatch.replay import Outcome, ReplayStatus
 from gatewatch.reviews import Decision
 from gatewatch.web.context import settings
 
@@ -74,6 +75,20 @@ CLASS_LABELS: dict[str, LazyString] = {
     "truck": _l("Truck"),
     "van": _l("Van"),
 }
+REPLAY_STATUS_LABELS: dict[str, LazyString] = {
+    ReplayStatus.PENDING: _l("Waiting to start"),
+    ReplayStatus.RUNNING: _l("Running"),
+    ReplayStatus.CANCELLING: _l("Stopping"),
+    ReplayStatus.CANCELLED: _l("Cancelled"),
+    ReplayStatus.DONE: _l("Done"),
+    ReplayStatus.FAILED: _l("Failed"),
+}
+OUTCOME_LABELS: dict[str, LazyString] = {
+    Outcome.SAME: _l("Same"),
+    Outcome.SHIFTED: _l("A few frames apart"),
+    Outcome.MISSING: _l("Missing in the replay"),
+    Outcome.EXTRA: _l("Only in the replay"),
+}
 _LABELS: dict[str, Mapping[str, LazyString]] = {
     "status": STATUS_LABELS,
     "status_filter": STATUS_FILTER_LABELS,
@@ -82,6 +97,8 @@ _LABELS: dict[str, Mapping[str, LazyString]] = {
     "decision": DECISION_LABELS,
     "direction": DIRECTION_LABELS,
     "class": CLASS_LABELS,
+    "replay_status": REPLAY_STATUS_LABELS,
+    "outcome": OUTCOME_LABELS,
 }
 
 

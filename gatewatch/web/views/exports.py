@@ -1,0 +1,160 @@
+"""Signed evidence exports from the auditor's page: make one, download it, check one kept here.
+
+Exports are kept in data_dir/exports; the page offers only the files listed there, so no name
+from a request reaches the file system. An export checked elsewhere needs the installation's
+public key, which the page shows (``gatewatch export verify FILE.zip --public-key KEY``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, send_file, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+
+from gatewatch.event_queries import cameras_by_id
+from gatewatch.evidence_export import (
+    ExportError,
+    ExportSelection,
+    ExportVerification,
+    create_export,
+    verify_export,
+)
+from gatewatch.models.types import utcnow
+from gatewatch.signing import SigningKeyError, fingerprint, installation_key, public_key_pem, public_key_text
+from gatewatch.web import access
+from gatewatch.web.auth import actor
+from gatewatch.web.context import db, engine, settings
+from gatewatch.web.views.audit import READERS
+
+bp = Blueprint("exports", __name__, url_prefix="/audit/exports")
+
+_EVENT_IDS = re.compile(r"[\s,;]+")
+
+
+@dataclass(frozen=True)
+class KeptExport:
+    name: str
+    size_bytes: int
+    created_at: datetime
+
+
+def _folder() -> Path:
+    return settings().data_dir / "exports"
+
+
+def _kept() -> list[KeptExport]:
+    folder = _folder()
+    files = sorted(folder.glob("*.zip"), key=lambda p: p.stat().st_mtime, reverse=True) if folder.is_dir() else []
+    return [KeptExport(p.name, p.stat().st_size, datetime.fromtimestamp(p.stat().st_mtime).astimezone())
+            for p in files]
+
+
+def _kept_path(name: str) -> Path:
+    """The kept export called ``name``; 404 for anything else."""
+    if name not in {export.name for export in _kept()}:
+        abort(404)
+    return _folder() / name
+
+
+def _page(form: dict[str, str] | None = None, errors: dict[str, str] | None = None,
+          checked: ExportVerification | None = None, status: int = 200) -> tuple[str, int]:
+    try:
+        public = installation_key(settings().data_dir).public_key()
+        key = {"text": public_key_text(public), "fingerprint": fingerprint(public), "error": None}
+    except SigningKeyError as exc:
+        key = {"text": None, "fingerprint": None, "error": str(exc)}
+    html = render_template("audit_exports.html", form=form or {}, errors=errors or {}, exports=_kept(), key=key,
+                           checked=checked, cameras=cameras_by_id(db()).values())
+    return html, status
+
+
+def _day(form: dict[str, str], name: str, errors: dict[str, str]) -> date | None:
+    text = form.get(name, "").strip()
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        errors[name] = _("Not a date: use the date picker or YYYY-MM-DD.")
+        return None
+
+
+def _selection(form: dict[str, str]) -> tuple[ExportSelection | None, dict[str, str]]:
+    """What the form asks for: whole site days from..to (both included) and a camera, or event numbers."""
+    errors: dict[str, str] = {}
+    ids_text = form.get("event_ids", "").strip()
+    if ids_text:
+        parts = [part for part in _EVENT_IDS.split(ids_text) if part]
+        if not all(part.isdigit() for part in parts):
+            errors["event_ids"] = _("Event numbers are whole numbers separated by commas or spaces.")
+            return None, errors
+        return ExportSelection(event_ids=tuple(sorted({int(part) for part in parts}))), errors
+    first, last = _day(form, "from", errors), _day(form, "to", errors)
+    if not errors and (first is None or last is None):
+        errors["from" if first is None else "to"] = _("Choose the first and the last day, or give event numbers.")
+    if errors:
+        return None, errors
+    assert first is not None and last is not None
+    zone = settings().zone
+    camera_id = form.get("camera_id") or None
+    if camera_id is not None and camera_id not in cameras_by_id(db()):
+        errors["camera_id"] = _("There is no such camera.")
+        return None, errors
+    since = datetime.combine(first, time(), zone)
+    until = datetime.combine(last + timedelta(days=1), time(), zone)
+    return ExportSelection(since=since, until=until, camera_id=camera_id), errors
+
+
+@bp.get("")
+@access.allow(READERS)
+def index() -> tuple[str, int]:
+    return _page()
+
+
+@bp.post("")
+@access.allow(READERS)
+def create() -> ResponseReturnValue:
+    form = request.form.to_dict()
+    selection, errors = _selection(form)
+    if selection is None:
+        return _page(form, errors, status=422)
+    username, role = actor()
+    name = f"gatewatch-export-{utcnow():%Y%m%dT%H%M%SZ}-{username}.zip"
+    try:
+        summary = create_export(engine(), settings(), selection, _folder() / name, actor=username, role=role)
+    except ExportError as exc:
+        return _page(form, {"form": str(exc)}, status=422)
+    flash(_("Export %(name)s: %(events)d events (%(flagged)d flagged entries), %(files)d files, signed by "
+            "%(signer)s.", name=name, events=summary.events, flagged=summary.flagged, files=summary.files,
+            signer=summary.signer), "success")
+    for problem in summary.evidence_problems:
+        flash(_("Evidence problem: %(problem)s", problem=problem), "error")
+    return redirect(url_for("exports.index"), 303)
+
+
+@bp.get("/<name>")
+@access.allow(READERS)
+def download(name: str) -> Response:
+    return send_file(_kept_path(name), mimetype="application/zip", as_attachment=True, download_name=name)
+
+
+@bp.post("/<name>/verify")
+@access.allow(READERS)
+def check(name: str) -> tuple[str, int]:
+    """Check a kept export against this installation's own public key."""
+    key = installation_key(settings().data_dir).public_key()
+    return _page(checked=verify_export(_kept_path(name), key))
+
+
+@bp.get("/public-key.pem")
+@access.allow(READERS)
+def public_key() -> Response:
+    pem = public_key_pem(installation_key(settings().data_dir).public_key())
+    response = Response(pem, mimetype="application/x-pem-file")
+    response.headers["Content-Disposition"] = "attachment; filename=gatewatch-export-key.pem"
+    return response
