@@ -41,8 +41,17 @@ from sqlmodel import Session, SQLModel, select
 
 from gatewatch import audit
 from gatewatch.event_audit import EVIDENCE_FIELDS, RECORDED_ACTIONS
+from gatewatch.evidence_files import resolve
 from gatewatch.models.db import session_scope
-from gatewatch.models.tables import AuditChainHead, AuditRecord, Authorisation, Camera, EntryEvent, Review, Visit
+from gatewatch.models.tables import (
+    AuditChainHead,
+    AuditRecord,
+    Authorisation,
+    Camera,
+    EntryEvent,
+    Review,
+    Visit,
+)
 from gatewatch.models.types import utcnow
 from gatewatch.settings import Settings
 from gatewatch.signing import (
@@ -54,7 +63,6 @@ from gatewatch.signing import (
     raw_public_key,
     verify_signature,
 )
-from gatewatch.evidence_files import resolve
 
 FORMAT = "gatewatch-evidence-export/1"
 MANIFEST = "manifest.json"

@@ -35,11 +35,11 @@ from gatewatch.event_audit import (
     file_sha256,
     record_event,
 )
+from gatewatch.evidence_files import resolve
 from gatewatch.models.db import session_scope
 from gatewatch.models.tables import AuditChainHead, AuditRecord, EntryEvent
 from gatewatch.models.types import utcnow
 from gatewatch.settings import Settings
-from gatewatch.evidence_files import resolve
 
 #: Each kind of finding is listed this many times at most; the rest are counted.
 ISSUE_LIMIT = 500

@@ -19,11 +19,11 @@ from sqlmodel import Session, select
 
 from gatewatch import audit
 from gatewatch.event_audit import EVIDENCE_FIELDS
+from gatewatch.evidence_files import THUMBNAIL_DIR, resolve
 from gatewatch.models.db import session_scope
 from gatewatch.models.tables import EntryEvent
 from gatewatch.models.types import utcnow
 from gatewatch.settings import Settings
-from gatewatch.evidence_files import THUMBNAIL_DIR, resolve
 
 log = logging.getLogger(__name__)
 

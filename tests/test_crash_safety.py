@@ -16,8 +16,8 @@ from sqlmodel import Session, select
 
 from gatewatch.models.db import make_engine
 from gatewatch.models.tables import EntryEvent
-from tests.test_supervisor import write_config
 from tests.shared_files import STREET
+from tests.test_supervisor import write_config
 
 pytestmark = pytest.mark.slow
 

@@ -12,8 +12,8 @@ from gatewatch.crosscheck.rules import (
     AuthorisationFacts,
     EntryFacts,
     EntryKind,
-    VisitFacts,
     Verdict,
+    VisitFacts,
     judge,
 )
 from gatewatch.models.tables import EventStatus, FlagReason

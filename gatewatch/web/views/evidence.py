@@ -6,8 +6,8 @@ from pathlib import Path
 
 from flask import Blueprint, Response, abort, send_file
 
-from gatewatch.models.tables import EntryEvent
 from gatewatch import evidence_files
+from gatewatch.models.tables import EntryEvent
 from gatewatch.web import access
 from gatewatch.web.context import db, settings
 
