@@ -85,6 +85,27 @@ class Visit(SQLModel, table=True):
         return bool(self.vehicle_plate or self.vehicle_type)
 
 
+class VisitImport(SQLModel, table=True):
+    """A CSV file of visits uploaded through the web and imported in the background, all or nothing.
+
+    The file is kept under the data directory only until the import ends; a failed import keeps
+    its errors here and nothing else.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    filename: str = Field(max_length=255, description="as uploaded, for people to recognise it")
+    size_bytes: int
+    rows_total: int | None = Field(default=None, description="estimated from the line count when uploaded")
+    rows_read: int = 0
+    status: str = Field(max_length=16)
+    stored: int = Field(default=0, description="visits imported")
+    errors: str | None = Field(default=None, description="JSON list of the file's errors: line, field, message")
+    requested_by: str = Field(max_length=100)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_time_column())
+    started_at: datetime | None = Field(default=None, sa_column=_time_column(nullable=True))
+    finished_at: datetime | None = Field(default=None, sa_column=_time_column(nullable=True))
+
+
 class Authorisation(SQLModel, table=True):
     """A standing authorisation: staff on duty or a scheduled delivery, not one visit."""
 

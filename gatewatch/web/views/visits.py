@@ -1,21 +1,27 @@
-"""The visitor log: register a visitor on one screen, see today's visits, check them out, search."""
+"""The visitor log: register a visitor on one screen, see today's visits, check them out, search,
+import a CSV file of visits and follow the import."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date, datetime
 from typing import get_args
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import format_decimal, ngettext
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from werkzeug.exceptions import RequestEntityTooLarge
 
-from gatewatch import visits
+from gatewatch import visit_imports, visits
 from gatewatch.event_queries import cameras_by_id
 from gatewatch.models.tables import Role, Visit
-from gatewatch.visits import VehicleType
-from gatewatch.web import access
+from gatewatch.visit_imports import MEGABYTE, ImportState, ImportStatus, UploadProblem, UploadRefused
+from gatewatch.visits import VehicleType, VisitInput
+from gatewatch.web import access, csrf
 from gatewatch.web.auth import actor
-from gatewatch.web.context import db, settings
+from gatewatch.web.context import db, engine, settings
 from gatewatch.web.messages import visit_error
 from gatewatch.web.navigation import form_next
 from gatewatch.web.registration import Registration, explained_by, register
@@ -27,6 +33,16 @@ VEHICLE_TYPES = get_args(VehicleType)
 LIST_LIMIT = 200
 #: ``datetime-local`` inputs take this form.
 INPUT_TIME = "%Y-%m-%dT%H:%M"
+REQUIRED_COLUMNS = [name for name, field in VisitInput.model_fields.items() if field.is_required()]
+OPTIONAL_COLUMNS = [name for name in VisitInput.model_fields if name not in REQUIRED_COLUMNS]
+#: What a multipart body may carry besides the file: the CSRF token, the parts' headers.
+FORM_OVERHEAD_BYTES = 64 * 1024
+IMPORT_STATUS_LABELS = {
+    ImportStatus.PENDING: _l("Waiting to start"),
+    ImportStatus.RUNNING: _l("Importing"),
+    ImportStatus.DONE: _l("Imported"),
+    ImportStatus.FAILED: _l("Nothing imported"),
+}
 
 
 def _day_arg() -> date | None:
@@ -37,7 +53,9 @@ def _day_arg() -> date | None:
         return None
 
 
-def _page(form: dict[str, str], registration: Registration | None = None) -> str:
+def _page(
+    form: dict[str, str], registration: Registration | None = None, import_error: str | None = None
+) -> str:
     session = db()
     zone = settings().zone
     search, plate = request.args.get("q", "").strip(), request.args.get("plate", "").strip()
@@ -57,6 +75,10 @@ def _page(form: dict[str, str], registration: Registration | None = None) -> str
         vehicle_types=VEHICLE_TYPES,
         registered=registration.visit if registration else None,
         explained=registration.explained if registration else [],
+        import_error=import_error,
+        required_columns=", ".join(REQUIRED_COLUMNS),
+        optional_columns=", ".join(OPTIONAL_COLUMNS),
+        import_max_mb=settings().visits_import_max_mb,
     )
 
 
@@ -99,3 +121,110 @@ def check_out(visit_id: int) -> ResponseReturnValue:
     if visit is not None:
         flash(_("%(name)s checked out.", name=visit.visitor_name), "success")
     return redirect(form_next(url_for("visits.index")), 303)
+
+
+# --- CSV import ------------------------------------------------------------------------------
+
+
+#: The status answering each kind of refused upload.
+UPLOAD_STATUS = {
+    UploadProblem.EMPTY: 400,
+    UploadProblem.TOO_LARGE: 413,
+    UploadProblem.BINARY: 415,
+    UploadProblem.NOT_UTF8: 415,
+}
+
+
+def _upload_message(problem: UploadProblem, line: int | None) -> str:
+    if problem == UploadProblem.EMPTY:
+        return _("The file is empty.")
+    if problem == UploadProblem.TOO_LARGE:
+        return _(
+            "The file is larger than %(size)d MB, the most one import takes: split it.",
+            size=settings().visits_import_max_mb,
+        )
+    if problem == UploadProblem.BINARY:
+        found = _("This is not a CSV file: it holds binary data, as an .xlsx file does.")
+    else:
+        found = _("The file is not UTF-8 text (from line %(line)d).", line=line or 1)
+    return f"{found} {_('In the spreadsheet choose Save as, CSV UTF-8, and upload that file.')}"
+
+
+def _upload_refused(problem: UploadProblem, line: int | None = None) -> ResponseReturnValue:
+    """The visitor log saying why the upload is not imported, with a 4xx status."""
+    return _page(_blank_form(), import_error=_upload_message(problem, line)), UPLOAD_STATUS[problem]
+
+
+@bp.post("/visits/imports")
+@access.allow(Role.GUARD)
+@csrf.protection.exempt  # checked below, once the upload's own size limit is set
+def start_import() -> ResponseReturnValue:
+    """Accept a CSV file of visits and import it in the background; its status page follows it."""
+    request.max_content_length = settings().visits_import_max_mb * MEGABYTE + FORM_OVERHEAD_BYTES
+    try:
+        csrf.protect()
+        upload = request.files.get("file")
+    except RequestEntityTooLarge:
+        return _upload_refused(UploadProblem.TOO_LARGE)
+    if upload is None or not upload.filename:
+        return _page(_blank_form(), import_error=_("Choose a CSV file to import.")), 400
+    username, role = actor()
+    try:
+        import_id = visit_imports.start_import(
+            engine(), settings(), upload.stream, upload.filename, actor=username, role=role
+        )
+    except UploadRefused as refused:
+        return _upload_refused(refused.problem, refused.line)
+    return redirect(url_for("visits.import_status", import_id=import_id), 303)
+
+
+def _import_state(import_id: int) -> ImportState:
+    state = visit_imports.import_state(db(), settings(), import_id)
+    if state is None:
+        abort(404)
+    return state
+
+
+def _progress_text(state: ImportState) -> str:
+    """How far the import has read, such as "12,500 of 100,000 rows (12 %)"."""
+    done = format_decimal(state.rows_read)
+    if state.percent is None:
+        return ngettext("%(count)s row read", "%(count)s rows read", state.rows_read, count=done)
+    total = state.rows_total or 0
+    return ngettext(
+        "%(done)s of %(total)s row (%(percent)d %%)",
+        "%(done)s of %(total)s rows (%(percent)d %%)",
+        total,
+        done=done,
+        total=format_decimal(total),
+        percent=state.percent,
+    )
+
+
+@bp.get("/visits/imports/<int:import_id>")
+@access.allow(access.EVERYONE)
+def import_status(import_id: int) -> str:
+    state = _import_state(import_id)
+    return render_template(
+        "visit_import.html",
+        job=state,
+        status_label=IMPORT_STATUS_LABELS[state.status],
+        progress_text=_progress_text(state),
+    )
+
+
+@bp.get("/visits/imports/<int:import_id>.json")
+@access.allow(access.EVERYONE)
+def import_progress(import_id: int) -> Response:
+    """Where the import stands, for its status page to follow every second."""
+    state = _import_state(import_id)
+    return jsonify(
+        status=state.status,
+        finished=state.finished,
+        rows_read=state.rows_read,
+        rows_total=state.rows_total,
+        percent=state.percent,
+        stored=state.stored,
+        errors=[dataclasses.asdict(error) for error in state.errors],
+        text=_progress_text(state),
+    )
