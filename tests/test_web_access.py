@@ -3,6 +3,7 @@ CSRF on every form, login lockout and rate limit, cookies and security headers."
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -13,12 +14,12 @@ from flask.testing import FlaskClient
 
 from gatewatch import users
 from gatewatch.models.db import session_scope
-from gatewatch.models.tables import AuditRecord, Role, User, Visit
+from gatewatch.models.tables import AuditRecord, ReplayRun, Role, User, Visit, VisitImport
 from gatewatch.models.types import utcnow
 from gatewatch.settings import Settings
 from gatewatch.web import access
 from gatewatch.web.app import create_app
-from tests.web_helpers import NIK, PASSWORD, StoreEvent, count_rows, csrf_token, log_in, recent
+from tests.web_helpers import GATE, NIK, PASSWORD, StoreEvent, count_rows, csrf_token, log_in, recent
 
 pytest_plugins = ["tests.web_fixtures"]
 
@@ -47,10 +48,25 @@ EXPECTED: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/visits"): EVERYONE,
     ("POST", "/visits"): frozenset({GUARD}),
     ("POST", "/visits/<int:visit_id>/check-out"): frozenset({GUARD}),
+    ("POST", "/visits/imports"): frozenset({GUARD}),
+    ("GET", "/visits/imports/<int:import_id>"): EVERYONE,
+    ("GET", "/visits/imports/<int:import_id>.json"): EVERYONE,
     ("GET", "/overview"): EVERYONE,
     ("GET", "/cameras"): EVERYONE,
     ("GET", "/audit"): frozenset({AUDITOR, ADMIN}),
     ("GET", "/audit.csv"): frozenset({AUDITOR, ADMIN}),
+    ("GET", "/audit/verify"): frozenset({AUDITOR, ADMIN}),
+    ("POST", "/audit/verify"): frozenset({AUDITOR, ADMIN}),
+    ("GET", "/audit/exports"): frozenset({AUDITOR, ADMIN}),
+    ("POST", "/audit/exports"): frozenset({AUDITOR, ADMIN}),
+    ("GET", "/audit/exports/<name>"): frozenset({AUDITOR, ADMIN}),
+    ("POST", "/audit/exports/<name>/verify"): frozenset({AUDITOR, ADMIN}),
+    ("GET", "/audit/exports/public-key.pem"): frozenset({AUDITOR, ADMIN}),
+    ("GET", "/audit/replays"): frozenset({AUDITOR, ADMIN}),
+    ("POST", "/audit/replays"): frozenset({AUDITOR, ADMIN}),
+    ("GET", "/audit/replays/<int:run_id>"): frozenset({AUDITOR, ADMIN}),
+    ("GET", "/audit/replays/<int:run_id>/progress"): frozenset({AUDITOR, ADMIN}),
+    ("POST", "/audit/replays/<int:run_id>/cancel"): frozenset({AUDITOR, ADMIN}),
     ("GET", "/admin/users"): frozenset({ADMIN, AUDITOR}),
     ("POST", "/admin/users"): frozenset({ADMIN}),
     ("POST", "/admin/users/<int:user_id>"): frozenset({ADMIN}),
@@ -99,14 +115,24 @@ def records(web_engine: sa.Engine, store_event: StoreEvent, accounts: dict[Role,
     with session_scope(web_engine) as session:
         visit = Visit(visitor_name="Budi", id_number=NIK, check_in_at=recent(60), registered_by="test")
         session.add(visit)
+        visit_import = VisitImport(filename="visits.csv", size_bytes=100, status="done", requested_by="guard")
+        session.add(visit_import)
         token, _secret = users.issue_token(
             session, users.find_user(session, "guard").id, "matrix", actor="test", actor_role="test"
         )
         session.flush()
         user = users.find_user(session, "operator")
+        run = ReplayRun(camera_id=GATE, source_key="file:matrix", video="/footage/matrix.mp4", footage_start=recent(60),
+                        parameters=json.dumps({"camera": {"gate": {"line": [[0, 0.5], [1, 0.5]], "inside": [0.5, 0.9]}}}),
+                        status="pending", requested_by="test")
+        session.add(run)
+        session.flush()
         return {
+            "run_id": run.id,
+            "name": "none.zip",
             "event_id": event.id,
             "visit_id": visit.id,
+            "import_id": visit_import.id,
             "token_id": token.id,
             "user_id": user.id,
             "filename": "app.css",
@@ -115,7 +141,8 @@ def records(web_engine: sa.Engine, store_event: StoreEvent, accounts: dict[Role,
 
 def _url(rule: str, values: dict[str, int]) -> str:
     for name, value in values.items():
-        rule = rule.replace(f"<int:{name}>", str(value)).replace(f"<path:{name}>", str(value))
+        for placeholder in (f"<int:{name}>", f"<path:{name}>", f"<{name}>"):
+            rule = rule.replace(placeholder, str(value))
     return rule
 
 

@@ -32,6 +32,7 @@ from gatewatch.models.db import make_engine, migrate, session_scope
 from gatewatch.models.tables import Camera, EntryEvent, EventStatus, Role
 from gatewatch.settings import Settings
 from gatewatch.web.app import create_app
+from tests.databases import DATABASES, fresh_postgres_database
 from tests.web_helpers import GATE, PASSWORD, VEHICLE_GATE, StoreEvent, log_in
 
 #: What the detector reported about every test event, besides what a test chooses.
@@ -64,14 +65,34 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker("browser")
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Run the web and API tests on SQLite and on PostgreSQL; the browser tests on SQLite only.
+
+    What a page or endpoint asks of the database is the same with or without a browser in
+    front of it, and the browser tests are the slow ones.
+    """
+    if "web_database" in metafunc.fixturenames:
+        kinds = ("sqlite",) if "browser" in metafunc.fixturenames else DATABASES
+        metafunc.parametrize("web_database", kinds, indirect=True)
+
+
 # --- settings, database, app -------------------------------------------------------------------
 
 
 @pytest.fixture
-def web_settings(tmp_path: Path) -> Settings:
+def web_database(request: pytest.FixtureRequest) -> str | None:
+    """The database URL of the test site: None for SQLite in its data folder, or a fresh PostgreSQL one."""
+    if request.param == "sqlite":
+        return None
+    return fresh_postgres_database(request.getfixturevalue("postgres_server"))
+
+
+@pytest.fixture
+def web_settings(tmp_path: Path, web_database: str | None) -> Settings:
     gate = {"line": [[0, 0.5], [1, 0.5]], "inside": [0.5, 0.9]}
     return Settings(
         detector={"model": "yolo11n.pt"},
+        database_url=web_database,
         data_dir=tmp_path / "data",
         timezone="Asia/Jakarta",
         language="en",
