@@ -22,6 +22,8 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 COUNTABLE_CLASSES = ("person", "bicycle", "car", "motorcycle", "bus", "truck")
 #: Classes that count as a vehicle for the cross-check (a bicycle is ridden in, so it is one).
 VEHICLE_CLASSES = frozenset({"bicycle", "car", "motorcycle", "bus", "truck"})
+#: Vehicles that carry a licence plate.
+PLATED_CLASSES = VEHICLE_CLASSES - {"bicycle"}
 
 CONFIG_ENV = "GATEWATCH_CONFIG"
 
@@ -232,6 +234,25 @@ class CrossCheckSettings(_Strict):
     window_after_minutes: float = Field(2.0, ge=0.0, description="a check-in this long after an entry covers it")
 
 
+class PlateSettings(_Strict):
+    """Reading the number plates of vehicle tracks."""
+
+    enabled: bool = Field(True, description="read the plate of each vehicle that crosses the gate")
+    min_plate_height: int = Field(
+        20, ge=1, le=1000,
+        description="views whose estimated plate height (px) is below this are not read: too few pixels",
+    )
+    plate_height_ratio: float = Field(
+        0.063, gt=0.0, le=1.0,
+        description="estimated plate height as a fraction of the vehicle box's width",
+    )
+    min_confidence: float = Field(
+        0.8, ge=0.0, le=1.0, description="reads the OCR model is less sure of than this are dropped",
+    )
+    crops_per_track: int = Field(3, ge=1, le=20, description="largest views of a track that are read")
+    threads: int = Field(1, ge=1, le=64, description="CPU threads the OCR model uses")
+
+
 class Settings(BaseSettings):
     """Everything gatewatch can be told; see README.md, section Configuration."""
 
@@ -255,6 +276,7 @@ class Settings(BaseSettings):
     evidence: EvidenceSettings = EvidenceSettings()
     analysis: AnalysisSettings = AnalysisSettings()
     crosscheck: CrossCheckSettings = CrossCheckSettings()
+    plates: PlateSettings = PlateSettings()
     cameras: tuple[CameraSettings, ...] = ()
 
     @classmethod

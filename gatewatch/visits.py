@@ -35,9 +35,10 @@ from pydantic_core import ErrorDetails
 from sqlmodel import Session, SQLModel, select
 
 from gatewatch import audit
-from gatewatch.crosscheck.service import coverage_window, recheck_open_events
+from gatewatch.crosscheck.service import coverage_window, plate_key_sql, recheck_open_events
 from gatewatch.models.tables import Authorisation, Camera, Visit
 from gatewatch.models.types import utcnow
+from gatewatch.plates import match_key, parse_typed_plate
 from gatewatch.settings import Settings
 
 VehicleType = Literal["bicycle", "car", "motorcycle", "bus", "truck", "van"]
@@ -53,8 +54,6 @@ CSV_BATCH_SIZE = 500
 _PROVINCE_RANGES = ((11, 19), (21, 21), (31, 36), (51, 53), (61, 65), (71, 76), (81, 82), (91, 97))
 _PROVINCE_CODES = frozenset(code for first, last in _PROVINCE_RANGES for code in range(first, last + 1))
 _NIK = re.compile(r"[0-9]{16}")
-_PLATE = re.compile(r"([A-Za-z]{1,2})([0-9]{1,4})([A-Za-z]{0,3})")
-_PLATE_SEPARATORS = re.compile(r"[\s.\-]+")
 
 
 class VisitLogError(Exception):
@@ -98,20 +97,16 @@ def validate_nik(text: str) -> str:
     return nik
 
 
-def _without_separators(plate: str) -> str:
-    return _PLATE_SEPARATORS.sub("", plate)
-
-
 def normalise_plate(text: str) -> str:
     """An Indonesian number plate in canonical form, "BG 1234 AB", from any common spelling."""
-    match = _PLATE.fullmatch(_without_separators(text))
-    if match is None:
+    plate = parse_typed_plate(text)
+    if plate is None:
         shown = text if len(text) <= 20 else f"{text[:20]}..."
         raise ValueError(
-            f"{shown!r} is not an Indonesian number plate: expected 1-2 region letters, "
+            f"{shown!r} is not an Indonesian number plate: expected a region code (1-2 letters), "
             "1-4 digits and up to 3 letters, such as B 1234 XYZ"
         )
-    return " ".join(part.upper() for part in match.groups() if part)
+    return str(plate)
 
 
 # --- input models ----------------------------------------------------------------------------
@@ -494,7 +489,8 @@ def list_visits(
 
     ``on_date`` is a day at the site (``zone`` is then required); ``search`` matches part of the
     name, NIK, organisation, host or purpose, ignoring case; ``plate`` matches part of a plate,
-    ignoring spaces, dashes and case; ``open_only`` keeps visits not yet checked out.
+    ignoring spaces, punctuation, case and look-alike glyphs (O/0, I/1, B/8, S/5, Z/2, as
+    ``plates.match_key``); ``open_only`` keeps visits not yet checked out.
     """
     query = select(Visit)
     if on_date is not None:
@@ -507,8 +503,7 @@ def list_visits(
         columns = (Visit.visitor_name, Visit.id_number, Visit.organisation, Visit.host, Visit.purpose)
         query = query.where(sa.or_(*(column.icontains(search, autoescape=True) for column in columns)))
     if plate:
-        compact_plate = sa.func.replace(Visit.vehicle_plate, " ", "")
-        query = query.where(compact_plate.contains(_without_separators(plate).upper(), autoescape=True))
+        query = query.where(plate_key_sql(Visit.vehicle_plate).contains(match_key(plate), autoescape=True))
     if open_only:
         query = query.where(Visit.checked_out_at.is_(None))
     query = query.order_by(Visit.check_in_at.desc(), Visit.id.desc()).offset(offset).limit(limit)

@@ -1,4 +1,4 @@
-"""The web app runs where no camera is: importing it must not load OpenCV, PyAV or the vision code."""
+"""The web app runs where no camera is: importing it must not load OpenCV, PyAV, OCR or the vision code."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 
 from tests.web_helpers import ROOT
 
-HEAVY = ("cv2", "av", "ultralytics", "torch")
+HEAVY = ("cv2", "av", "ultralytics", "torch", "onnxruntime", "rapidocr_onnxruntime")
 
 PROBE = """
 import importlib, json, pkgutil, sys
