@@ -21,13 +21,18 @@ from gatewatch.models.tables import EntryEvent
 FIXED_EVENT_FIELDS = (
     "camera_id", "source_key", "track_id", "label", "direction", "occurred_at", "frame_index", "confidence",
     "box_x1", "box_y1", "box_x2", "box_y2", "snapshot_sha256", "clip_sha256", "evidence_error", "created_at",
+    "plate_confidence", "plate_crop_sha256",
 )
 #: Event fields that change later, each change with an audit record naming the field in ``after``
-#: (reviews, the cross-check's automatic resolutions, retention).
+#: (reviews, the cross-check's automatic resolutions, retention, a guard's plate correction).
+#: Events recorded before the plate fields existed do not name them, and are not checked on them
+#: until a correction's audit record does.
 AUDITED_EVENT_FIELDS = ("status", "visit_id", "authorisation_id", "snapshot_path", "clip_path",
-                        "evidence_expired_at")
+                        "evidence_expired_at", "plate_text", "plate_status", "plate_corrected_by",
+                        "plate_crop_path")
 #: The event's evidence files: path field and hash field.
-EVIDENCE_FIELDS = (("snapshot_path", "snapshot_sha256"), ("clip_path", "clip_sha256"))
+EVIDENCE_FIELDS = (("snapshot_path", "snapshot_sha256"), ("clip_path", "clip_sha256"),
+                   ("plate_crop_path", "plate_crop_sha256"))
 #: Audit actions that record an event: stored by the pipeline, or sealed later (``integrity.seal_events``).
 RECORDED_ACTIONS = ("event.recorded", "event.sealed")
 

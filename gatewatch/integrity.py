@@ -313,7 +313,7 @@ class _EventLedger:
         found = resolve(data_dir, path)
         expired_at = expected.get("evidence_expired_at")
         if found is None:
-            if expired_at and path not in (expected.get("snapshot_path"), expected.get("clip_path")):
+            if expired_at and path not in {expected.get(path_field) for path_field, _ in EVIDENCE_FIELDS}:
                 self.report.expired.add(ExpiredFile(event_id, path, sha256, expired_at))
             else:
                 self.report.file_issues.add(FileIssue(FileProblem.MISSING, event_id, path, sha256, None))

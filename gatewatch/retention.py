@@ -29,7 +29,8 @@ log = logging.getLogger(__name__)
 
 #: Events marked per transaction.
 BATCH_SIZE = 200
-_EXPIRING_FIELDS = ("snapshot_path", "clip_path", "evidence_expired_at")
+_PATH_FIELDS = tuple(path_field for path_field, _hash_field in EVIDENCE_FIELDS)
+_EXPIRING_FIELDS = (*_PATH_FIELDS, "evidence_expired_at")
 
 
 class RetentionError(Exception):
@@ -49,7 +50,7 @@ def _expired(cutoff: datetime) -> sa.ColumnElement[bool]:
     return sa.and_(
         EntryEvent.occurred_at < cutoff,
         EntryEvent.evidence_expired_at.is_(None),
-        sa.or_(EntryEvent.snapshot_path.is_not(None), EntryEvent.clip_path.is_not(None)),
+        sa.or_(*(getattr(EntryEvent, name).is_not(None) for name in _PATH_FIELDS)),
     )
 
 
@@ -93,7 +94,7 @@ def apply_retention(
                 select(EntryEvent).where(_expired(result.cutoff)).order_by(EntryEvent.id)
                 .offset(result.events if dry_run else 0).limit(BATCH_SIZE)
             ).all()
-            doomed = [(event.id, [event.snapshot_path, event.clip_path]) for event in events]
+            doomed = [(event.id, [getattr(event, name) for name in _PATH_FIELDS]) for event in events]
             if dry_run:
                 result.events += len(events)
                 result.files += sum(resolve(data_dir, p) is not None for _, paths in doomed for p in paths)
@@ -118,7 +119,8 @@ def _mark(session: Session, event: EntryEvent, now: datetime, *, actor: str, rol
     before = audit.row_values(event, _EXPIRING_FIELDS)
     deleted = [{"path": getattr(event, path_field), "sha256": getattr(event, hash_field)}
                for path_field, hash_field in EVIDENCE_FIELDS if getattr(event, path_field)]
-    event.snapshot_path = event.clip_path = None
+    for name in _PATH_FIELDS:
+        setattr(event, name, None)
     event.evidence_expired_at = now
     session.add(event)
     audit.record(session, actor=actor, role=role, action="evidence.expired", entity="event", entity_id=event.id,

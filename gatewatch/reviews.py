@@ -1,4 +1,5 @@
-"""People's decisions on entry events: acknowledge, note, confirm, link to a visit, false alarm.
+"""People's decisions on entry events: acknowledge, note, confirm, link to a visit, false alarm;
+and a guard's correction of a misread number plate.
 
 Each decision writes a Review row and an audit record, and may move the event's status along
 the transitions in ``DECISIONS``; any other move is refused, so two people acting on the same
@@ -16,12 +17,19 @@ from enum import StrEnum
 from sqlmodel import Session, select
 
 from gatewatch import audit
-from gatewatch.models.tables import OPEN_STATUSES, EntryEvent, EventStatus, Review, Role, Visit
+from gatewatch.crosscheck.rules import VEHICLE
+from gatewatch.crosscheck.service import LINK_FIELDS, check_event, entry_kind
+from gatewatch.models.tables import OPEN_STATUSES, EntryEvent, EventStatus, PlateStatus, Review, Role, Visit
+from gatewatch.plates import parse_plate
+from gatewatch.settings import Settings
 
 #: Visits checked in this close to an event are offered when linking it.
 LINK_WINDOW = timedelta(hours=4)
 MAX_NOTE_LENGTH = 2000
 _EVENT_FIELDS = ("status", "visit_id")
+_PLATE_FIELDS = ("plate_text", "plate_status", "plate_corrected_by")
+#: Statuses the cross-check set and may set again; a person's decision is not undone by a correction.
+_RECHECKED_STATUSES = frozenset({*OPEN_STATUSES, EventStatus.EXPLAINED})
 
 
 class Decision(StrEnum):
@@ -77,6 +85,14 @@ class TransitionRefused(ReviewError):
 
 
 class NoteRequired(ReviewError):
+    pass
+
+
+class NotAVehicle(ReviewError):
+    pass
+
+
+class InvalidPlate(ReviewError):
     pass
 
 
@@ -146,6 +162,34 @@ def decide(
         after=after,
     )
     return review
+
+
+def correct_plate(
+    session: Session, event_id: int, text: str, *, actor: str, role: str, settings: Settings
+) -> EntryEvent:
+    """Set a vehicle event's plate to ``text`` as a guard read it; audit ``event.plate_corrected``.
+
+    The reader's confidence is kept (it says how sure the reader was, not the guard), and
+    ``plate_corrected_by`` names the guard. An event the cross-check judged (open or explained)
+    is judged again with the corrected plate, in the same audit record.
+    """
+    event = session.get(EntryEvent, event_id, with_for_update=True)
+    if event is None:
+        raise EventNotFound(f"there is no event #{event_id}")
+    if entry_kind(event.label) != VEHICLE:
+        raise NotAVehicle(f"event #{event_id} is a {event.label}, which has no number plate")
+    plate = parse_plate(text)
+    if plate is None:
+        raise InvalidPlate(f"{text!r} is not an Indonesian number plate")
+    fields = (*_PLATE_FIELDS, *LINK_FIELDS)
+    before = audit.row_values(event, fields)
+    event.plate_text, event.plate_status, event.plate_corrected_by = str(plate), PlateStatus.READ, actor
+    if event.status in _RECHECKED_STATUSES:
+        check_event(session, event, settings)
+    session.flush()
+    audit.record(session, actor=actor, role=role, action="event.plate_corrected", entity="event",
+                 entity_id=event_id, before=before, after=audit.row_values(event, fields))
+    return event
 
 
 def _visit(session: Session, visit_id: int | None) -> Visit:

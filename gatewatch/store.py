@@ -26,9 +26,10 @@ from sqlmodel import select
 from gatewatch.crosscheck.service import check_event
 from gatewatch.event_audit import file_sha256, record_event
 from gatewatch.models.db import session_scope
-from gatewatch.models.tables import EntryEvent, EventStatus
-from gatewatch.settings import CameraSettings, Settings
-from gatewatch.vision.evidence import write_clip, write_snapshot
+from gatewatch.models.tables import EntryEvent, EventStatus, PlateStatus
+from gatewatch.settings import PLATED_CLASSES, CameraSettings, Settings
+from gatewatch.vision.evidence import write_clip, write_jpeg, write_snapshot
+from gatewatch.vision.plate_reader import PlateReader
 from gatewatch.vision.recorder import EventDraft
 from gatewatch.vision.runstats import StageTimes
 
@@ -54,6 +55,7 @@ class EventStore:
         self.settings = settings
         self.camera = camera
         self.source_key = source_key
+        self._plates: PlateReader | None = None
 
     def save(self, draft: EventDraft) -> StoredEvent:
         crossing = draft.crossing
@@ -119,9 +121,37 @@ class EventStore:
                            self.settings.evidence.clip_preset)
                 event.clip_path = path.as_posix()
                 event.clip_sha256 = file_sha256(data_dir / path)
+            if draft.crossing.label in PLATED_CLASSES and self.settings.plates.enabled:
+                self._read_plate(event, draft)
         except OSError as exc:
             log.error("evidence for %s track %s not written: %s", self.camera.id, draft.crossing.track_id, exc)
             event.evidence_error = f"evidence could not be written: {exc}"[:500]
+
+    def _read_plate(self, event: EntryEvent, draft: EventDraft) -> None:
+        """Read the vehicle's plate from its largest views: the snapshot and the clip's frames.
+
+        Only the largest views are turned into images (clip frames are kept as YUV); the
+        reader skips those where the plate would be too small to read.
+        """
+        track = draft.crossing.track_id
+        framed = sorted((f for f in draft.clip if track in f.boxes),
+                        key=lambda f: f.boxes[track][2] - f.boxes[track][0], reverse=True)
+        framed = framed[:self.settings.plates.crops_per_track]
+        views = [(f.image, f.boxes[track]) for f in framed]
+        if draft.snapshot is not None and draft.snapshot_box is not None:
+            views.append((draft.snapshot, draft.snapshot_box))
+        if self._plates is None:
+            self._plates = PlateReader(self.settings.plates)
+        read = self._plates.read_track(views)
+        if read is None:
+            event.plate_status = PlateStatus.UNREADABLE.value
+            return
+        path = self._evidence_path(draft, "-plate.jpg")
+        write_jpeg(self.settings.data_dir / path, read.crop, self.settings.evidence.snapshot_quality)
+        event.plate_text, event.plate_confidence = read.text, round(read.confidence, 4)
+        event.plate_status = PlateStatus.READ.value
+        event.plate_crop_path = path.as_posix()
+        event.plate_crop_sha256 = file_sha256(self.settings.data_dir / path)
 
 
 class EventWriter:

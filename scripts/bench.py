@@ -9,7 +9,8 @@ own so peak memory is its own:
 
 * decode: every frame read the way the pipeline's source reads it, nothing else;
 * reference: ``analysis.mode: reference``, detection and tracking on the whole of every frame;
-* default: the analysis settings of the configuration.
+* default: the analysis settings of the configuration (plate reading included);
+* no-plates: the same without plate reading, so the table can say what reading plates costs.
 
 Both analysis modes run the real product path (``analyse_file``: pipeline, event writer,
 evidence encoding and a migrated SQLite database in a temporary directory), and their time runs
@@ -38,15 +39,19 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-MODES = ("decode", "reference", "default")
+MODES = ("decode", "reference", "default", "no-plates")
 
 
 def _settings(config: Path, data_dir: Path, mode: str):  # -> Settings; imported lazily for a fast --help
     from gatewatch.settings import AnalysisSettings, load_settings
 
     settings = load_settings(config)
-    analysis = settings.analysis if mode == "default" else AnalysisSettings(mode="reference")
-    return settings.model_copy(update={"data_dir": data_dir, "analysis": analysis})
+    update: dict[str, Any] = {"data_dir": data_dir}
+    if mode == "reference":
+        update["analysis"] = AnalysisSettings(mode="reference")
+    if mode == "no-plates":  # the default mode without plate reading, to measure what reading costs
+        update["plates"] = settings.plates.model_copy(update={"enabled": False})
+    return settings.model_copy(update=update)
 
 
 def _frame_pixels(video: Path) -> int:
@@ -107,6 +112,7 @@ def _analyse(config: Path, camera_id: str, mode: str, wait: bool) -> dict[str, A
             "analysed": stats.analysed,
             "stage_ms_per_frame": {k: v / stats.frames * 1000.0 for k, v in stats.stages.seconds.items()},
             "crossings": sorted([s.event.label, s.event.direction, s.event.frame_index] for s in result.stored),
+            "plates_read": sum(s.event.plate_status == "read" for s in result.stored),
         }
 
 
@@ -220,6 +226,8 @@ def _print_table(files: list[dict[str, Any]], together: list[dict[str, Any]]) ->
             name = ""
         if "reference" in entry:
             print(f"{'':<24}default vs reference: {entry['default_vs_reference']}")
+        print(f"{'':<24}plate reading: {entry['plate_cost']:+.1%} time (default vs no-plates), "
+              f"{entry['default']['plates_read']} plates read")
         stages = entry["default"]["stage_ms_per_frame"]
         print(f"{'':<24}default, ms per frame: " + ", ".join(f"{k} {v:.1f}" for k, v in stages.items() if v))
     for run in together:
@@ -264,6 +272,7 @@ def main() -> None:
             entry[mode] = _measure(args, mode, camera.id, video)
         if "reference" in entry:
             entry["default_vs_reference"] = _agreement(entry["reference"]["crossings"], entry["default"]["crossings"])
+        entry["plate_cost"] = entry["default"]["seconds"] / entry["no-plates"]["seconds"] - 1
         files.append(entry)
     big = max(cameras, key=lambda c: _frame_pixels(Path(c.source)))
     together = []

@@ -14,6 +14,7 @@ from gatewatch.crosscheck.rules import (
     EntryKind,
     Verdict,
     VisitFacts,
+    WatchlistFacts,
     judge,
 )
 from gatewatch.models.tables import EventStatus, FlagReason
@@ -248,3 +249,90 @@ def test_after_hours_without_any_registration() -> None:
     assert verdict.reason == FlagReason.AFTER_HOURS
     assert verdict.visit_id is None and verdict.authorisation_id is None
     assert "no visit or authorisation covers it" in verdict.detail
+
+
+# --- number plates and the watch list -----------------------------------------------------------
+
+PLATE = "B 1234 XYZ"
+
+
+def car(plate: str | None = PLATE, *, unreadable: bool = False, within_hours: bool = True) -> EntryFacts:
+    return replace(entry("vehicle", within_hours=within_hours), plate=plate, plate_unreadable=unreadable)
+
+
+def car_visit(id: int, plate: str | None, **changes: object) -> VisitFacts:
+    return visit(id, has_vehicle=True, vehicle_plate=plate, **changes)
+
+
+def watched(plate: str = PLATE) -> WatchlistFacts:
+    return WatchlistFacts(id=7, plate=plate, reason="stolen, reported by Polda Sumsel")
+
+
+def test_a_read_plate_is_explained_by_the_visit_of_that_plate_not_the_closest_vehicle() -> None:
+    closest = car_visit(1, "BG 1 AB", at=timedelta(minutes=-1))
+    own = car_visit(2, "B 1234 XYZ", at=timedelta(minutes=-10))
+
+    verdict = check(car("8 1234 XY2"), [closest, own])  # read with look-alike glyphs
+
+    assert (verdict.status, verdict.visit_id) == (EventStatus.EXPLAINED, 2)
+    assert "visit #1 (Budi Santoso): registered plate BG 1 AB, not 8 1234 XY2" in verdict.detail
+
+
+def test_a_read_plate_no_visit_registers_is_an_unknown_plate_when_other_vehicles_were_registered() -> None:
+    verdict = check(car(), [car_visit(1, "BG 1 AB"), car_visit(2, None)])
+
+    assert (verdict.status, verdict.reason, verdict.visit_id) == (EventStatus.FLAGGED, FlagReason.UNKNOWN_PLATE, None)
+    assert verdict.detail.startswith("unknown plate: the visits checked in between 02:45 UTC and 03:02 UTC")
+    assert "registered a vehicle without a plate, not B 1234 XYZ" in verdict.detail
+
+
+def test_a_read_plate_with_no_vehicle_registered_is_unregistered() -> None:
+    verdict = check(car(), [visit(1)])
+
+    assert verdict.reason == FlagReason.UNREGISTERED
+    assert "vehicle entry with plate B 1234 XYZ" in verdict.detail
+
+
+def test_an_authorisation_covers_a_read_plate_it_does_not_name() -> None:
+    verdict = check(car(), [car_visit(1, "BG 1 AB")], [authorisation(4)])
+
+    assert (verdict.status, verdict.authorisation_id) == (EventStatus.EXPLAINED, 4)
+
+
+def test_the_visit_of_the_plate_having_checked_out_is_said_rather_than_an_unknown_plate() -> None:
+    gone = car_visit(1, PLATE, checked_out_at=T - timedelta(minutes=1))
+
+    assert check(car(), [gone, car_visit(2, "BG 1 AB")]).reason == FlagReason.CHECKED_OUT
+
+
+@pytest.mark.parametrize("facts", [car(None, unreadable=True), car(None)], ids=["unreadable", "before plates"])
+def test_an_unread_plate_is_matched_by_any_vehicle_as_before_never_a_mismatch(facts: EntryFacts) -> None:
+    verdict = check(facts, [car_visit(1, "BG 1 AB")])
+
+    assert (verdict.status, verdict.visit_id) == (EventStatus.EXPLAINED, 1)
+
+
+def test_an_unreadable_plate_is_said_in_the_detail() -> None:
+    verdict = check(car(None, unreadable=True))
+
+    assert verdict.reason == FlagReason.UNREGISTERED
+    assert "plate unreadable: matched by vehicle only" in verdict.detail.splitlines()
+
+
+def test_a_watched_plate_is_flagged_even_when_its_visit_covers_it_and_links_nothing() -> None:
+    verdict = judge(car("B 1234 XY2"), [car_visit(1, PLATE)], [], BEFORE, AFTER, [watched()])
+
+    assert (verdict.status, verdict.reason) == (EventStatus.FLAGGED, FlagReason.WATCHLIST)
+    assert (verdict.visit_id, verdict.authorisation_id) == (None, None)
+    lines = verdict.detail.splitlines()
+    assert lines[0].endswith("is on the watch list; visit #1 (Budi Santoso) would cover it")
+    assert "watch list entry #7 (B 1234 XYZ): stolen, reported by Polda Sumsel" in lines
+
+
+def test_the_watch_list_outranks_after_hours_and_ignores_other_plates_and_unread_ones() -> None:
+    at_night = judge(car(within_hours=False), [], [], BEFORE, AFTER, [watched()])
+    other = judge(car("BG 1 AB"), [], [], BEFORE, AFTER, [watched()])
+    unread = judge(car(None, unreadable=True), [], [], BEFORE, AFTER, [watched()])
+
+    assert at_night.reason == FlagReason.WATCHLIST
+    assert (other.reason, unread.reason) == (FlagReason.UNREGISTERED, FlagReason.UNREGISTERED)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from datetime import timedelta
 from pathlib import Path
 
@@ -15,9 +16,12 @@ from gatewatch.cli import main
 from gatewatch.integrity import EventProblem, FileProblem, verify_integrity
 from gatewatch.models.tables import EntryEvent
 from gatewatch.models.types import utcnow
+from gatewatch.plates import Plate
 from gatewatch.retention import RetentionError, apply_retention
 from gatewatch.settings import Settings
+from gatewatch.store import EventStore
 from tests.evidence_fixtures import WHEN, chain, engine, execute, flip_byte, store_event  # noqa: F401  (fixtures)
+from tests.plate_images import car_draft, car_scene
 
 NOW = WHEN + timedelta(days=31)
 
@@ -125,3 +129,23 @@ def test_retention_apply_command_uses_the_configured_period(
     assert "1 events, deleted 2 files" in result.output
     assert reload(engine, old).evidence_expired_at is not None
     assert reload(engine, recent).evidence_expired_at is None
+
+
+def test_a_plate_crop_expires_with_the_rest_of_the_evidence(engine: sa.Engine, settings: Settings) -> None:
+    frame, box = car_scene(Plate("BG", "1234", "AB"), 520, random.Random(3))
+    camera = settings.cameras[0]
+    store = EventStore(engine, settings, camera, "file:plates")
+    event = store.save(car_draft(frame, box, when=WHEN)).event
+    crop = settings.data_dir / event.plate_crop_path
+    assert crop.is_file()
+
+    result = apply_retention(engine, settings, actor="cli:ops", role="cli", days=30, now=event.occurred_at
+                             + timedelta(days=31))
+    assert (result.events, result.files) == (1, 3) and not crop.exists()
+    expired = reload(engine, event)
+    assert expired.plate_crop_path is None and expired.plate_crop_sha256 == event.plate_crop_sha256
+    assert expired.plate_text == "BG 1234 AB"  # what was read stays; only the image goes
+    report = verify_integrity(engine, settings)
+    assert report.ok, report.lines()
+    assert (event.id, event.plate_crop_path, event.plate_crop_sha256) in {
+        (f.event_id, f.path, f.sha256) for f in report.expired.items}

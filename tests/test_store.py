@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import sqlite3
 import time
 from datetime import UTC, datetime
@@ -12,14 +13,17 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from gatewatch.event_audit import file_sha256
 from gatewatch.footage import live_source_key, sync_camera
 from gatewatch.integrity import verify_integrity
 from gatewatch.models.db import make_engine, migrate
 from gatewatch.models.tables import Direction, EntryEvent
+from gatewatch.plates import Plate
 from gatewatch.settings import Settings
 from gatewatch.store import EventStore, EventWriter
 from gatewatch.vision.gate import Crossing
 from gatewatch.vision.recorder import ClipFrame, EventDraft
+from tests.plate_images import car_draft, car_scene
 
 WHEN = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)  # 10:00 WIB, within the gate's hours
 
@@ -111,3 +115,19 @@ def test_an_event_waits_for_a_database_another_writer_holds_locked(
     assert stored.created
     assert "database is locked); trying again" in caplog.text
     assert [e.id for e in rows(EventStore(engine, settings, camera, "file:abc"))] == [stored.event.id]
+
+
+def test_a_car_entry_stores_its_plate_read_and_crop(store: EventStore, settings: Settings) -> None:
+    frame, box = car_scene(Plate("BG", "1234", "AB"), 520, random.Random(3))
+    store.save(car_draft(frame, box))
+    small, small_box = car_scene(Plate("BG", "1234", "AB"), 200, random.Random(4))  # plate ~13 px: unreadable
+    store.save(car_draft(small, small_box, track_id=10))
+    store.save(draft())
+    by_track = {event.track_id: event for event in rows(store)}
+    read, unreadable, person = by_track[9], by_track[10], by_track[5]
+    assert (read.plate_status, read.plate_text) == ("read", "BG 1234 AB") and read.plate_confidence >= 0.8
+    crop = settings.data_dir / read.plate_crop_path
+    assert crop.read_bytes()[:2] == b"\xff\xd8" and file_sha256(crop) == read.plate_crop_sha256
+    assert (unreadable.plate_status, unreadable.plate_text, unreadable.plate_crop_path) == ("unreadable", None, None)
+    assert person.plate_status is None
+    assert verify_integrity(store.engine, settings).ok

@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 
 from gatewatch import users
 from gatewatch.models.db import session_scope
-from gatewatch.models.tables import AuditRecord, ReplayRun, Role, User, Visit, VisitImport
+from gatewatch.models.tables import AuditRecord, ReplayRun, Role, User, Visit, VisitImport, WatchlistPlate
 from gatewatch.models.types import utcnow
 from gatewatch.settings import Settings
 from gatewatch.web import access
@@ -42,9 +42,11 @@ EXPECTED: dict[tuple[str, str], frozenset[Role]] = {
     ("POST", "/events/<int:event_id>/confirm"): frozenset({GUARD}),
     ("POST", "/events/<int:event_id>/link"): frozenset({GUARD}),
     ("POST", "/events/<int:event_id>/false-alarm"): frozenset({GUARD}),
+    ("POST", "/events/<int:event_id>/plate"): frozenset({GUARD}),
     ("GET", "/evidence/<int:event_id>/snapshot.jpg"): EVERYONE,
     ("GET", "/evidence/<int:event_id>/thumbnail.jpg"): EVERYONE,
     ("GET", "/evidence/<int:event_id>/clip.mp4"): EVERYONE,
+    ("GET", "/evidence/<int:event_id>/plate.jpg"): EVERYONE,
     ("GET", "/visits"): EVERYONE,
     ("POST", "/visits"): frozenset({GUARD}),
     ("POST", "/visits/<int:visit_id>/check-out"): frozenset({GUARD}),
@@ -74,6 +76,9 @@ EXPECTED: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/admin/tokens"): frozenset({ADMIN, AUDITOR}),
     ("POST", "/admin/tokens"): frozenset({ADMIN}),
     ("POST", "/admin/tokens/<int:token_id>/revoke"): frozenset({ADMIN}),
+    ("GET", "/admin/watchlist"): frozenset({ADMIN, AUDITOR}),
+    ("POST", "/admin/watchlist"): frozenset({ADMIN}),
+    ("POST", "/admin/watchlist/<int:entry_id>/remove"): frozenset({ADMIN}),
     ("GET", "/api/v1/health"): PUBLIC,
     ("GET", "/api/v1/openapi.json"): PUBLIC,
     ("GET", "/api/v1/events"): EVERYONE,
@@ -126,6 +131,8 @@ def records(web_engine: sa.Engine, store_event: StoreEvent, accounts: dict[Role,
                         parameters=json.dumps({"camera": {"gate": {"line": [[0, 0.5], [1, 0.5]], "inside": [0.5, 0.9]}}}),
                         status="pending", requested_by="test")
         session.add(run)
+        watched = WatchlistPlate(plate="B 1234 XYZ", plate_key="81234XY2", reason="matrix", added_by="test")
+        session.add(watched)
         session.flush()
         return {
             "run_id": run.id,
@@ -135,6 +142,7 @@ def records(web_engine: sa.Engine, store_event: StoreEvent, accounts: dict[Role,
             "import_id": visit_import.id,
             "token_id": token.id,
             "user_id": user.id,
+            "entry_id": watched.id,
             "filename": "app.css",
         }
 

@@ -58,6 +58,7 @@ def _event_out(event: EntryEvent, model: type[schemas.EventOut] = schemas.EventO
     urls = {
         "snapshot_url": url_for("evidence.snapshot", event_id=event.id) if event.snapshot_path else None,
         "clip_url": url_for("evidence.clip", event_id=event.id) if event.clip_path else None,
+        "plate_url": url_for("evidence.plate", event_id=event.id) if event.plate_crop_path else None,
     }
     return model.model_validate({**event.model_dump(), **urls, **extra})
 

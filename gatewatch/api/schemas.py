@@ -48,8 +48,12 @@ class EventOut(_Out):
     visit_id: int | None
     authorisation_id: int | None
     evidence_error: str | None
+    plate_text: str | None = Field(description='the vehicle\'s plate as read or corrected, "BG 1234 AB"')
+    plate_status: str | None = Field(description="read or unreadable; null for people and older events")
+    plate_confidence: float | None = Field(description="the plate reader's confidence")
     snapshot_url: str | None = None
     clip_url: str | None = None
+    plate_url: str | None = None
 
 
 class EventPageOut(BaseModel):

@@ -16,6 +16,15 @@ Choices the rules make:
   checked out, else ``unregistered``.
 * An authorisation whose limit for the entry's kind is 0 (``max_vehicles=0`` for a car) does not
   cover that kind at all, like a visit without a vehicle; it is not "used up".
+* A vehicle whose plate was read is covered only by a visit registering that plate
+  (``plates_match``: tolerant of the reader's O/0, I/1, B/8 confusions); authorisations name no
+  plates and cover it as before. When nothing covers it and a visit in the window registers a
+  vehicle under another plate (or none), the reason is ``unknown_plate``, not ``unregistered``.
+  A vehicle whose plate could not be read is matched as before, by any visit with a vehicle:
+  an unread plate is never a mismatch.
+* A read plate on the watch list is flagged ``watchlist`` whatever else holds, even after hours
+  or covered by a visit. The verdict then links nothing (a person decides), but its detail
+  names what would have covered the entry.
 """
 
 from __future__ import annotations
@@ -27,6 +36,7 @@ from enum import Enum
 from typing import Literal, TypeVar
 
 from gatewatch.models.tables import EventStatus, FlagReason
+from gatewatch.plates import plates_match
 
 EntryKind = Literal["person", "vehicle"]
 PERSON: EntryKind = "person"
@@ -39,6 +49,8 @@ class EntryFacts:
     kind: EntryKind
     camera_id: str
     within_hours: bool
+    plate: str | None = None  # a vehicle's plate as read (or corrected); None when not read
+    plate_unreadable: bool = False  # the reader looked and could not read it
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +64,7 @@ class VisitFacts:
     camera_id: str | None  # None: any gate
     used_persons: int = 0  # entries already linked to it, not counting the one judged
     used_vehicles: int = 0
+    vehicle_plate: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +78,13 @@ class AuthorisationFacts:
     camera_id: str | None  # None: any gate
     used_persons: int = 0
     used_vehicles: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class WatchlistFacts:
+    id: int
+    plate: str
+    reason: str
 
 
 _Candidate = TypeVar("_Candidate", VisitFacts, AuthorisationFacts)
@@ -83,6 +103,7 @@ class _Fit(Enum):
     COVERS = "covers"
     FULL = "full"  # could cover it, but its capacity is used up
     CHECKED_OUT = "checked_out"  # could cover it, but had checked out by then
+    OTHER_PLATE = "other_plate"  # registers a vehicle, but not the plate read
     NO_MATCH = "no_match"  # other gate, outside the window or validity, or not this kind
 
 
@@ -123,6 +144,13 @@ def _capacity(label: str, used: int, capacity: int, limit: str, covers: str) -> 
     return _Assessment(_Fit.COVERS, f"{label}: {covers}")
 
 
+def _other_plate(entry: EntryFacts, visit: VisitFacts) -> bool:
+    """Whether the visit's vehicle is not the one whose plate was read; a visit naming no plate is not it."""
+    if entry.kind != VEHICLE or not entry.plate:
+        return False
+    return not (visit.vehicle_plate and plates_match(entry.plate, visit.vehicle_plate))
+
+
 def _assess_visit(entry: EntryFacts, visit: VisitFacts, window: tuple[datetime, datetime]) -> _Assessment:
     label = _visit_label(visit)
     t = entry.occurred_at
@@ -134,6 +162,9 @@ def _assess_visit(entry: EntryFacts, visit: VisitFacts, window: tuple[datetime, 
         return _Assessment(_Fit.NO_MATCH, f"{label}: checked in at {check_in}, outside the window {span}")
     if entry.kind == VEHICLE and not visit.has_vehicle:
         return _Assessment(_Fit.NO_MATCH, f"{label}: no vehicle registered")
+    if _other_plate(entry, visit):
+        registered = f"plate {visit.vehicle_plate}" if visit.vehicle_plate else "a vehicle without a plate"
+        return _Assessment(_Fit.OTHER_PLATE, f"{label}: registered {registered}, not {entry.plate}")
     if visit.checked_out_at is not None and visit.checked_out_at <= t:
         return _Assessment(
             _Fit.CHECKED_OUT, f"{label}: checked out at {_clock(visit.checked_out_at, t)}, before the entry"
@@ -168,7 +199,9 @@ def _first_covering(
     return next((c for c, a in zip(candidates, assessments, strict=True) if a.fit is _Fit.COVERS), None)
 
 
-def _reason(entry: EntryFacts, covered: bool, fits: set[_Fit]) -> FlagReason | None:
+def _reason(entry: EntryFacts, watched: bool, covered: bool, fits: set[_Fit]) -> FlagReason | None:
+    if watched:
+        return FlagReason.WATCHLIST
     if not entry.within_hours:
         return FlagReason.AFTER_HOURS
     if covered:
@@ -177,26 +210,48 @@ def _reason(entry: EntryFacts, covered: bool, fits: set[_Fit]) -> FlagReason | N
         return FlagReason.OVER_PARTY_SIZE
     if _Fit.CHECKED_OUT in fits:
         return FlagReason.CHECKED_OUT
+    if _Fit.OTHER_PLATE in fits:
+        return FlagReason.UNKNOWN_PLATE
     return FlagReason.UNREGISTERED
+
+
+def _watched(entry: EntryFacts, watchlist: Sequence[WatchlistFacts]) -> list[WatchlistFacts]:
+    """The active watch-list entries the read plate matches; none when no plate was read."""
+    if entry.kind != VEHICLE or not entry.plate:
+        return []
+    return sorted((w for w in watchlist if plates_match(entry.plate, w.plate)), key=lambda w: w.id)
+
+
+def _plate_note(entry: EntryFacts) -> list[str]:
+    return ["plate unreadable: matched by vehicle only"] if entry.kind == VEHICLE and entry.plate_unreadable else []
+
+
+def _would_cover(cover: str | None) -> str:
+    return f"{cover} would cover it" if cover else "no visit or authorisation covers it"
 
 
 def _headline(
     entry: EntryFacts, reason: FlagReason | None, cover: str | None, window: tuple[datetime, datetime]
 ) -> str:
     t = entry.occurred_at
-    what = f"{entry.kind} entry at {_clock(t, t)} on camera {entry.camera_id}"
+    plate = f" with plate {entry.plate}" if entry.kind == VEHICLE and entry.plate else ""
+    what = f"{entry.kind} entry{plate} at {_clock(t, t)} on camera {entry.camera_id}"
+    span = f"{_clock(window[0], t)} and {_clock(window[1], t)}"
     match reason:
         case None:
             return f"{what}: explained by {cover}"
+        case FlagReason.WATCHLIST:
+            return f"watch list: the {what} is on the watch list; {_would_cover(cover)}"
         case FlagReason.AFTER_HOURS:
-            probably = f"{cover} would cover it" if cover else "no visit or authorisation covers it"
-            return f"after hours: {what} is outside the gate's operating hours; {probably}"
+            return f"after hours: {what} is outside the gate's operating hours; {_would_cover(cover)}"
         case FlagReason.OVER_PARTY_SIZE:
             return f"over party size: no visit or authorisation that could cover the {what} has room left"
         case FlagReason.CHECKED_OUT:
             return f"checked out: the only visits that could cover the {what} had checked out before it"
+        case FlagReason.UNKNOWN_PLATE:
+            return (f"unknown plate: the visits checked in between {span} register other vehicles, "
+                    f"and no authorisation covers the {what}")
         case _:
-            span = f"{_clock(window[0], t)} and {_clock(window[1], t)}"
             return f"unregistered: no visit checked in between {span} and no authorisation covers the {what}"
 
 
@@ -206,13 +261,15 @@ def judge(
     authorisations: Sequence[AuthorisationFacts],
     window_before: timedelta,
     window_after: timedelta,
+    watchlist: Sequence[WatchlistFacts] = (),
 ) -> Verdict:
     """Explain ``entry`` by one of ``visits`` or ``authorisations``, or flag it with a reason.
 
     A visit covers an entry at t when it was checked in within [t - window_before,
     t + window_after] at this gate (or any gate), had not checked out at or before t, brings
-    the entry's kind (a vehicle entry needs a visit with a vehicle) and has capacity left:
-    fewer linked person entries than its party size, or no linked vehicle entry yet.
+    the entry's kind (a vehicle entry needs a visit with a vehicle, with the plate read when
+    one was) and has capacity left: fewer linked person entries than its party size, or no
+    linked vehicle entry yet. ``watchlist`` holds the active watch-list entries.
     """
     t = entry.occurred_at
     window = (t - window_before, t + window_after)
@@ -224,11 +281,14 @@ def judge(
     authorisation = None if visit else _first_covering(ranked_authorisations, authorisation_fits)
     cover = _visit_label(visit) if visit else _authorisation_label(authorisation) if authorisation else None
     assessments = visit_fits + authorisation_fits
-    reason = _reason(entry, cover is not None, {a.fit for a in assessments})
+    watched = _watched(entry, watchlist)
+    reason = _reason(entry, bool(watched), cover is not None, {a.fit for a in assessments})
+    notes = [f"watch list entry #{w.id} ({w.plate}): {w.reason}" for w in watched]
     return Verdict(
         status=EventStatus.EXPLAINED if reason is None else EventStatus.FLAGGED,
         reason=reason,
-        visit_id=visit.id if visit else None,
-        authorisation_id=authorisation.id if authorisation else None,
-        detail="\n".join([_headline(entry, reason, cover, window), *(a.note for a in assessments)]),
+        visit_id=visit.id if visit and not watched else None,
+        authorisation_id=authorisation.id if authorisation and not watched else None,
+        detail="\n".join([_headline(entry, reason, cover, window), *notes, *_plate_note(entry),
+                          *(a.note for a in assessments)]),
     )

@@ -9,6 +9,7 @@ false alarm, which were never real people or vehicles.
 from __future__ import annotations
 
 import dataclasses
+import string
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -25,6 +26,7 @@ from gatewatch.crosscheck.rules import (
     EntryFacts,
     EntryKind,
     VisitFacts,
+    WatchlistFacts,
     judge,
 )
 from gatewatch.models.tables import (
@@ -34,8 +36,11 @@ from gatewatch.models.tables import (
     EntryEvent,
     EventStatus,
     FlagReason,
+    PlateStatus,
     Visit,
+    WatchlistPlate,
 )
+from gatewatch.plates import match_key
 from gatewatch.settings import VEHICLE_CLASSES, ConfigError, Settings
 
 #: The fields of an event the cross-check sets and the audit trail records.
@@ -44,6 +49,16 @@ LINK_FIELDS = ("status", "flag", "visit_id", "authorisation_id")
 _Usage = dict[int, Counter[EntryKind]]
 _Facts = TypeVar("_Facts", VisitFacts, AuthorisationFacts)
 _USAGE_FIELDS = ("used_persons", "used_vehicles")
+#: The look-alike glyphs ``match_key`` maps, asked of it so that the SQL twin below agrees.
+_KEY_SWAPS = {char: match_key(char) for char in string.ascii_uppercase if match_key(char) != char}
+
+
+def plate_key_sql(column: Any) -> Any:
+    """``match_key`` in SQL, for plates stored in display form (capitals and spaces)."""
+    key = sa.func.replace(sa.func.upper(column), " ", "")
+    for glyph, replacement in _KEY_SWAPS.items():
+        key = sa.func.replace(key, glyph, replacement)
+    return key
 
 
 def entry_kind(label: str) -> EntryKind:
@@ -128,6 +143,24 @@ def _authorisation_facts(session: Session, event: EntryEvent) -> list[Authorisat
     return _with_usage(session, event, authorisations, EntryEvent.authorisation_id, AuthorisationFacts)
 
 
+def _watchlist_facts(session: Session) -> list[WatchlistFacts]:
+    """The active watch list; short enough to match in Python, where the match is tolerant."""
+    rows = session.exec(select(WatchlistPlate).where(WatchlistPlate.removed_at.is_(None))).all()
+    return [WatchlistFacts(id=row.id, plate=row.plate, reason=row.reason) for row in rows]
+
+
+def _entry_facts(event: EntryEvent, settings: Settings) -> EntryFacts:
+    read = event.plate_status == PlateStatus.READ
+    return EntryFacts(
+        occurred_at=event.occurred_at,
+        kind=entry_kind(event.label),
+        camera_id=event.camera_id,
+        within_hours=within_hours(event, settings),
+        plate=event.plate_text if read else None,
+        plate_unreadable=event.plate_status == PlateStatus.UNREADABLE,
+    )
+
+
 def check_event(session: Session, event: EntryEvent, settings: Settings) -> None:
     """Explain or flag ``event`` (a new or still open one) by setting its status and links.
 
@@ -141,14 +174,10 @@ def check_event(session: Session, event: EntryEvent, settings: Settings) -> None
         event.visit_id = event.authorisation_id = None
         return
     window = coverage_window(settings)
-    entry = EntryFacts(
-        occurred_at=event.occurred_at,
-        kind=entry_kind(event.label),
-        camera_id=event.camera_id,
-        within_hours=within_hours(event, settings),
-    )
+    entry = _entry_facts(event, settings)
     visits = _visit_facts(session, event, window)
-    verdict = judge(entry, visits, _authorisation_facts(session, event), *window)
+    watchlist = _watchlist_facts(session) if entry.plate else []
+    verdict = judge(entry, visits, _authorisation_facts(session, event), *window, watchlist)
     flagged = verdict.status == EventStatus.FLAGGED
     if not (flagged and event.status == EventStatus.ACKNOWLEDGED):
         event.status = verdict.status
@@ -158,41 +187,62 @@ def check_event(session: Session, event: EntryEvent, settings: Settings) -> None
     event.authorisation_id = verdict.authorisation_id
 
 
+def _open_events(*conditions: Any) -> Any:
+    return select(EntryEvent).where(EntryEvent.status.in_(OPEN_STATUSES), *conditions).order_by(
+        EntryEvent.occurred_at, EntryEvent.id
+    )
+
+
 def recheck_open_events(
     session: Session, settings: Settings, *, since: datetime, until: datetime
 ) -> list[EntryEvent]:
     """Check again, oldest first, the open events in [since, until]; return those now explained.
 
-    Run after a registration that may explain them. ``after_hours`` flags stay: a registration
-    does not make an entry at night acceptable. Each event explained now gets an audit record
-    ``event.auto_resolved`` by the system.
+    Run after a registration that may explain them, or a change of the watch list. ``after_hours``
+    flags stay: a registration does not make an entry at night acceptable. Each event explained
+    now gets an audit record ``event.auto_resolved`` by the system; one still flagged whose
+    status, flag or links changed (say, put on or taken off the watch list) gets ``event.rechecked``.
     """
-    events = session.exec(
-        select(EntryEvent)
-        .where(
-            EntryEvent.status.in_(OPEN_STATUSES),
-            sa.or_(EntryEvent.flag.is_(None), EntryEvent.flag != FlagReason.AFTER_HOURS),
-            EntryEvent.occurred_at >= since,
-            EntryEvent.occurred_at <= until,
-        )
-        .order_by(EntryEvent.occurred_at, EntryEvent.id)
-    ).all()
+    events = session.exec(_open_events(
+        sa.or_(EntryEvent.flag.is_(None), EntryEvent.flag != FlagReason.AFTER_HOURS),
+        EntryEvent.occurred_at >= since,
+        EntryEvent.occurred_at <= until,
+    )).all()
+    return _recheck(session, settings, events)
+
+
+def recheck_plate(session: Session, settings: Settings, plate: str) -> list[EntryEvent]:
+    """Check again the open events whose plate was read as ``plate``, after a watch-list change.
+
+    Unlike a registration, the watch list outranks ``after_hours``, so those are checked too.
+    """
+    events = session.exec(_open_events(
+        EntryEvent.plate_status == PlateStatus.READ,
+        plate_key_sql(EntryEvent.plate_text) == match_key(plate),
+    )).all()
+    return _recheck(session, settings, events)
+
+
+def _recheck(session: Session, settings: Settings, events: Sequence[EntryEvent]) -> list[EntryEvent]:
     resolved = []
     for event in events:
         before = audit.row_values(event, LINK_FIELDS)
         check_event(session, event, settings)
         # The next event's usage counts must see this one's new link.
         session.flush()
-        if event.status == EventStatus.EXPLAINED:
+        after = audit.row_values(event, LINK_FIELDS)
+        explained = event.status == EventStatus.EXPLAINED
+        if explained or after != before:
             audit.record(
                 session,
                 actor=audit.SYSTEM,
                 role=audit.SYSTEM,
-                action="event.auto_resolved",
+                action="event.auto_resolved" if explained else "event.rechecked",
                 entity="event",
                 entity_id=event.id,
                 before=before,
-                after=audit.row_values(event, LINK_FIELDS),
+                after=after,
             )
+        if explained:
             resolved.append(event)
     return resolved

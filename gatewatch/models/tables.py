@@ -42,6 +42,15 @@ class FlagReason(StrEnum):
     OVER_PARTY_SIZE = "over_party_size"
     AFTER_HOURS = "after_hours"
     CHECKED_OUT = "checked_out"
+    UNKNOWN_PLATE = "unknown_plate"  # a vehicle visit in the window, but for another plate
+    WATCHLIST = "watchlist"  # the plate is on the watch list, whatever the visitor log says
+
+
+class PlateStatus(StrEnum):
+    """Whether a vehicle's plate was read; events of people, and older events, have none."""
+
+    READ = "read"
+    UNREADABLE = "unreadable"
 
 
 def _time_column(*, nullable: bool = False, index: bool = False) -> sa.Column[datetime]:
@@ -159,10 +168,32 @@ class EntryEvent(SQLModel, table=True):
         default=None, sa_column=_time_column(nullable=True),
         description="when retention deleted the files (their paths are then cleared, their hashes kept)",
     )
+    plate_text: str | None = Field(default=None, max_length=16, description='display form, "BG 1234 AB"')
+    plate_confidence: float | None = Field(default=None, description="the plate reader's, kept when corrected")
+    plate_crop_path: str | None = Field(default=None, max_length=500, description="relative to the data directory")
+    plate_crop_sha256: str | None = Field(default=None, max_length=64, description="of the plate crop as written")
+    plate_status: str | None = Field(default=None, max_length=16, description="a PlateStatus; null: not a vehicle")
+    plate_corrected_by: str | None = Field(default=None, max_length=100, description="who last corrected plate_text")
 
     @property
     def box(self) -> tuple[float, float, float, float]:
         return (self.box_x1, self.box_y1, self.box_x2, self.box_y2)
+
+
+class WatchlistPlate(SQLModel, table=True):
+    """A plate an administrator put on the watch list: its vehicle entries are always flagged.
+
+    Entries are never deleted: removing one sets ``removed_at``, so the list's history stays.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    plate: str = Field(max_length=16, description="display form")
+    plate_key: str = Field(max_length=16, index=True, description="gatewatch.plates.match_key of the plate")
+    reason: str = Field(min_length=1, max_length=500)
+    added_by: str = Field(max_length=100)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_time_column())
+    removed_at: datetime | None = Field(default=None, sa_column=_time_column(nullable=True))
+    removed_by: str | None = Field(default=None, max_length=100)
 
 
 class Review(SQLModel, table=True):

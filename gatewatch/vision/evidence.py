@@ -53,12 +53,16 @@ def draw_box(image: np.ndarray, box: Box, caption: str) -> np.ndarray:
     return out
 
 
-def write_snapshot(path: Path, image: np.ndarray, box: Box, caption: str, quality: int) -> None:
-    ok, data = cv2.imencode(".jpg", draw_box(image, box, caption), [cv2.IMWRITE_JPEG_QUALITY, quality])
+def write_jpeg(path: Path, image: np.ndarray, quality: int) -> None:
+    ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
     if not ok:
-        raise OSError(f"the snapshot for {path.name} could not be encoded")
+        raise OSError(f"the image for {path.name} could not be encoded")
     with atomic_path(path) as tmp:
         tmp.write_bytes(data.tobytes())
+
+
+def write_snapshot(path: Path, image: np.ndarray, box: Box, caption: str, quality: int) -> None:
+    write_jpeg(path, draw_box(image, box, caption), quality)
 
 
 def write_clip(path: Path, frames: Sequence[ClipFrame], fps: float, track_id: int, caption: str,

@@ -42,6 +42,8 @@ REASON_LABELS: dict[str, LazyString] = {
     FlagReason.OVER_PARTY_SIZE: _l("More than the party size"),
     FlagReason.AFTER_HOURS: _l("After hours"),
     FlagReason.CHECKED_OUT: _l("Already checked out"),
+    FlagReason.UNKNOWN_PLATE: _l("Plate not registered"),
+    FlagReason.WATCHLIST: _l("On the watch list"),
 }
 ROLE_LABELS: dict[str, LazyString] = {
     Role.OPERATOR: _l("CCTV operator"),

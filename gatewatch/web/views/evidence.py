@@ -1,4 +1,4 @@
-"""Snapshots and clips, only for people logged in, with range requests so clips can be scrubbed."""
+"""Snapshots, plate crops and clips, only for people logged in, with range requests so clips can be scrubbed."""
 
 from __future__ import annotations
 
@@ -37,6 +37,12 @@ def _send(path: Path | None, mimetype: str) -> Response:
 @access.allow(access.EVERYONE)
 def snapshot(event_id: int) -> Response:
     return _send(evidence_files.resolve(settings().data_dir, _event(event_id).snapshot_path), "image/jpeg")
+
+
+@bp.get("/<int:event_id>/plate.jpg")
+@access.allow(access.EVERYONE)
+def plate(event_id: int) -> Response:
+    return _send(evidence_files.resolve(settings().data_dir, _event(event_id).plate_crop_path), "image/jpeg")
 
 
 @bp.get("/<int:event_id>/thumbnail.jpg")
