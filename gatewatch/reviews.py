@@ -20,7 +20,7 @@ from gatewatch import audit
 from gatewatch.crosscheck.rules import VEHICLE
 from gatewatch.crosscheck.service import LINK_FIELDS, check_event, entry_kind
 from gatewatch.models.tables import OPEN_STATUSES, EntryEvent, EventStatus, PlateStatus, Review, Role, Visit
-from gatewatch.plates import parse_plate
+from gatewatch.plates import parse_typed_plate
 from gatewatch.settings import Settings
 
 #: Visits checked in this close to an event are offered when linking it.
@@ -178,7 +178,7 @@ def correct_plate(
         raise EventNotFound(f"there is no event #{event_id}")
     if entry_kind(event.label) != VEHICLE:
         raise NotAVehicle(f"event #{event_id} is a {event.label}, which has no number plate")
-    plate = parse_plate(text)
+    plate = parse_typed_plate(text)
     if plate is None:
         raise InvalidPlate(f"{text!r} is not an Indonesian number plate")
     fields = (*_PLATE_FIELDS, *LINK_FIELDS)

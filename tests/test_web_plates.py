@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 
+import cv2
 import pytest
 import sqlalchemy as sa
 from flask.testing import FlaskClient
+from playwright.sync_api import Page, expect
 from sqlmodel import Session, select
 
 from gatewatch.crosscheck.service import check_event
 from gatewatch.models.db import session_scope
 from gatewatch.models.tables import AuditRecord, EntryEvent, EventStatus, FlagReason, PlateStatus, Role, Visit
+from gatewatch.plates import Plate
 from gatewatch.settings import Settings
-from tests.web_helpers import NIK, VEHICLE_GATE, StoreEvent, post_form, recent
+from tests.plate_images import render_plate
+from tests.web_helpers import NIK, VEHICLE_GATE, StoreEvent, post_form, recent, screenshot
 
 pytest_plugins = ["tests.web_fixtures"]
 
@@ -145,3 +150,23 @@ def test_an_unreadable_plate_says_so_and_any_registered_vehicle_explains_the_car
     assert "Plate unreadable" in page and "Budi" in page
     assert (_event(web_engine, event.id).status, _event(web_engine, event.id).visit_id) == (
         EventStatus.EXPLAINED, visit.id)
+
+
+def test_a_guard_sees_the_plate_in_the_browser_and_corrects_a_misread(
+    page_for: Callable[[Role], Page], car: Callable[..., EntryEvent], web_settings: Settings
+) -> None:
+    event = car("BG 1284 AB")
+    photo = render_plate(Plate("BG", "1234", "AB"), 60, True, random.Random(1))
+    ok, jpeg = cv2.imencode(".jpg", photo)
+    assert ok
+    (web_settings.data_dir / event.plate_crop_path).write_bytes(jpeg.tobytes())  # what the camera saw
+    page = page_for(Role.GUARD)
+    page.goto(f"/events/{event.id}")
+    crop = page.locator("#plate-crop")
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=crop.element_handle())
+    expect(page.locator("#event-plate")).to_contain_text("BG 1284 AB")
+    page.fill("#f-plate", "bg 1234 ab")
+    page.click("#do-correct-plate")
+    expect(page.locator("#event-plate")).to_contain_text("BG 1234 AB")
+    expect(page.locator("#event-plate")).to_contain_text("corrected by guard")
+    screenshot(page, "event-plate-corrected")

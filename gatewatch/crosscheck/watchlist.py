@@ -15,7 +15,7 @@ from gatewatch import audit
 from gatewatch.crosscheck.service import recheck_plate
 from gatewatch.models.tables import WatchlistPlate
 from gatewatch.models.types import utcnow
-from gatewatch.plates import match_key, parse_plate
+from gatewatch.plates import match_key, parse_typed_plate
 from gatewatch.settings import Settings
 
 MAX_REASON_LENGTH = 500
@@ -53,7 +53,7 @@ def add_plate(
     session: Session, text: str, reason: str, *, actor: str, role: str, settings: Settings
 ) -> WatchlistPlate:
     """Put a plate on the watch list, with why; it flags the open entries of that plate at once."""
-    plate = parse_plate(text)
+    plate = parse_typed_plate(text)
     if plate is None:
         raise WatchlistError("plate", f"{text!r} is not an Indonesian number plate")
     reason = reason.strip()
