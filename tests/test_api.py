@@ -12,9 +12,8 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 from openapi_spec_validator import validate
-from sqlmodel import Session, select
+from sqlmodel import Session
 
-from gatewatch import users
 from gatewatch.api.openapi import openapi_path
 from gatewatch.models.db import session_scope
 from gatewatch.models.tables import EntryEvent, EventStatus, Role, User, Visit
@@ -24,21 +23,6 @@ from tests.web_helpers import NIK, VEHICLE_GATE, StoreEvent, count_rows, csrf_to
 pytest_plugins = ["tests.web_fixtures"]
 
 MORNING = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)  # 09:00 WIB
-
-
-@pytest.fixture
-def token_for(web_engine: sa.Engine, accounts: dict[Role, str]) -> Callable[[Role], dict[str, str]]:
-    """Authorization headers with a fresh API token acting as the user of a role."""
-
-    def make(role: Role) -> dict[str, str]:
-        with session_scope(web_engine) as session:
-            user = session.exec(select(User).where(User.username == accounts[role])).one()
-            _row, token = users.issue_token(
-                session, user.id, f"{role} client", actor="test", actor_role="test"
-            )
-        return {"Authorization": f"Bearer {token}"}
-
-    return make
 
 
 @pytest.fixture

@@ -24,12 +24,13 @@ from flask import Flask
 from flask.testing import FlaskClient
 from PIL import Image
 from playwright.sync_api import Browser, Page, sync_playwright
+from sqlmodel import select
 from werkzeug.serving import make_server
 
 from gatewatch import users
 from gatewatch.crosscheck.service import check_event
 from gatewatch.models.db import make_engine, migrate, session_scope
-from gatewatch.models.tables import Camera, EntryEvent, EventStatus, Role
+from gatewatch.models.tables import Camera, EntryEvent, EventStatus, Role, User
 from gatewatch.settings import Settings
 from gatewatch.web.app import create_app
 from tests.databases import DATABASES, fresh_postgres_database
@@ -234,6 +235,21 @@ def store_event(web_settings: Settings, web_engine: sa.Engine, evidence: Evidenc
             session.add(event)
             check_event(session, event, web_settings)
         return event
+
+    return make
+
+
+@pytest.fixture
+def token_for(web_engine: sa.Engine, accounts: dict[Role, str]) -> Callable[[Role], dict[str, str]]:
+    """Authorization headers with a fresh API token acting as the user of a role."""
+
+    def make(role: Role) -> dict[str, str]:
+        with session_scope(web_engine) as session:
+            user = session.exec(select(User).where(User.username == accounts[role])).one()
+            _row, token = users.issue_token(
+                session, user.id, f"{role} client", actor="test", actor_role="test"
+            )
+        return {"Authorization": f"Bearer {token}"}
 
     return make
 

@@ -61,11 +61,13 @@ def list_visits() -> Response:
         schemas.VisitCreatedOut,
         status=201,
         body=VisitInput,
-        errors=(400, 422),
+        errors=(400, 422, 503),
     )
 )
 def create_visit() -> Response:
     registration = register(json_body(), form_fields_only=False)
+    if registration.busy:
+        return error(503, "the database is busy (a large import may be running); nothing was saved: send it again")
     if registration.visit is None:
         return error(422, "invalid visit", registration.errors)
     out = schemas.VisitCreatedOut.model_validate(

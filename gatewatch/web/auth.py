@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import sqlalchemy as sa
 from flask import Blueprint, Flask, flash, g, redirect, render_template, request, url_for
 from flask import session as flask_session
 from flask.typing import ResponseReturnValue
@@ -77,7 +78,10 @@ def _load_token_user(_request: object) -> Account | None:
         return None
     session = db()
     user = users.user_for_token(session, token)
-    session.commit()  # keeps last_used_at
+    try:
+        session.commit()  # keeps last_used_at
+    except sa.exc.OperationalError:  # the database is busy (a long import): the time of use can wait
+        session.rollback()
     if user is None:
         return None
     g.token_auth = True

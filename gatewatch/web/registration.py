@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import sqlalchemy as sa
 from pydantic import ValidationError
 from sqlmodel import select
 
@@ -25,6 +26,7 @@ class Registration:
     visit: Visit | None = None
     explained: list[EntryEvent] = field(default_factory=list)  # open entries the visit now explains
     errors: dict[str, str] = field(default_factory=dict)
+    busy: bool = False  # the database stayed locked (a long import): nothing saved, send it again
 
 
 def explained_by(visit_id: int) -> list[EntryEvent]:
@@ -58,6 +60,11 @@ def register(data: Mapping[str, Any], *, form_fields_only: bool) -> Registration
     except visits.UnknownCamera as error:
         session.rollback()
         return Registration(errors={"camera_id": visit_error(error)})
+    except sa.exc.OperationalError:
+        # SQLite's write lock held past its busy timeout, by a big CSV import say: the visitor is
+        # at the gate, so say so and keep what was typed, rather than fail with a server error.
+        session.rollback()
+        return Registration(busy=True)
     session.commit()
     assert visit.id is not None  # flushed by register_visit
     return Registration(visit, explained_by(visit.id))

@@ -67,6 +67,7 @@ def _page(
         "visits.html",
         form=form,
         errors=registration.errors if registration else {},
+        busy=registration.busy if registration else False,
         visits=listed,
         day=day,
         search=search,
@@ -101,7 +102,7 @@ def index() -> str:
 def create() -> ResponseReturnValue:
     registration = register(request.form, form_fields_only=True)
     if registration.visit is None:
-        return _page(request.form.to_dict(), registration), 422
+        return _page(request.form.to_dict(), registration), 503 if registration.busy else 422
     return redirect(url_for("visits.index", registered=registration.visit.id), 303)
 
 
