@@ -7,7 +7,7 @@ without loading the video libraries the store's evidence writing needs.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -43,8 +43,6 @@ def sync_camera(engine: sa.Engine, camera: CameraSettings) -> None:
 class FootageFile:
     name: str  # relative to the footage directory, with / separators
     path: Path
-    size_bytes: int
-    modified_at: datetime
 
 
 def list_footage(folder: Path) -> list[FootageFile]:
@@ -54,9 +52,7 @@ def list_footage(folder: Path) -> list[FootageFile]:
     found = []
     for path in sorted(folder.rglob("*")):
         if path.suffix.lower() in VIDEO_SUFFIXES and path.is_file():
-            stat = path.stat()
-            found.append(FootageFile(path.relative_to(folder).as_posix(), path, stat.st_size,
-                                     datetime.fromtimestamp(stat.st_mtime, UTC)))
+            found.append(FootageFile(path.relative_to(folder).as_posix(), path))
     return found
 
 

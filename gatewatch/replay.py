@@ -143,7 +143,7 @@ class _Recorder:
                 self.stop.set()
 
 
-def run_replay(engine: sa.Engine, settings: Settings, run_id: int, *, model: Any = None,
+def run_replay(engine: sa.Engine, settings: Settings, run_id: int, *,
                on_frame: Callable[[int], None] | None = None) -> ReplayRun:
     """Analyse the run's footage with the gate and detector settings it was created with.
 
@@ -178,8 +178,8 @@ def run_replay(engine: sa.Engine, settings: Settings, run_id: int, *, model: Any
         if run.frames_total is None and source.total_frames:
             _update(engine, run_id, frames_total=source.total_frames)
         try:
-            make_pipeline(run_settings, camera, model).run(source, recorder.crossing, stop=recorder.stop,
-                                                           on_frame=frame)
+            make_pipeline(run_settings, camera).run(source, recorder.crossing, stop=recorder.stop,
+                                                  on_frame=frame)
         finally:
             source.close()
     except BaseException as exc:

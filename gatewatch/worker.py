@@ -17,13 +17,13 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 
 from gatewatch import audit
+from gatewatch.analysis import make_pipeline
 from gatewatch.footage import file_source_key, live_source_key, sync_camera
 from gatewatch.models.db import session_scope
 from gatewatch.models.tables import Camera
 from gatewatch.settings import CameraSettings, Settings
 from gatewatch.store import EventStore, EventWriter, StoredEvent, remove_stale_partial_files
-from gatewatch.vision.detector import YoloTracker, load_model
-from gatewatch.vision.pipeline import GatePipeline
+from gatewatch.vision.detector import load_model
 from gatewatch.vision.runstats import RunStats
 from gatewatch.vision.sources import Frame, SourceError, open_source
 
@@ -157,8 +157,7 @@ def run_camera(engine: sa.Engine, settings: Settings, camera: CameraSettings, st
             key = live_source_key(datetime.now(UTC)) if source.is_live else file_source_key(camera.source)
             stats = RunStats()
             writer = EventWriter(EventStore(engine, settings, camera, key), times=stats.stages)
-            pipeline = GatePipeline(camera, YoloTracker(settings.detector, camera.classes, model=model),
-                                    settings.evidence, settings.analysis)
+            pipeline = make_pipeline(settings, camera, model)
             status.follow(stats, source.fps, attempts=failures + 1)
             try:
                 pipeline.run(source, writer.submit, stop=stop, on_frame=status.on_frame, stats=stats)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, send_file, url_for
@@ -48,10 +48,10 @@ def _folder() -> Path:
 
 
 def _kept() -> list[KeptExport]:
-    folder = _folder()
-    files = sorted(folder.glob("*.zip"), key=lambda p: p.stat().st_mtime, reverse=True) if folder.is_dir() else []
-    return [KeptExport(p.name, p.stat().st_size, datetime.fromtimestamp(p.stat().st_mtime).astimezone())
-            for p in files]
+    """The exports in data_dir/exports, newest first."""
+    kept = [(path.name, path.stat()) for path in _folder().glob("*.zip")]
+    return sorted((KeptExport(name, stat.st_size, datetime.fromtimestamp(stat.st_mtime, UTC)) for name, stat in kept),
+                  key=lambda export: export.created_at, reverse=True)
 
 
 def _kept_path(name: str) -> Path:
