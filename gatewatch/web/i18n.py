@@ -22,6 +22,7 @@ from gatewatch.event_queries import ANY, EVER_FLAGGED, OPEN
 from gatewatch.models.tables import Direction, EventStatus, FlagReason, Role
 from gatewatch.replay import Outcome, ReplayStatus
 from gatewatch.reviews import Decision
+from gatewatch.visit_imports import ImportStatus
 from gatewatch.web.context import settings
 
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
@@ -85,6 +86,12 @@ REPLAY_STATUS_LABELS: dict[str, LazyString] = {
     ReplayStatus.DONE: _l("Done"),
     ReplayStatus.FAILED: _l("Failed"),
 }
+IMPORT_STATUS_LABELS: dict[str, LazyString] = {
+    ImportStatus.PENDING: _l("Waiting to start"),
+    ImportStatus.RUNNING: _l("Importing"),
+    ImportStatus.DONE: _l("Imported"),
+    ImportStatus.FAILED: _l("Nothing imported"),
+}
 OUTCOME_LABELS: dict[str, LazyString] = {
     Outcome.SAME: _l("Same"),
     Outcome.SHIFTED: _l("A few frames apart"),
@@ -100,6 +107,7 @@ _LABELS: dict[str, Mapping[str, LazyString]] = {
     "direction": DIRECTION_LABELS,
     "class": CLASS_LABELS,
     "replay_status": REPLAY_STATUS_LABELS,
+    "import_status": IMPORT_STATUS_LABELS,
     "outcome": OUTCOME_LABELS,
 }
 

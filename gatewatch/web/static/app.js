@@ -23,9 +23,12 @@ async function refreshFromServer(element) {
 }
 
 // data-poll="URL" data-poll-seconds="N": poll a small JSON state; refresh when it changes.
+// A state with "finished": true cannot change again: the element is refreshed once more (the
+// job may have finished before the first look) and polling stops.
 function watchState(element) {
   const seconds = Number(element.dataset.pollSeconds || 10);
   let last = null;
+  let timer = null;
   const tick = async () => {
     try {
       const response = await fetch(element.dataset.poll, { credentials: "same-origin", headers: { Accept: "application/json" } });
@@ -33,16 +36,21 @@ function watchState(element) {
         return;
       }
       const state = await response.text();
-      if (last !== null && state !== last) {
-        await refreshFromServer(element);
+      const parsed = JSON.parse(state);
+      const finished = parsed !== null && parsed.finished === true;
+      if (state !== last && (last !== null || finished) && !(await refreshFromServer(element))) {
+        return; // not refreshed: try again at the next tick
       }
       last = state;
+      if (finished) {
+        window.clearInterval(timer);
+      }
     } catch (error) {
       // The network blinked; try again at the next tick.
     }
   };
   tick();
-  window.setInterval(tick, seconds * 1000);
+  timer = window.setInterval(tick, seconds * 1000);
 }
 
 // data-refresh-seconds="N": refresh the element every N seconds.

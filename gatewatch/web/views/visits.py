@@ -11,13 +11,12 @@ from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_t
 from flask.typing import ResponseReturnValue
 from flask_babel import format_decimal, ngettext
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from gatewatch import visit_imports, visits
 from gatewatch.event_queries import cameras_by_id
 from gatewatch.models.tables import Role, Visit
-from gatewatch.visit_imports import MEGABYTE, ImportState, ImportStatus, UploadProblem, UploadRefused
+from gatewatch.visit_imports import MEGABYTE, ImportState, UploadProblem, UploadRefused
 from gatewatch.visits import VehicleType, VisitInput
 from gatewatch.web import access, csrf
 from gatewatch.web.auth import actor
@@ -37,14 +36,6 @@ REQUIRED_COLUMNS = [name for name, field in VisitInput.model_fields.items() if f
 OPTIONAL_COLUMNS = [name for name in VisitInput.model_fields if name not in REQUIRED_COLUMNS]
 #: What a multipart body may carry besides the file: the CSRF token, the parts' headers.
 FORM_OVERHEAD_BYTES = 64 * 1024
-IMPORT_STATUS_LABELS = {
-    ImportStatus.PENDING: _l("Waiting to start"),
-    ImportStatus.RUNNING: _l("Importing"),
-    ImportStatus.DONE: _l("Imported"),
-    ImportStatus.FAILED: _l("Nothing imported"),
-}
-
-
 def _day_arg() -> date | None:
     text = request.args.get("date", "")
     try:
@@ -209,7 +200,6 @@ def import_status(import_id: int) -> str:
     return render_template(
         "visit_import.html",
         job=state,
-        status_label=IMPORT_STATUS_LABELS[state.status],
         progress_text=_progress_text(state),
     )
 
@@ -217,7 +207,7 @@ def import_status(import_id: int) -> str:
 @bp.get("/visits/imports/<int:import_id>.json")
 @access.allow(access.EVERYONE)
 def import_progress(import_id: int) -> Response:
-    """Where the import stands, for its status page to follow every second."""
+    """Where the import stands: its status page refreshes when this changes (app.js's data-poll)."""
     state = _import_state(import_id)
     return jsonify(
         status=state.status,
@@ -227,5 +217,4 @@ def import_progress(import_id: int) -> Response:
         percent=state.percent,
         stored=state.stored,
         errors=[dataclasses.asdict(error) for error in state.errors],
-        text=_progress_text(state),
     )
