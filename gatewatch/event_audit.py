@@ -33,6 +33,7 @@ AUDITED_EVENT_FIELDS = ("status", "visit_id", "authorisation_id", "snapshot_path
 #: The event's evidence files: path field and hash field.
 EVIDENCE_FIELDS = (("snapshot_path", "snapshot_sha256"), ("clip_path", "clip_sha256"),
                    ("plate_crop_path", "plate_crop_sha256"))
+EVIDENCE_PATH_FIELDS = tuple(path_field for path_field, _hash_field in EVIDENCE_FIELDS)
 #: Audit actions that record an event: stored by the pipeline, or sealed later (``integrity.seal_events``).
 RECORDED_ACTIONS = ("event.recorded", "event.sealed")
 

@@ -30,6 +30,7 @@ from gatewatch import audit
 from gatewatch.event_audit import (
     AUDITED_EVENT_FIELDS,
     EVIDENCE_FIELDS,
+    EVIDENCE_PATH_FIELDS,
     FIXED_EVENT_FIELDS,
     RECORDED_ACTIONS,
     file_sha256,
@@ -313,7 +314,7 @@ class _EventLedger:
         found = resolve(data_dir, path)
         expired_at = expected.get("evidence_expired_at")
         if found is None:
-            if expired_at and path not in {expected.get(path_field) for path_field, _ in EVIDENCE_FIELDS}:
+            if expired_at and path not in {expected.get(path_field) for path_field in EVIDENCE_PATH_FIELDS}:
                 self.report.expired.add(ExpiredFile(event_id, path, sha256, expired_at))
             else:
                 self.report.file_issues.add(FileIssue(FileProblem.MISSING, event_id, path, sha256, None))

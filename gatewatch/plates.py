@@ -1,7 +1,8 @@
 """Indonesian number plates: parsing typed and OCR text, display form, confusion-tolerant matching.
 
 A plate (TNKB) is a region code of one or two letters, one to four digits and up to three
-letters: ``BG 1234 AB``. Pure Python, so the web app can use it without the vision libraries.
+letters: ``BG 1234 AB``. No vision libraries, so the web app can use it; ``plate_key_sql`` is
+``match_key`` in SQL.
 """
 
 from __future__ import annotations
@@ -10,6 +11,9 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from itertools import product
+from typing import Any
+
+import sqlalchemy as sa
 
 #: Region codes of Indonesian civilian plates, compiled from the TNKB code table kept by
 #: Korlantas Polri (as listed on Indonesian Wikipedia, "Tanda nomor kendaraan bermotor
@@ -37,7 +41,8 @@ _TO_DIGIT = {"O": "0", "D": "0", "Q": "0", "U": "0", "I": "1", "L": "1", "J": "1
              "B": "8", "S": "5", "Z": "2", "G": "6", "A": "4"}
 _TO_LETTER = {"0": "O", "1": "I", "8": "B", "5": "S", "2": "Z", "6": "G", "4": "A", "7": "T"}
 #: The confusions of look-alike glyphs; the others in the tables above are less likely, so cost more.
-_LOOK_ALIKE = str.maketrans({"O": "0", "I": "1", "B": "8", "S": "5", "Z": "2"})
+_LOOK_ALIKES = {"O": "0", "I": "1", "B": "8", "S": "5", "Z": "2"}
+_LOOK_ALIKE = str.maketrans(_LOOK_ALIKES)
 _LOOK_ALIKE_SWAP_COST, _OTHER_SWAP_COST = 0.3, 1.0
 #: OCR spaces are hints: a parse that puts its gaps elsewhere costs this per disagreement.
 _HINT_COST = 0.5
@@ -166,3 +171,11 @@ def plates_match(a: str, b: str) -> bool:
     """Whether ``a`` and ``b`` (typed or read) name the same plate, up to look-alike glyphs."""
     key = match_key(a)
     return bool(key) and key == match_key(b)
+
+
+def plate_key_sql(column: Any) -> Any:
+    """``match_key`` in SQL, for plates stored in display form (capitals and spaces)."""
+    key = sa.func.replace(sa.func.upper(column), " ", "")
+    for glyph, replacement in _LOOK_ALIKES.items():
+        key = sa.func.replace(key, glyph, replacement)
+    return key

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from gatewatch import audit
-from gatewatch.event_audit import EVIDENCE_FIELDS
+from gatewatch.event_audit import EVIDENCE_FIELDS, EVIDENCE_PATH_FIELDS
 from gatewatch.evidence_files import THUMBNAIL_DIR, resolve
 from gatewatch.models.db import session_scope
 from gatewatch.models.tables import EntryEvent
@@ -29,8 +29,7 @@ log = logging.getLogger(__name__)
 
 #: Events marked per transaction.
 BATCH_SIZE = 200
-_PATH_FIELDS = tuple(path_field for path_field, _hash_field in EVIDENCE_FIELDS)
-_EXPIRING_FIELDS = (*_PATH_FIELDS, "evidence_expired_at")
+_EXPIRING_FIELDS = (*EVIDENCE_PATH_FIELDS, "evidence_expired_at")
 
 
 class RetentionError(Exception):
@@ -50,7 +49,7 @@ def _expired(cutoff: datetime) -> sa.ColumnElement[bool]:
     return sa.and_(
         EntryEvent.occurred_at < cutoff,
         EntryEvent.evidence_expired_at.is_(None),
-        sa.or_(*(getattr(EntryEvent, name).is_not(None) for name in _PATH_FIELDS)),
+        sa.or_(*(getattr(EntryEvent, name).is_not(None) for name in EVIDENCE_PATH_FIELDS)),
     )
 
 
@@ -94,7 +93,7 @@ def apply_retention(
                 select(EntryEvent).where(_expired(result.cutoff)).order_by(EntryEvent.id)
                 .offset(result.events if dry_run else 0).limit(BATCH_SIZE)
             ).all()
-            doomed = [(event.id, [getattr(event, name) for name in _PATH_FIELDS]) for event in events]
+            doomed = [(event.id, [getattr(event, name) for name in EVIDENCE_PATH_FIELDS]) for event in events]
             if dry_run:
                 result.events += len(events)
                 result.files += sum(resolve(data_dir, p) is not None for _, paths in doomed for p in paths)
@@ -119,7 +118,7 @@ def _mark(session: Session, event: EntryEvent, now: datetime, *, actor: str, rol
     before = audit.row_values(event, _EXPIRING_FIELDS)
     deleted = [{"path": getattr(event, path_field), "sha256": getattr(event, hash_field)}
                for path_field, hash_field in EVIDENCE_FIELDS if getattr(event, path_field)]
-    for name in _PATH_FIELDS:
+    for name in EVIDENCE_PATH_FIELDS:
         setattr(event, name, None)
     event.evidence_expired_at = now
     session.add(event)

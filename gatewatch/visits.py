@@ -35,10 +35,10 @@ from pydantic_core import ErrorDetails
 from sqlmodel import Session, SQLModel, select
 
 from gatewatch import audit
-from gatewatch.crosscheck.service import coverage_window, plate_key_sql, recheck_open_events
+from gatewatch.crosscheck.service import coverage_window, recheck_open_events
 from gatewatch.models.tables import Authorisation, Camera, Visit
 from gatewatch.models.types import utcnow
-from gatewatch.plates import match_key, parse_typed_plate
+from gatewatch.plates import match_key, parse_typed_plate, plate_key_sql
 from gatewatch.settings import Settings
 
 VehicleType = Literal["bicycle", "car", "motorcycle", "bus", "truck", "van"]

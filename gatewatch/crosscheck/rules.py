@@ -36,7 +36,7 @@ from enum import Enum
 from typing import Literal, TypeVar
 
 from gatewatch.models.tables import EventStatus, FlagReason
-from gatewatch.plates import plates_match
+from gatewatch.plates import match_key
 
 EntryKind = Literal["person", "vehicle"]
 PERSON: EntryKind = "person"
@@ -144,14 +144,19 @@ def _capacity(label: str, used: int, capacity: int, limit: str, covers: str) -> 
     return _Assessment(_Fit.COVERS, f"{label}: {covers}")
 
 
-def _other_plate(entry: EntryFacts, visit: VisitFacts) -> bool:
-    """Whether the visit's vehicle is not the one whose plate was read; a visit naming no plate is not it."""
-    if entry.kind != VEHICLE or not entry.plate:
-        return False
-    return not (visit.vehicle_plate and plates_match(entry.plate, visit.vehicle_plate))
+def _read_key(entry: EntryFacts) -> str | None:
+    """The ``match_key`` of a vehicle's read plate, worked out once per judgement; None when none was read."""
+    return match_key(entry.plate) if entry.kind == VEHICLE and entry.plate else None
 
 
-def _assess_visit(entry: EntryFacts, visit: VisitFacts, window: tuple[datetime, datetime]) -> _Assessment:
+def _matches(read_key: str, plate: str | None) -> bool:
+    """``plates.plates_match`` of the read plate (by its key) and ``plate``."""
+    return bool(read_key and plate) and read_key == match_key(plate)
+
+
+def _assess_visit(
+    entry: EntryFacts, read_key: str | None, visit: VisitFacts, window: tuple[datetime, datetime]
+) -> _Assessment:
     label = _visit_label(visit)
     t = entry.occurred_at
     check_in = _clock(visit.check_in_at, t)
@@ -162,7 +167,8 @@ def _assess_visit(entry: EntryFacts, visit: VisitFacts, window: tuple[datetime, 
         return _Assessment(_Fit.NO_MATCH, f"{label}: checked in at {check_in}, outside the window {span}")
     if entry.kind == VEHICLE and not visit.has_vehicle:
         return _Assessment(_Fit.NO_MATCH, f"{label}: no vehicle registered")
-    if _other_plate(entry, visit):
+    # A visit naming no plate is not the vehicle whose plate was read.
+    if read_key is not None and not _matches(read_key, visit.vehicle_plate):
         registered = f"plate {visit.vehicle_plate}" if visit.vehicle_plate else "a vehicle without a plate"
         return _Assessment(_Fit.OTHER_PLATE, f"{label}: registered {registered}, not {entry.plate}")
     if visit.checked_out_at is not None and visit.checked_out_at <= t:
@@ -215,11 +221,11 @@ def _reason(entry: EntryFacts, watched: bool, covered: bool, fits: set[_Fit]) ->
     return FlagReason.UNREGISTERED
 
 
-def _watched(entry: EntryFacts, watchlist: Sequence[WatchlistFacts]) -> list[WatchlistFacts]:
+def _watched(read_key: str | None, watchlist: Sequence[WatchlistFacts]) -> list[WatchlistFacts]:
     """The active watch-list entries the read plate matches; none when no plate was read."""
-    if entry.kind != VEHICLE or not entry.plate:
+    if read_key is None:
         return []
-    return sorted((w for w in watchlist if plates_match(entry.plate, w.plate)), key=lambda w: w.id)
+    return sorted((w for w in watchlist if _matches(read_key, w.plate)), key=lambda w: w.id)
 
 
 def _plate_note(entry: EntryFacts) -> list[str]:
@@ -275,13 +281,14 @@ def judge(
     window = (t - window_before, t + window_after)
     ranked_visits = sorted(visits, key=lambda visit: (abs(visit.check_in_at - t), visit.id))
     ranked_authorisations = sorted(authorisations, key=lambda authorisation: authorisation.id)
-    visit_fits = [_assess_visit(entry, visit, window) for visit in ranked_visits]
+    read_key = _read_key(entry)
+    visit_fits = [_assess_visit(entry, read_key, visit, window) for visit in ranked_visits]
     authorisation_fits = [_assess_authorisation(entry, a) for a in ranked_authorisations]
     visit = _first_covering(ranked_visits, visit_fits)
     authorisation = None if visit else _first_covering(ranked_authorisations, authorisation_fits)
     cover = _visit_label(visit) if visit else _authorisation_label(authorisation) if authorisation else None
     assessments = visit_fits + authorisation_fits
-    watched = _watched(entry, watchlist)
+    watched = _watched(read_key, watchlist)
     reason = _reason(entry, bool(watched), cover is not None, {a.fit for a in assessments})
     notes = [f"watch list entry #{w.id} ({w.plate}): {w.reason}" for w in watched]
     return Verdict(

@@ -9,7 +9,6 @@ false alarm, which were never real people or vehicles.
 from __future__ import annotations
 
 import dataclasses
-import string
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -40,7 +39,7 @@ from gatewatch.models.tables import (
     Visit,
     WatchlistPlate,
 )
-from gatewatch.plates import match_key
+from gatewatch.plates import match_key, plate_key_sql
 from gatewatch.settings import VEHICLE_CLASSES, ConfigError, Settings
 
 #: The fields of an event the cross-check sets and the audit trail records.
@@ -49,16 +48,6 @@ LINK_FIELDS = ("status", "flag", "visit_id", "authorisation_id")
 _Usage = dict[int, Counter[EntryKind]]
 _Facts = TypeVar("_Facts", VisitFacts, AuthorisationFacts)
 _USAGE_FIELDS = ("used_persons", "used_vehicles")
-#: The look-alike glyphs ``match_key`` maps, asked of it so that the SQL twin below agrees.
-_KEY_SWAPS = {char: match_key(char) for char in string.ascii_uppercase if match_key(char) != char}
-
-
-def plate_key_sql(column: Any) -> Any:
-    """``match_key`` in SQL, for plates stored in display form (capitals and spaces)."""
-    key = sa.func.replace(sa.func.upper(column), " ", "")
-    for glyph, replacement in _KEY_SWAPS.items():
-        key = sa.func.replace(key, glyph, replacement)
-    return key
 
 
 def entry_kind(label: str) -> EntryKind:
@@ -143,9 +132,11 @@ def _authorisation_facts(session: Session, event: EntryEvent) -> list[Authorisat
     return _with_usage(session, event, authorisations, EntryEvent.authorisation_id, AuthorisationFacts)
 
 
-def _watchlist_facts(session: Session) -> list[WatchlistFacts]:
-    """The active watch list; short enough to match in Python, where the match is tolerant."""
-    rows = session.exec(select(WatchlistPlate).where(WatchlistPlate.removed_at.is_(None))).all()
+def _watchlist_facts(session: Session, plate: str) -> list[WatchlistFacts]:
+    """The active watch-list entries of ``plate``, found by their stored ``match_key``."""
+    rows = session.exec(select(WatchlistPlate).where(
+        WatchlistPlate.removed_at.is_(None), WatchlistPlate.plate_key == match_key(plate)
+    )).all()
     return [WatchlistFacts(id=row.id, plate=row.plate, reason=row.reason) for row in rows]
 
 
@@ -176,7 +167,7 @@ def check_event(session: Session, event: EntryEvent, settings: Settings) -> None
     window = coverage_window(settings)
     entry = _entry_facts(event, settings)
     visits = _visit_facts(session, event, window)
-    watchlist = _watchlist_facts(session) if entry.plate else []
+    watchlist = _watchlist_facts(session, entry.plate) if entry.plate else []
     verdict = judge(entry, visits, _authorisation_facts(session, event), *window, watchlist)
     flagged = verdict.status == EventStatus.FLAGGED
     if not (flagged and event.status == EventStatus.ACKNOWLEDGED):

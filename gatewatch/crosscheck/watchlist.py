@@ -60,7 +60,9 @@ def add_plate(
     if not reason or len(reason) > MAX_REASON_LENGTH:
         raise WatchlistError("reason", f"give a reason of 1-{MAX_REASON_LENGTH} characters")
     key = match_key(str(plate))
-    listed = next((entry for entry in active_entries(session) if entry.plate_key == key), None)
+    listed = session.exec(
+        select(WatchlistPlate).where(WatchlistPlate.removed_at.is_(None), WatchlistPlate.plate_key == key)
+    ).first()
     if listed is not None:
         raise AlreadyListed(listed)
     entry = WatchlistPlate(plate=str(plate), plate_key=key, reason=reason, added_by=actor)
