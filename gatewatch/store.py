@@ -29,7 +29,7 @@ from gatewatch.models.db import session_scope
 from gatewatch.models.tables import EntryEvent, EventStatus, PlateStatus
 from gatewatch.settings import PLATED_CLASSES, CameraSettings, Settings
 from gatewatch.vision.evidence import write_clip, write_jpeg, write_snapshot
-from gatewatch.vision.plate_reader import PlateReader
+from gatewatch.vision.plate_reader import PlateReader, View
 from gatewatch.vision.recorder import EventDraft
 from gatewatch.vision.runstats import StageTimes
 
@@ -128,16 +128,13 @@ class EventStore:
             event.evidence_error = f"evidence could not be written: {exc}"[:500]
 
     def _read_plate(self, event: EntryEvent, draft: EventDraft) -> None:
-        """Read the vehicle's plate from its largest views: the snapshot and the clip's frames.
+        """Read the vehicle's plate from its views: the snapshot and the clip's frames.
 
-        Only the largest views are turned into images (clip frames are kept as YUV); the
-        reader skips those where the plate would be too small to read.
+        Clip frames are kept as YUV; the reader turns into an image only the views it reads,
+        the largest ones where the plate is big enough.
         """
         track = draft.crossing.track_id
-        framed = sorted((f for f in draft.clip if track in f.boxes),
-                        key=lambda f: f.boxes[track][2] - f.boxes[track][0], reverse=True)
-        framed = framed[:self.settings.plates.crops_per_track]
-        views = [(f.image, f.boxes[track]) for f in framed]
+        views: list[View] = [(lambda f=f: f.image, f.boxes[track]) for f in draft.clip if track in f.boxes]
         if draft.snapshot is not None and draft.snapshot_box is not None:
             views.append((draft.snapshot, draft.snapshot_box))
         if self._plates is None:

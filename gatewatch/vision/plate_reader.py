@@ -10,7 +10,7 @@ strip, in the feasibility study).
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from rapidocr_onnxruntime import RapidOCR
 
 Box = tuple[float, float, float, float]
+#: A frame (BGR) of a vehicle, or a function that makes it, and the vehicle's box in it.
+View = tuple[np.ndarray | Callable[[], np.ndarray], Box]
 
 #: The plate is in the lower half of a vehicle's box: on the bumper of a car, bus or truck, under
 #: the lamp of a motorcycle (the rider makes that box tall).
@@ -62,16 +64,18 @@ class PlateReader:
         self._engine: RapidOCR | None = None
         self._engine_lock = threading.Lock()
 
-    def read_track(self, views: Sequence[tuple[np.ndarray, Box]]) -> PlateRead | None:
+    def read_track(self, views: Sequence[View]) -> PlateRead | None:
         """The most confident accepted read among the largest views of one vehicle track.
 
-        ``views`` are (full BGR frame, vehicle box x1, y1, x2, y2 in that frame's pixels). Up to
+        ``views`` are (full BGR frame, vehicle box x1, y1, x2, y2 in that frame's pixels); the
+        frame may be a function that makes it, called only for a view that is read. Up to
         ``crops_per_track`` of the widest boxes whose plate would be at least ``min_plate_height``
         high are read; the others cost nothing.
         """
         readable = [view for view in views if self._plate_height(view[1]) >= self.settings.min_plate_height]
         readable.sort(key=lambda view: view[1][2] - view[1][0], reverse=True)
-        reads = [self._read_vehicle(frame, box) for frame, box in readable[:self.settings.crops_per_track]]
+        reads = [self._read_vehicle(frame() if callable(frame) else frame, box)
+                 for frame, box in readable[:self.settings.crops_per_track]]
         return _most_confident(reads)
 
     def read_crop(self, image: np.ndarray) -> PlateRead | None:
