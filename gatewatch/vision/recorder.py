@@ -38,6 +38,11 @@ class ClipFrame:
         return (self.pixels.shape[1], self.pixels.shape[0] * 2 // 3)
 
     @property
+    def i420(self) -> np.ndarray:
+        """Planar YUV 4:2:0; converted from BGR on every access."""
+        return self.pixels if self.pixels.ndim == 2 else cv2.cvtColor(self.pixels, cv2.COLOR_BGR2YUV_I420)
+
+    @property
     def image(self) -> np.ndarray:
         """BGR; converted from YUV on every access."""
         return self.pixels if self.pixels.ndim == 3 else cv2.cvtColor(self.pixels, cv2.COLOR_YUV2BGR_I420)
