@@ -203,10 +203,15 @@ class AnalysisSettings(_Strict):
     )
     near_line: float = Field(
         0.02, ge=0.0, le=1.0,
-        description="a track this close to the dead band (fraction of image height) is analysed every frame",
+        description="a track this close to the dead band (fraction of image height) counts as at the line",
+    )
+    line_stride: int = Field(
+        2, ge=1, le=30,
+        description="at most this many frames from one detection to the next while a settled track is at the "
+                    "line: a crossing's frame is known to within this many",
     )
     step_fraction: float = Field(
-        0.2, gt=0.0, le=1.0,
+        0.3, gt=0.0, le=1.0,
         description="frames may be skipped while no track moves more than this fraction of its box in between",
     )
     track_warmup: int = Field(
@@ -214,7 +219,7 @@ class AnalysisSettings(_Strict):
         description="matches after which a track's own speed is trusted for scheduling",
     )
     new_track_speed: float = Field(
-        0.5, gt=0.0, le=10.0,
+        0.25, gt=0.0, le=10.0,
         description="until then it is assumed to near the line by this fraction of its height per frame",
     )
     motion_threshold: float = Field(

@@ -14,9 +14,9 @@ from gatewatch.vision.tracking import TrackMotion
 LINE = GateLine(GateSettings(line=((0.0, 0.5), (1.0, 0.5)), inside=(0.5, 0.2), margin=0.02), 1000, 1000)
 
 
-def scheduler(max_stride: int = 8, step_fraction: float = 0.2) -> Scheduler:
+def scheduler(max_stride: int = 8, step_fraction: float = 0.2, line_stride: int = 1) -> Scheduler:
     return Scheduler(LINE, AnalysisSettings(max_stride=max_stride, near_line=0.02, step_fraction=step_fraction,
-                                            new_track_speed=0.5))
+                                            new_track_speed=0.5, line_stride=line_stride))
 
 
 def track(feet_y: float, vy: float = 0.0, *, height: float = 100.0, speed: float | None = None,
@@ -37,6 +37,18 @@ def test_a_still_track_far_from_the_line_waits_the_longest() -> None:
 @pytest.mark.parametrize("feet_y", [500.0, 519.0, 540.0, 460.0])
 def test_a_track_in_or_near_the_dead_band_is_analysed_every_frame(feet_y: float) -> None:
     assert scheduler().stride([track(feet_y)]) == 1
+
+
+@pytest.mark.parametrize("feet_y", [500.0, 540.0, 460.0])
+def test_at_the_line_a_settled_track_is_analysed_at_least_every_line_stride(feet_y: float) -> None:
+    assert scheduler(line_stride=3).stride([track(feet_y)]) == 3
+    # ... and more often while it moves fast: 100 px box, a fifth of it in 10 px steps.
+    assert scheduler(line_stride=3).stride([track(feet_y, speed=10.0)]) == 2
+    # A new track there must be confirmed, a lost one found again, before it crosses.
+    assert scheduler(line_stride=3).stride([track(feet_y, settled=False)]) == 1
+    assert scheduler(line_stride=3).stride([track(feet_y, lost=True)]) == 1
+    # The line stride never exceeds the longest one.
+    assert scheduler(max_stride=2, line_stride=3).stride([track(feet_y)]) == 2
 
 
 def test_a_new_track_is_assumed_to_come_at_half_its_height_a_frame() -> None:

@@ -1,9 +1,12 @@
 """How many frames may pass before the next detection without changing what the gate counts.
 
-Every frame is analysed while any track is in or near the dead band. Otherwise the next
-analysis waits as long as no track can get near the band and none moves more than
-``step_fraction`` of its box in between, so that the tracker still recognises it by overlap;
-never longer than ``max_stride`` frames, so that something new in the region is found soon.
+No track may move more than ``step_fraction`` of its box from one analysis to the next, so
+that the tracker still recognises it by overlap. While a settled track is in or near the dead
+band, analyses are at most ``line_stride`` frames apart: the gate counts on analysed frames
+only, so that is how far a crossing's frame may lie from the frame it was made in (a new or
+lost track there is analysed every frame, to be confirmed or found again before it crosses).
+Otherwise the next analysis waits as long as no track can get near the band; never longer than
+``max_stride`` frames, so that something new in the region is found soon.
 A track whose speed is not known yet (new, or matched fewer than ``track_warmup`` times) is
 assumed to move ``new_track_speed`` of its height a frame, towards the line; a new track far
 from the line thus waits to be confirmed until it comes closer, which costs nothing: it cannot
@@ -26,6 +29,7 @@ class Scheduler:
     def __init__(self, line: GateLine, settings: AnalysisSettings) -> None:
         self.line = line
         self.max_stride = settings.max_stride
+        self.line_stride = min(settings.line_stride, settings.max_stride)
         self.step_fraction = settings.step_fraction
         self.new_track_speed = settings.new_track_speed
         self._reach = line.margin_px + settings.near_line * line.height
@@ -44,13 +48,16 @@ class Scheduler:
         distance = self.line.signed_distance(((x1 + x2) / 2.0, y2))
         gap = abs(distance) - self._reach
         if gap <= 0:
-            return 1
-        if not (track.settled or track.lost):
-            closing = self.new_track_speed * (y2 - y1)
+            if not track.settled or track.lost:
+                return 1
+            frames, longest = math.inf, self.line_stride
         else:
-            closing = -self.line.approach_rate(track.velocity) * math.copysign(1.0, distance)  # > 0: nearing it
-        frames = gap / closing if closing > 0 else math.inf
+            if not (track.settled or track.lost):
+                closing = self.new_track_speed * (y2 - y1)
+            else:
+                closing = -self.line.approach_rate(track.velocity) * math.copysign(1.0, distance)  # > 0: nearing
+            frames, longest = (gap / closing if closing > 0 else math.inf), self.max_stride
         if not track.lost:  # a lost track has no box in the latest frame to keep overlapping
             step = self.step_fraction * min(x2 - x1, y2 - y1)
             frames = min(frames, step / track.speed if track.speed > 0 else math.inf)
-        return max(1, math.floor(min(frames, self.max_stride)))
+        return max(1, math.floor(min(frames, longest)))
