@@ -4,10 +4,10 @@ A ring of clip frames covers the clip's seconds before a crossing; each live tra
 reference to the frame where it was detected most confidently, for the snapshot. A crossing
 becomes an ``EventDraft`` once the seconds after it have been seen (or the source ended).
 
-Clips keep every n-th frame (``evidence.clip_fps``), scaled to the clip size as they come and
-held as YUV 4:2:0: no colour conversion on the analysis thread, and half the memory of BGR,
-which matters while a slow disk or a burst of events holds many clips at once. Conversion to
-BGR and encoding happen when the clip is written, off the analysis loop.
+Clips keep every n-th frame (``evidence.clip_fps``) as the decoder gave it; a frame is scaled
+to the clip size (as YUV 4:2:0, half the bytes of BGR) the first time a clip or the plate
+reader asks for it, on the writer's thread. The analysis loop thus neither scales nor converts
+a clip frame, and frames that end up in no clip are never scaled at all.
 """
 
 from __future__ import annotations
@@ -22,30 +22,53 @@ import numpy as np
 from gatewatch.settings import EvidenceSettings
 from gatewatch.vision.gate import Crossing
 from gatewatch.vision.objects import Box, TrackedObject
-from gatewatch.vision.sources import Frame
+from gatewatch.vision.sources import Frame, Picture, Size
+
+
+class ScaledPicture:
+    """A decoded picture at another size, scaled on first use; the full-size one is let go then."""
+
+    __slots__ = ("_picture", "_scaled", "size")
+
+    def __init__(self, picture: Picture, size: Size) -> None:
+        self._picture: Picture | None = picture
+        self._scaled: np.ndarray | None = None
+        self.size = size
+
+    def i420(self) -> np.ndarray:
+        if self._scaled is None:
+            assert self._picture is not None
+            self._scaled, self._picture = self._picture.i420(self.size), None
+        return self._scaled
 
 
 @dataclass(frozen=True, slots=True)
 class ClipFrame:
     index: int
-    pixels: np.ndarray  # at the clip's size: BGR (h x w x 3) or planar YUV 4:2:0 ((h * 3 / 2) x w)
+    pixels: np.ndarray | ScaledPicture  # at the clip's size: BGR (h x w x 3) or planar YUV 4:2:0 ((h * 3 / 2) x w)
     boxes: dict[int, Box]  # track id -> box, in the clip's pixels
 
     @property
-    def size(self) -> tuple[int, int]:
+    def size(self) -> Size:
+        if isinstance(self.pixels, ScaledPicture):
+            return self.pixels.size
         if self.pixels.ndim == 3:
             return (self.pixels.shape[1], self.pixels.shape[0])
         return (self.pixels.shape[1], self.pixels.shape[0] * 2 // 3)
 
     @property
     def i420(self) -> np.ndarray:
-        """Planar YUV 4:2:0; converted from BGR on every access."""
+        """Planar YUV 4:2:0."""
+        if isinstance(self.pixels, ScaledPicture):
+            return self.pixels.i420()
         return self.pixels if self.pixels.ndim == 2 else cv2.cvtColor(self.pixels, cv2.COLOR_BGR2YUV_I420)
 
     @property
     def image(self) -> np.ndarray:
         """BGR; converted from YUV on every access."""
-        return self.pixels if self.pixels.ndim == 3 else cv2.cvtColor(self.pixels, cv2.COLOR_YUV2BGR_I420)
+        if isinstance(self.pixels, np.ndarray) and self.pixels.ndim == 3:
+            return self.pixels
+        return cv2.cvtColor(self.i420, cv2.COLOR_YUV2BGR_I420)
 
 
 @dataclass(slots=True)
@@ -128,7 +151,7 @@ class EvidenceRecorder:
     def _scaled(self, frame: Frame, objects: list[TrackedObject]) -> ClipFrame:
         s = self._scale
         boxes = {o.track_id: (o.box[0] * s, o.box[1] * s, o.box[2] * s, o.box[3] * s) for o in objects}
-        return ClipFrame(frame.index, frame.i420(self._size), boxes)
+        return ClipFrame(frame.index, ScaledPicture(frame.picture, self._size), boxes)
 
     def _remember_best(self, frame: Frame, objects: list[TrackedObject]) -> None:
         for obj in objects:
