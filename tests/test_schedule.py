@@ -44,9 +44,9 @@ def test_at_the_line_a_settled_track_is_analysed_at_least_every_line_stride(feet
     assert scheduler(line_stride=3).stride([track(feet_y)]) == 3
     # ... and more often while it moves fast: 100 px box, a fifth of it in 10 px steps.
     assert scheduler(line_stride=3).stride([track(feet_y, speed=10.0)]) == 2
-    # A new track there must be confirmed, a lost one found again, before it crosses.
+    # A new track there must be confirmed before it crosses; a lost one is looked for as often.
     assert scheduler(line_stride=3).stride([track(feet_y, settled=False)]) == 1
-    assert scheduler(line_stride=3).stride([track(feet_y, lost=True)]) == 1
+    assert scheduler(line_stride=3).stride([track(feet_y, speed=100.0, lost=True)]) == 3
     # The line stride never exceeds the longest one.
     assert scheduler(max_stride=2, line_stride=3).stride([track(feet_y)]) == 2
 
@@ -72,7 +72,7 @@ def test_a_track_may_not_move_further_than_a_fraction_of_its_box_between_analyse
 
 def test_a_lost_track_counts_only_while_it_could_be_near_the_line() -> None:
     assert scheduler().stride([track(900.0, speed=100.0, lost=True)]) == 8
-    assert scheduler().stride([track(530.0, lost=True)]) == 1
+    assert scheduler().stride([track(530.0, speed=100.0, lost=True)]) == 1
 
 
 def test_the_most_urgent_track_decides() -> None:

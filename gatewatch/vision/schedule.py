@@ -3,8 +3,9 @@
 No track may move more than ``step_fraction`` of its box from one analysis to the next, so
 that the tracker still recognises it by overlap. While a settled track is in or near the dead
 band, analyses are at most ``line_stride`` frames apart: the gate counts on analysed frames
-only, so that is how far a crossing's frame may lie from the frame it was made in (a new or
-lost track there is analysed every frame, to be confirmed or found again before it crosses).
+only, so that is how far a crossing's frame may lie from the frame it was made in. A lost track
+there is looked for as often (the gate remembers its side meanwhile); a new one is analysed
+every frame, to be confirmed before it crosses.
 Otherwise the next analysis waits as long as no track can get near the band; never longer than
 ``max_stride`` frames, so that something new in the region is found soon.
 A track whose speed is not known yet (new, or matched fewer than ``track_warmup`` times) is
@@ -48,7 +49,7 @@ class Scheduler:
         distance = self.line.signed_distance(((x1 + x2) / 2.0, y2))
         gap = abs(distance) - self._reach
         if gap <= 0:
-            if not track.settled or track.lost:
+            if not (track.settled or track.lost):
                 return 1
             frames, longest = math.inf, self.line_stride
         else:
