@@ -10,9 +10,7 @@ and its files (``gatewatch.integrity`` checks both against it).
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
 import queue
 import threading
 import time
@@ -28,7 +26,8 @@ from gatewatch.event_audit import file_sha256, record_event
 from gatewatch.models.db import session_scope
 from gatewatch.models.tables import EntryEvent, EventStatus, PlateStatus
 from gatewatch.settings import PLATED_CLASSES, CameraSettings, Settings
-from gatewatch.vision.evidence import write_clip, write_jpeg, write_snapshot
+from gatewatch.vision.clips import lower_priority
+from gatewatch.vision.evidence import write_clip, write_jpeg, write_packets, write_snapshot
 from gatewatch.vision.plate_reader import PlateReader, View
 from gatewatch.vision.recorder import EventDraft
 from gatewatch.vision.runstats import StageTimes
@@ -37,8 +36,6 @@ log = logging.getLogger(__name__)
 
 #: Waits before each new attempt to store an event while the database is busy or away (15 min in all).
 STORE_RETRY_SECONDS = (1.0, 2.0, 5.0, 10.0, 30.0, *(60.0,) * 14)
-#: Niceness added to the event writer's thread (and the encoder threads it starts): analysis first.
-WRITER_NICENESS = 10
 
 
 @dataclass(frozen=True)
@@ -106,7 +103,7 @@ class EventStore:
 
     def _write_evidence(self, event: EntryEvent, draft: EventDraft) -> None:
         """Write snapshot and clip; a failure is recorded on the event, never loses it."""
-        caption = f"{draft.crossing.label} #{draft.crossing.track_id} {draft.crossing.direction.value}"
+        caption = draft.caption
         data_dir = self.settings.data_dir
         try:
             if draft.snapshot is not None and draft.snapshot_box is not None:
@@ -117,8 +114,11 @@ class EventStore:
                 event.snapshot_sha256 = file_sha256(data_dir / path)
             if draft.clip:
                 path = self._evidence_path(draft, ".mp4")
-                write_clip(data_dir / path, draft.clip, draft.fps, draft.crossing.track_id, caption,
-                           self.settings.evidence.clip_preset)
+                if draft.encoded is not None:  # encoded beside the analysis, with overlapping clips
+                    write_packets(data_dir / path, draft.encoded.result())
+                else:
+                    write_clip(data_dir / path, draft.clip, draft.fps, draft.crossing.track_id, caption,
+                               self.settings.evidence.clip_preset)
                 event.clip_path = path.as_posix()
                 event.clip_sha256 = file_sha256(data_dir / path)
             if draft.crossing.label in PLATED_CLASSES and self.settings.plates.enabled:
@@ -158,7 +158,7 @@ class EventWriter:
 
     def __init__(self, store: EventStore, max_pending: int = 32, times: StageTimes | None = None) -> None:
         self.store = store
-        self.times = times if times is not None else StageTimes()  # time spent storing goes to "encode"
+        self.times = times if times is not None else StageTimes()  # time spent storing goes to "store"
         self.results: list[StoredEvent] = []
         self._queue: queue.Queue[object] = queue.Queue(maxsize=max_pending)
         self._error: BaseException | None = None
@@ -179,15 +179,13 @@ class EventWriter:
         return self.results
 
     def _run(self) -> None:
-        # Linux niceness is per thread: encoding yields the CPU to analysis, which must keep up
-        # with a live camera, and catches up when analysis waits for frames.
-        with contextlib.suppress(OSError, AttributeError):
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), WRITER_NICENESS)
+        # Writing evidence yields the CPU to analysis, which must keep up with a live camera.
+        lower_priority()
         while (item := self._queue.get()) is not self._DONE:
             if self._error is not None:
                 continue  # drain, so submit() never blocks after a failure
             try:
-                with self.times.measure("encode"):
+                with self.times.measure("store"):
                     self.results.append(self._save(item))  # type: ignore[arg-type]
             except BaseException as exc:  # surfaced to the analysis thread by submit/close
                 log.exception("storing an event failed")

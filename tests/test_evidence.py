@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from gatewatch.vision.evidence import BOX_COLOUR, draw_box, draw_box_i420, write_clip
+from gatewatch.vision.evidence import BOX_COLOUR, draw_box, draw_boxes_i420, write_clip
 from gatewatch.vision.recorder import ClipFrame
 
 BOX = (100.0, 60.0, 220.0, 200.0)
@@ -40,7 +40,7 @@ def test_a_box_drawn_on_yuv_planes_looks_like_one_drawn_in_bgr(shape: tuple[int,
     bgr = np.full((height, width, 3), 90, np.uint8)
     box = tuple(v * width / 320 for v in BOX)
     drawn_bgr = draw_box(bgr, box, "car #3 entry")
-    drawn_yuv = cv2.cvtColor(draw_box_i420(cv2.cvtColor(bgr, cv2.COLOR_BGR2YUV_I420), box, "car #3 entry"),
+    drawn_yuv = cv2.cvtColor(draw_boxes_i420(cv2.cvtColor(bgr, cv2.COLOR_BGR2YUV_I420), [(box, "car #3 entry")]),
                              cv2.COLOR_YUV2BGR_I420)
     differs = np.abs(drawn_bgr.astype(int) - drawn_yuv).max(axis=2) > 60
     # Chroma is half the resolution: only pixels at the edges of strokes and letters may differ.

@@ -1,15 +1,21 @@
 """Encodes an event's evidence: a JPEG snapshot and an H.264 MP4 clip that browsers play.
 
+A clip is encoded by a ``ClipStream``: one libx264 session whose packets, from a forced keyframe
+on, make a clip of their own, so events whose clips overlap share one encoding of the frames
+they have in common (``clips.ClipEncoder``) and each gets its own file by ``write_packets``.
+
 Files are written under a temporary name, flushed to disk and renamed, so a crash never leaves a
 half-written snapshot or clip under its real name.
 """
 
 from __future__ import annotations
 
+import io
 import os
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import av
@@ -77,11 +83,11 @@ def draw_box(image: np.ndarray, box: Box, caption: str) -> np.ndarray:
     return out
 
 
-def draw_box_i420(pixels: np.ndarray, box: Box, caption: str) -> np.ndarray:
-    """``draw_box`` for a planar YUV 4:2:0 picture ((h * 3 / 2) x w): each plane at its own size.
+def draw_boxes_i420(pixels: np.ndarray, boxes: Iterable[tuple[Box, str]]) -> np.ndarray:
+    """``draw_box`` for a planar YUV 4:2:0 picture ((h * 3 / 2) x w), for each (box, caption).
 
-    Drawing on the planes spares a clip frame two colour conversions, which cost as much as
-    encoding it.
+    Each plane is drawn on at its own size: that spares a clip frame two colour conversions,
+    which cost as much as encoding it.
     """
     out = pixels.copy()
     height, width = out.shape[0] * 2 // 3, out.shape[1]
@@ -89,8 +95,9 @@ def draw_box_i420(pixels: np.ndarray, box: Box, caption: str) -> np.ndarray:
     planes = (out[:height],
               flat[height * width : height * width + quarter].reshape(height // 2, width // 2),
               flat[height * width + quarter :].reshape(height // 2, width // 2))
-    for plane, colour, ink, factor in zip(planes, BOX_YUV, INK_YUV, (1.0, 0.5, 0.5), strict=True):
-        _draw(plane, box, caption, colour, ink, height, factor)
+    for box, caption in boxes:
+        for plane, colour, ink, factor in zip(planes, BOX_YUV, INK_YUV, (1.0, 0.5, 0.5), strict=True):
+            _draw(plane, box, caption, colour, ink, height, factor)
     return out
 
 
@@ -106,31 +113,75 @@ def write_snapshot(path: Path, image: np.ndarray, box: Box, caption: str, qualit
     write_jpeg(path, draw_box(image, box, caption), quality)
 
 
-def write_clip(path: Path, frames: Sequence[ClipFrame], fps: float, track_id: int, caption: str,
-               preset: str = "superfast") -> None:
-    """H.264 (yuv420p, faststart) MP4 of ``frames`` with the track's box drawn where it was seen.
+@dataclass(slots=True)
+class EncodedClip:
+    """An event's clip as H.264 packets of a ``ClipStream``, the first one a keyframe."""
 
-    ``preset`` is libx264's. Encoding is most of an event's cost: a 4 s clip of 1280 x 720 at
-    15 frames/s of the street footage took about 0.45 s of CPU with ``superfast`` on the 2-core
-    bench machine (590 KB) and 0.23 s with ``ultrafast`` (890 KB). Frames go to the encoder as
-    the YUV they are kept in, the box drawn on its planes.
+    stream: av.VideoStream  # the encoder's, a template for the file's stream
+    packets: list[av.Packet] = field(default_factory=list)
+
+
+class ClipStream:
+    """One libx264 session: YUV 4:2:0 frames of one size and rate in, H.264 packets out.
+
+    No B-frames, and x264's zero-latency tuning: every frame's packet comes out as the frame
+    goes in, so a run of packets from a forced keyframe on is a whole clip. ``preset`` is
+    libx264's: a 720p frame of the street footage takes about 6 ms of CPU with ``superfast``
+    on the 2-core bench machine and 3.6 ms with ``ultrafast`` (1.3 times the bytes).
     """
-    if not frames:
+
+    def __init__(self, size: tuple[int, int], fps: float, preset: str) -> None:
+        # An MP4 container, never written, gives the encoder the global header (SPS/PPS out of
+        # band) that MP4 files need, and a stream that files can take as their template.
+        self._holder = av.open(io.BytesIO(), mode="w", format="mp4")
+        self.stream = self._holder.add_stream(
+            "libx264", rate=max(1, round(fps)),
+            options={"preset": preset, "tune": "zerolatency", "crf": "26", "bf": "0", "forced-idr": "1"},
+        )
+        self.stream.width, self.stream.height, self.stream.pix_fmt = size[0], size[1], "yuv420p"
+        self.next_pts = 0  # frames are numbered as they go in: their packets carry it
+
+    def encode(self, pixels: np.ndarray, *, keyframe: bool = False) -> list[av.Packet]:
+        """Encode one frame (planar YUV 4:2:0); ``keyframe`` makes it one a clip can start at."""
+        frame = av.VideoFrame.from_ndarray(pixels, format="yuv420p")
+        frame.pts = self.next_pts
+        self.next_pts += 1
+        if keyframe:
+            frame.pict_type = av.video.frame.PictureType.I
+        return self.stream.encode(frame)
+
+    def flush(self) -> list[av.Packet]:
+        return self.stream.encode(None)
+
+
+def write_packets(path: Path, clip: EncodedClip) -> None:
+    """An MP4 (faststart) of ``clip``'s packets as they are, their time starting at 0."""
+    if not clip.packets:
         raise ValueError("a clip needs at least one frame")
-    width, height = frames[0].size
-    rate = max(1, round(fps))
+    first = clip.packets[0].pts
     with (
         atomic_path(path) as tmp,
         av.open(str(tmp), mode="w", format="mp4", options={"movflags": "+faststart"}) as container,
     ):
-        stream = container.add_stream("libx264", rate=rate, options={"preset": preset, "crf": "26"})
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        for clip_frame in frames:
-            box = clip_frame.boxes.get(track_id)
-            pixels = clip_frame.i420
-            if box is not None:
-                pixels = draw_box_i420(pixels, box, caption)
-            for packet in stream.encode(av.VideoFrame.from_ndarray(pixels, format="yuv420p")):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
+        stream = container.add_stream_from_template(clip.stream)
+        stream.codec_context.extradata = clip.stream.codec_context.extradata
+        for packet in clip.packets:
+            copy = av.Packet(bytes(packet))  # the same packet may go to several files
+            copy.pts = copy.dts = packet.pts - first
+            copy.is_keyframe, copy.time_base, copy.stream = packet.is_keyframe, packet.time_base, stream
+            container.mux(copy)
+
+
+def write_clip(path: Path, frames: Sequence[ClipFrame], fps: float, track_id: int, caption: str,
+               preset: str = "superfast") -> None:
+    """H.264 (yuv420p, faststart) MP4 of ``frames`` with the track's box drawn where it was seen."""
+    if not frames:
+        raise ValueError("a clip needs at least one frame")
+    stream = ClipStream(frames[0].size, fps, preset)
+    clip = EncodedClip(stream.stream)
+    for clip_frame in frames:
+        box = clip_frame.boxes.get(track_id)
+        pixels = draw_boxes_i420(clip_frame.i420, [(box, caption)]) if box is not None else clip_frame.i420
+        clip.packets += stream.encode(pixels, keyframe=not clip.packets)
+    clip.packets += stream.flush()
+    write_packets(path, clip)

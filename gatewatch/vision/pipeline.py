@@ -2,7 +2,8 @@
 
 It knows nothing of storage: every finished ``EventDraft`` goes to the sink it is given. Frames
 are decoded ahead on a thread of their own (``analysis.read_ahead``); a live source drops its
-oldest waiting frames rather than let analysis lag ever further behind.
+oldest waiting frames rather than let analysis lag ever further behind. Clips are encoded on a
+thread of their own too (``clips.ClipEncoder``), so three threads share the work of a camera.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 
 from gatewatch.settings import AnalysisSettings, CameraSettings, EvidenceSettings
 from gatewatch.vision.analyser import FrameAnalyser
+from gatewatch.vision.clips import ClipEncoder
 from gatewatch.vision.detector import YoloTracker
 from gatewatch.vision.reader import ReadAhead
 from gatewatch.vision.recorder import EventDraft, EvidenceRecorder
@@ -59,6 +61,7 @@ class GatePipeline:
         logged, last_log = stats.snapshot(), started
         analyser: FrameAnalyser | None = None
         recorder: EvidenceRecorder | None = None
+        clips: ClipEncoder | None = None
         reader = self._reader(source)
 
         def emit(drafts: list[EventDraft]) -> None:
@@ -70,9 +73,10 @@ class GatePipeline:
             for frame in _timed(reader if reader is not None else source.frames(), stats.stages):
                 if analyser is None or recorder is None:
                     analyser = FrameAnalyser(self.camera, self.tracker, self.analysis, frame.size, stats)
-                    recorder = EvidenceRecorder(self.evidence, source.fps, *frame.size)
+                    clips = ClipEncoder(self.evidence, name=f"clips-{self.camera.id}", times=stats.stages)
+                    recorder = EvidenceRecorder(self.evidence, source.fps, *frame.size, clips=clips)
                 result = analyser.analyse(frame)
-                with stats.stages.measure("store"):
+                with stats.stages.measure("record"):
                     emit(recorder.add(frame, result.objects, result.crossings, measured=result.measured))
                 stats.frames += 1
                 now = time.perf_counter()
@@ -88,8 +92,12 @@ class GatePipeline:
             if reader is not None:
                 reader.close()
             # Stopped, ended or broken off: crossings already seen are still stored.
-            if recorder is not None:
-                emit(recorder.flush())
+            try:
+                if recorder is not None:
+                    emit(recorder.flush())
+            finally:
+                if clips is not None:
+                    clips.close()
         stats.seconds = time.perf_counter() - started
         return stats
 

@@ -1,8 +1,9 @@
 """What an analysis run did and where its time went, stage by stage.
 
 Stage times are sums of perf_counter intervals, cheap enough to take on every frame. ``decode``
-is the time analysis waited for the next frame; ``encode`` is spent on the event writer's
-thread, writing evidence and rows, beside the analysis rather than in it.
+is the time analysis waited for the next frame; ``record`` keeps clip frames and snapshot
+candidates. Beside the analysis rather than in it, ``encode`` is spent on the clip encoder's
+thread and ``store`` on the event writer's (evidence files, plates and rows).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 
 #: The stages, in the order a frame passes them.
-STAGES = ("decode", "motion", "detect", "track", "gate", "store", "encode")
+STAGES = ("decode", "motion", "detect", "track", "gate", "record", "encode", "store")
 
 
 class StageTimes:
