@@ -80,16 +80,8 @@ class ClipEncoder:
                     clip.packets.append(packet)
 
         while (item := self._queue.get()) is not self._DONE:
-            if isinstance(item, EventDraft):
-                clip = clips.pop(id(item), None)
-                if stream is not None and clip is not None and any(c is clip for o in owners.values() for c in o):
-                    # x264 still holds some of its frames (tuned for zero latency, it should not).
-                    try:
-                        deliver(stream.flush())
-                    except Exception as exc:  # noqa: BLE001 - as below
-                        failure = failure or exc
-                    stream = None
-                _resolve(item, clip, failure)
+            if isinstance(item, EventDraft):  # tuned for zero latency, x264 has given every frame's packet
+                _resolve(item, clips.pop(id(item), None), failure)
                 continue
             if failure is not None:
                 continue

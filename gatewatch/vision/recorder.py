@@ -10,7 +10,7 @@ source ended), a clip's seconds before a crossing later.
 
 Clips keep every n-th frame (``evidence.clip_fps``) as the decoder gave it; a frame is scaled
 to the clip size (as YUV 4:2:0, half the bytes of BGR) the first time a clip or the plate
-reader asks for it, on the writer's thread. The analysis loop thus neither scales nor converts
+reader asks for it, on the clip encoder's thread (or the writer's). The analysis loop thus neither scales nor converts
 a clip frame, and frames that end up in no clip are never scaled at all.
 """
 
@@ -138,8 +138,8 @@ class EvidenceRecorder:
                  clips: ClipSink | None = None) -> None:
         self._step = max(1, round(fps / settings.clip_fps))  # clips keep every step-th frame
         self.fps = fps / self._step
-        self.size = clip_size(width, height, settings.clip_max_width)
-        self._scale = self.size[0] / width
+        self._size = clip_size(width, height, settings.clip_max_width)
+        self._scale = self._size[0] / width
         self._pre_frames = math.ceil(settings.pre_seconds * fps)
         self._post_frames = math.ceil(settings.post_seconds * fps)
         self._ring: deque[ClipFrame] = deque()
@@ -211,7 +211,7 @@ class EvidenceRecorder:
     def _scaled(self, frame: Frame, objects: list[TrackedObject]) -> ClipFrame:
         s = self._scale
         boxes = {o.track_id: (o.box[0] * s, o.box[1] * s, o.box[2] * s, o.box[3] * s) for o in objects}
-        return ClipFrame(frame.index, ScaledPicture(frame.picture, self.size), boxes)
+        return ClipFrame(frame.index, ScaledPicture(frame.picture, self._size), boxes)
 
     def _remember_best(self, frame: Frame, objects: list[TrackedObject]) -> None:
         for obj in objects:
