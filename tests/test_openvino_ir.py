@@ -1,12 +1,19 @@
-"""Running the exported OpenVINO model at other input sizes than the one it was exported at."""
+"""Running the exported OpenVINO model at other input sizes than the one it was exported at, and its NMS."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import cv2
 import numpy as np
 import pytest
+import torch
+from ultralytics.utils import nms
 
+from gatewatch.vision.detector import MAX_DETECTIONS, NMS_IOU, non_max_suppression
 from gatewatch.vision.openvino_ir import IrError, IrModel, _new_reshape_target, anchor_grid
-from tests.shared_files import MODEL
+from gatewatch.vision.sources import FileSource
+from tests.shared_files import HIGHWAY, MODEL, STREET
 
 
 def test_the_anchor_grid_is_ultralytics_make_anchors() -> None:
@@ -47,3 +54,21 @@ def test_the_shared_model_runs_on_a_strip_and_agrees_with_its_exported_size() ->
     assert np.allclose(centre[:2], full[0, :2, (10 + 28) * 80 + 40] - [0, 224], atol=4.0)
     with pytest.raises(IrError, match="multiple of 32"):
         model(rng.random((1, 3, 100, 640), dtype=np.float32))
+
+
+@pytest.mark.skipif(not (MODEL.exists() and STREET.exists() and HIGHWAY.exists()), reason="shared files missing")
+@pytest.mark.parametrize(("video", "classes"), [(STREET, [0, 1, 3]), (HIGHWAY, [2, 3, 5, 7])])
+def test_candidates_picked_in_numpy_give_ultralytics_nms_rows(video: Path, classes: list[int]) -> None:
+    model = IrModel(next(MODEL.glob("*.xml")))
+    compared = 0
+    for frame in list(FileSource(video).frames())[::15]:
+        image = cv2.resize(frame.bgr(), (640, 384))
+        raw = model(np.ascontiguousarray(image[..., ::-1].transpose(2, 0, 1))[None].astype(np.float32) / 255.0)
+        for confidence in (0.1, 0.25):
+            theirs = nms.non_max_suppression(torch.from_numpy(raw), confidence, NMS_IOU, classes, False,
+                                             max_det=MAX_DETECTIONS, nc=0)[0].numpy()
+            ours = non_max_suppression(raw, classes, confidence)
+            # Rows of equal score may come in either order: compare them sorted.
+            assert np.array_equal(ours[np.lexsort(ours.T[::-1])], theirs[np.lexsort(theirs.T[::-1])])
+            compared += len(ours)
+    assert compared > 100  # the footage gave boxes to compare

@@ -32,6 +32,9 @@ __all__ = ["Detector", "DetectorError", "Model", "TrackedObject", "YoloTracker",
 #: Non-maximum suppression overlap, ultralytics' default for predict and track.
 NMS_IOU = 0.7
 MAX_DETECTIONS = 300
+#: Candidates NMS looks at, by score, and the offset that keeps classes apart (ultralytics' max_nms, max_wh).
+MAX_NMS = 30000
+CLASS_OFFSET = 7680
 
 
 class DetectorError(Exception):
@@ -62,16 +65,44 @@ class IrDetectionModel:
     def predict(self, image: np.ndarray, size: tuple[int, int], class_ids: list[int], confidence: float) -> np.ndarray:
         import torch
         from ultralytics.data.augment import LetterBox
-        from ultralytics.utils import nms, ops
+        from ultralytics.utils import ops
 
         width, height = size
         boxed = LetterBox((height, width), auto=False, stride=32)(image=image)
         # As ultralytics' predictor: BGR to RGB, HWC to CHW, 0..255 to 0..1 in float32.
         blob = np.ascontiguousarray(boxed[..., ::-1].transpose(2, 0, 1))[None].astype(np.float32) / 255.0
-        raw = torch.from_numpy(self._ir(blob))
-        found = nms.non_max_suppression(raw, confidence, NMS_IOU, class_ids, False, max_det=MAX_DETECTIONS, nc=0)[0]
+        found = torch.from_numpy(non_max_suppression(self._ir(blob), class_ids, confidence))
         found[:, :4] = ops.scale_boxes((height, width), found[:, :4], image.shape)
         return found.numpy()
+
+
+def non_max_suppression(raw: np.ndarray, class_ids: list[int], confidence: float) -> np.ndarray:
+    """ultralytics' ``non_max_suppression`` of one image's raw head output, its candidates chosen in NumPy.
+
+    The same steps (anchors whose best class beats ``confidence``, that class's score, the wanted
+    classes, in anchor order) and the same class-aware NMS give the same rows x1 y1 x2 y2 conf
+    class (rows of equal score may come in another order). ultralytics picks the candidates with
+    a dozen torch operations on the whole head, which cost more than the NMS itself on a gate
+    strip's few candidates. Its own NMS is kept: importing torchvision for its kernel wakes
+    torch's thread pool, which then doubled the time of the inference that follows.
+    """
+    import torch
+    from ultralytics.utils.nms import TorchNMS
+
+    head = raw[0]
+    scores = head[4:]
+    candidates = np.flatnonzero(scores.max(axis=0) > confidence)
+    cls = scores[:, candidates].argmax(axis=0)
+    wanted = np.isin(cls, class_ids)
+    candidates, cls = candidates[wanted], cls[wanted]
+    conf = scores[cls, candidates]
+    cx, cy, w, h = head[:4, candidates]
+    rows = np.stack((cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2, conf, cls), axis=1).astype(np.float32)
+    if len(rows) > MAX_NMS:
+        rows = rows[np.argsort(-rows[:, 4], kind="stable")[:MAX_NMS]]
+    offsets = rows[:, 5:6] * CLASS_OFFSET
+    keep = TorchNMS.nms(torch.from_numpy(rows[:, :4] + offsets), torch.from_numpy(rows[:, 4]), NMS_IOU)
+    return rows[keep[:MAX_DETECTIONS].numpy()]
 
 
 class UltralyticsModel:
