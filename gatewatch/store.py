@@ -27,7 +27,7 @@ from gatewatch.models.db import session_scope
 from gatewatch.models.tables import EntryEvent, EventStatus, PlateStatus
 from gatewatch.settings import PLATED_CLASSES, CameraSettings, Settings
 from gatewatch.vision.clips import lower_priority
-from gatewatch.vision.evidence import write_clip, write_jpeg, write_packets, write_snapshot
+from gatewatch.vision.evidence import write_jpeg, write_packets, write_snapshot
 from gatewatch.vision.plate_reader import PlateReader, View
 from gatewatch.vision.recorder import EventDraft
 from gatewatch.vision.runstats import StageTimes
@@ -103,22 +103,17 @@ class EventStore:
 
     def _write_evidence(self, event: EntryEvent, draft: EventDraft) -> None:
         """Write snapshot and clip; a failure is recorded on the event, never loses it."""
-        caption = draft.caption
         data_dir = self.settings.data_dir
         try:
             if draft.snapshot is not None and draft.snapshot_box is not None:
                 path = self._evidence_path(draft, ".jpg")
-                write_snapshot(data_dir / path, draft.snapshot, draft.snapshot_box, caption,
+                write_snapshot(data_dir / path, draft.snapshot, draft.snapshot_box, draft.caption,
                                self.settings.evidence.snapshot_quality)
                 event.snapshot_path = path.as_posix()
                 event.snapshot_sha256 = file_sha256(data_dir / path)
-            if draft.clip:
+            if draft.encoded is not None:  # encoded beside the analysis (vision.clips)
                 path = self._evidence_path(draft, ".mp4")
-                if draft.encoded is not None:  # encoded beside the analysis, with overlapping clips
-                    write_packets(data_dir / path, draft.encoded.result())
-                else:
-                    write_clip(data_dir / path, draft.clip, draft.fps, draft.crossing.track_id, caption,
-                               self.settings.evidence.clip_preset)
+                write_packets(data_dir / path, draft.encoded.result())
                 event.clip_path = path.as_posix()
                 event.clip_sha256 = file_sha256(data_dir / path)
             if draft.crossing.label in PLATED_CLASSES and self.settings.plates.enabled:

@@ -23,6 +23,16 @@ SETTINGS = EvidenceSettings(pre_seconds=1.0, post_seconds=1.0, clip_fps=15.0, cl
 BOXES = {7: (100.0, 100.0, 180.0, 300.0), 8: (400.0, 120.0, 480.0, 320.0)}  # frame pixels (640 x 360)
 
 
+def encoded(draft: EventDraft) -> EventDraft:
+    """``draft`` with its clip frames encoded as the pipeline's clip encoder encodes them."""
+    encoder = ClipEncoder(EvidenceSettings())
+    for clip_frame in draft.clip:
+        encoder.encode(clip_frame, [draft])
+    encoder.finish(draft)
+    encoder.close()
+    return draft
+
+
 def frame(index: int) -> Frame:
     return Frame(index, T0 + timedelta(seconds=index / 30), ArrayPicture(np.full((360, 640, 3), 80, np.uint8)))
 

@@ -9,8 +9,11 @@ import cv2
 import numpy as np
 import pytest
 
-from gatewatch.vision.evidence import BOX_COLOUR, draw_box, draw_boxes_i420, write_clip
-from gatewatch.vision.recorder import ClipFrame
+from gatewatch.models.tables import Direction
+from gatewatch.vision.evidence import BOX_COLOUR, draw_box, draw_boxes_i420, write_packets
+from gatewatch.vision.gate import Crossing
+from gatewatch.vision.recorder import ClipFrame, EventDraft
+from tests.test_clips import T0, encoded
 
 BOX = (100.0, 60.0, 220.0, 200.0)
 
@@ -21,8 +24,9 @@ def grey_i420(level: int, width: int = 320, height: int = 240) -> np.ndarray:
 
 def test_a_clip_is_h264_in_mp4_with_the_track_boxed_only_where_it_was_seen(tmp_path: Path) -> None:
     frames = [ClipFrame(i, grey_i420(60 + 2 * i), {5: BOX} if i < 8 else {}) for i in range(12)]
+    draft = encoded(EventDraft(Crossing(5, "person", Direction.ENTRY, 6, T0, 0.8, BOX), 10.0, frames))
     path = tmp_path / "clip.mp4"
-    write_clip(path, frames, 10.0, 5, "person #5 entry")
+    write_packets(path, draft.encoded.result())
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
         assert (stream.codec_context.name, stream.codec_context.pix_fmt) == ("h264", "yuv420p")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import io
 import os
 import tempfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +22,7 @@ import av
 import cv2
 import numpy as np
 
-from gatewatch.vision.recorder import Box, ClipFrame
+from gatewatch.vision.objects import Box
 
 BOX_COLOUR = (0, 200, 255)  # BGR amber: visible on asphalt, grass and clothing alike
 
@@ -150,9 +150,6 @@ class ClipStream:
             frame.pict_type = av.video.frame.PictureType.I
         return self.stream.encode(frame)
 
-    def flush(self) -> list[av.Packet]:
-        return self.stream.encode(None)
-
 
 def write_packets(path: Path, clip: EncodedClip) -> None:
     """An MP4 (faststart) of ``clip``'s packets as they are, their time starting at 0."""
@@ -170,18 +167,3 @@ def write_packets(path: Path, clip: EncodedClip) -> None:
             copy.pts = copy.dts = packet.pts - first
             copy.is_keyframe, copy.time_base, copy.stream = packet.is_keyframe, packet.time_base, stream
             container.mux(copy)
-
-
-def write_clip(path: Path, frames: Sequence[ClipFrame], fps: float, track_id: int, caption: str,
-               preset: str = "superfast") -> None:
-    """H.264 (yuv420p, faststart) MP4 of ``frames`` with the track's box drawn where it was seen."""
-    if not frames:
-        raise ValueError("a clip needs at least one frame")
-    stream = ClipStream(frames[0].size, fps, preset)
-    clip = EncodedClip(stream.stream)
-    for clip_frame in frames:
-        box = clip_frame.boxes.get(track_id)
-        pixels = draw_boxes_i420(clip_frame.i420, [(box, caption)]) if box is not None else clip_frame.i420
-        clip.packets += stream.encode(pixels, keyframe=not clip.packets)
-    clip.packets += stream.flush()
-    write_packets(path, clip)

@@ -20,18 +20,16 @@ import math
 from collections import deque
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 import cv2
 import numpy as np
 
 from gatewatch.settings import EvidenceSettings
+from gatewatch.vision.evidence import EncodedClip
 from gatewatch.vision.gate import Crossing
 from gatewatch.vision.objects import Box, TrackedObject
 from gatewatch.vision.sources import Frame, Picture, Size
-
-if TYPE_CHECKING:
-    from gatewatch.vision.evidence import EncodedClip
 
 
 class ScaledPicture:
@@ -93,8 +91,8 @@ class _Best:
 class EventDraft:
     """A crossing with what its evidence is made of, ready to be stored.
 
-    ``encoded`` is the clip as a clip encoder made it, when one did; otherwise the store
-    encodes ``clip`` itself.
+    ``encoded`` is the clip as the clip encoder made it from the frames in ``clip`` (which the
+    plate reader reads); None when the recorder had no encoder.
     """
 
     crossing: Crossing
