@@ -63,7 +63,6 @@ class IrDetectionModel:
         self._ir = IrModel(xml, threads)
 
     def predict(self, image: np.ndarray, size: tuple[int, int], class_ids: list[int], confidence: float) -> np.ndarray:
-        import torch
         from ultralytics.data.augment import LetterBox
         from ultralytics.utils import ops
 
@@ -71,9 +70,9 @@ class IrDetectionModel:
         boxed = LetterBox((height, width), auto=False, stride=32)(image=image)
         # As ultralytics' predictor: BGR to RGB, HWC to CHW, 0..255 to 0..1 in float32.
         blob = np.ascontiguousarray(boxed[..., ::-1].transpose(2, 0, 1))[None].astype(np.float32) / 255.0
-        found = torch.from_numpy(non_max_suppression(self._ir(blob), class_ids, confidence))
+        found = non_max_suppression(self._ir(blob), class_ids, confidence)
         found[:, :4] = ops.scale_boxes((height, width), found[:, :4], image.shape)
-        return found.numpy()
+        return found
 
 
 def non_max_suppression(raw: np.ndarray, class_ids: list[int], confidence: float) -> np.ndarray:

@@ -48,12 +48,13 @@ class Scheduler:
         x1, y1, x2, y2 = track.box
         distance = self.line.signed_distance(((x1 + x2) / 2.0, y2))
         gap = abs(distance) - self._reach
+        new = not (track.settled or track.lost)
         if gap <= 0:
-            if not (track.settled or track.lost):
+            if new:
                 return 1
             frames, longest = math.inf, self.line_stride
         else:
-            if not (track.settled or track.lost):
+            if new:
                 closing = self.new_track_speed * (y2 - y1)
             else:
                 closing = -self.line.approach_rate(track.velocity) * math.copysign(1.0, distance)  # > 0: nearing
