@@ -315,16 +315,16 @@ class CsvImportError(VisitLogError):
         super().__init__(f"nothing was imported: {len(errors)} error(s){stopped}\n{lines}")
 
 
-_CSV_COLUMNS = tuple(VisitInput.model_fields)
-_CSV_REQUIRED = tuple(name for name, field in VisitInput.model_fields.items() if field.is_required())
+CSV_COLUMNS = tuple(VisitInput.model_fields)
+CSV_REQUIRED = tuple(name for name, field in VisitInput.model_fields.items() if field.is_required())
 
 
 def _header_errors(columns: list[str]) -> list[CsvRowError]:
     named = [column for column in columns if column]
-    errors = [CsvRowError(1, c, "unknown column") for c in named if c not in _CSV_COLUMNS]
+    errors = [CsvRowError(1, c, "unknown column") for c in named if c not in CSV_COLUMNS]
     twice = sorted({column for column in named if named.count(column) > 1})
     errors += [CsvRowError(1, c, "column appears twice") for c in twice]
-    errors += [CsvRowError(1, c, "required column is missing") for c in _CSV_REQUIRED if c not in named]
+    errors += [CsvRowError(1, c, "required column is missing") for c in CSV_REQUIRED if c not in named]
     return errors
 
 
@@ -342,7 +342,7 @@ def _open_csv(stream: TextIO) -> tuple[_csv.Reader, list[str]]:
     except UnicodeDecodeError:
         raise CsvImportError([_not_utf8(1)]) from None
     if not header.strip():
-        message = f"the file is empty; its first row must name the columns, from: {', '.join(_CSV_COLUMNS)}"
+        message = f"the file is empty; its first row must name the columns, from: {', '.join(CSV_COLUMNS)}"
         raise CsvImportError([CsvRowError(1, None, message)])
     delimiter = ";" if header.count(";") > header.count(",") else ","
     reader = csv.reader(itertools.chain([header], stream), delimiter=delimiter)

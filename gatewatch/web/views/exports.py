@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, send_file, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
-from gatewatch.event_queries import cameras_by_id
+from gatewatch.event_queries import cameras_by_id, day_bounds
 from gatewatch.evidence_export import (
     ExportError,
     ExportSelection,
@@ -56,15 +57,20 @@ def _kept() -> list[KeptExport]:
 
 def _kept_path(name: str) -> Path:
     """The kept export called ``name``; 404 for anything else."""
-    if name not in {export.name for export in _kept()}:
+    if name not in {path.name for path in _folder().glob("*.zip")}:
         abort(404)
     return _folder() / name
+
+
+def _public_key() -> Ed25519PublicKey:
+    """This installation's export-signing key (SigningKeyError when it cannot be read)."""
+    return installation_key(settings().data_dir).public_key()
 
 
 def _page(form: dict[str, str] | None = None, errors: dict[str, str] | None = None,
           checked: ExportVerification | None = None, status: int = 200) -> tuple[str, int]:
     try:
-        public = installation_key(settings().data_dir).public_key()
+        public = _public_key()
         key = {"text": public_key_text(public), "fingerprint": fingerprint(public), "error": None}
     except SigningKeyError as exc:
         key = {"text": None, "fingerprint": None, "error": str(exc)}
@@ -105,8 +111,7 @@ def _selection(form: dict[str, str]) -> tuple[ExportSelection | None, dict[str, 
     if camera_id is not None and camera_id not in cameras_by_id(db()):
         errors["camera_id"] = _("There is no such camera.")
         return None, errors
-    since = datetime.combine(first, time(), zone)
-    until = datetime.combine(last + timedelta(days=1), time(), zone)
+    since, until = day_bounds(first, zone)[0], day_bounds(last, zone)[1]
     return ExportSelection(since=since, until=until, camera_id=camera_id), errors
 
 
@@ -147,14 +152,13 @@ def download(name: str) -> Response:
 @access.allow(READERS)
 def check(name: str) -> tuple[str, int]:
     """Check a kept export against this installation's own public key."""
-    key = installation_key(settings().data_dir).public_key()
-    return _page(checked=verify_export(_kept_path(name), key))
+    return _page(checked=verify_export(_kept_path(name), _public_key()))
 
 
 @bp.get("/public-key.pem")
 @access.allow(READERS)
 def public_key() -> Response:
-    pem = public_key_pem(installation_key(settings().data_dir).public_key())
+    pem = public_key_pem(_public_key())
     response = Response(pem, mimetype="application/x-pem-file")
     response.headers["Content-Disposition"] = "attachment; filename=gatewatch-export-key.pem"
     return response

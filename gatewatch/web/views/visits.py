@@ -17,7 +17,7 @@ from gatewatch import visit_imports, visits
 from gatewatch.event_queries import cameras_by_id
 from gatewatch.models.tables import Role, Visit
 from gatewatch.visit_imports import MEGABYTE, ImportState, UploadProblem, UploadRefused
-from gatewatch.visits import VehicleType, VisitInput
+from gatewatch.visits import CSV_COLUMNS, CSV_REQUIRED, VehicleType
 from gatewatch.web import access, csrf
 from gatewatch.web.auth import actor
 from gatewatch.web.context import db, engine, settings
@@ -32,8 +32,8 @@ VEHICLE_TYPES = get_args(VehicleType)
 LIST_LIMIT = 200
 #: ``datetime-local`` inputs take this form.
 INPUT_TIME = "%Y-%m-%dT%H:%M"
-REQUIRED_COLUMNS = [name for name, field in VisitInput.model_fields.items() if field.is_required()]
-OPTIONAL_COLUMNS = [name for name in VisitInput.model_fields if name not in REQUIRED_COLUMNS]
+REQUIRED_COLUMNS = ", ".join(CSV_REQUIRED)
+OPTIONAL_COLUMNS = ", ".join(name for name in CSV_COLUMNS if name not in CSV_REQUIRED)
 #: What a multipart body may carry besides the file: the CSRF token, the parts' headers.
 FORM_OVERHEAD_BYTES = 64 * 1024
 def _day_arg() -> date | None:
@@ -68,8 +68,8 @@ def _page(
         registered=registration.visit if registration else None,
         explained=registration.explained if registration else [],
         import_error=import_error,
-        required_columns=", ".join(REQUIRED_COLUMNS),
-        optional_columns=", ".join(OPTIONAL_COLUMNS),
+        required_columns=REQUIRED_COLUMNS,
+        optional_columns=OPTIONAL_COLUMNS,
         import_max_mb=settings().visits_import_max_mb,
     )
 
