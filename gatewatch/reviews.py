@@ -17,11 +17,10 @@ from enum import StrEnum
 from sqlmodel import Session, select
 
 from gatewatch import audit
-from gatewatch.crosscheck.rules import VEHICLE
-from gatewatch.crosscheck.service import LINK_FIELDS, check_event, entry_kind
+from gatewatch.crosscheck.service import LINK_FIELDS, check_event
 from gatewatch.models.tables import OPEN_STATUSES, EntryEvent, EventStatus, PlateStatus, Review, Role, Visit
 from gatewatch.plates import parse_typed_plate
-from gatewatch.settings import Settings
+from gatewatch.settings import VEHICLE_CLASSES, Settings
 
 #: Visits checked in this close to an event are offered when linking it.
 LINK_WINDOW = timedelta(hours=4)
@@ -176,7 +175,7 @@ def correct_plate(
     event = session.get(EntryEvent, event_id, with_for_update=True)
     if event is None:
         raise EventNotFound(f"there is no event #{event_id}")
-    if entry_kind(event.label) != VEHICLE:
+    if event.label not in VEHICLE_CLASSES:
         raise NotAVehicle(f"event #{event_id} is a {event.label}, which has no number plate")
     plate = parse_typed_plate(text)
     if plate is None:

@@ -9,14 +9,24 @@ from __future__ import annotations
 from flask_babel import gettext as _
 
 from gatewatch import reviews, users, visits
+from gatewatch.crosscheck import watchlist
 from gatewatch.models.tables import Visit
 from gatewatch.reviews import MAX_NOTE_LENGTH
 from gatewatch.users import MIN_PASSWORD_LENGTH
 from gatewatch.web.i18n import label, site_time
 
 
-def review_error(error: reviews.ReviewError, status: str) -> str:
-    """Why a decision on an event in ``status`` was refused."""
+def plate_hint() -> str:
+    """What a typed number plate must look like."""
+    return _("Enter a number plate such as B 1234 XYZ.")
+
+
+def review_error(error: reviews.ReviewError, status: str | None = None) -> str:
+    """Why a decision on an event in ``status``, or a correction of its plate, was refused."""
+    if isinstance(error, reviews.InvalidPlate):
+        return plate_hint()
+    if isinstance(error, reviews.NotAVehicle):
+        return _("Only a vehicle has a number plate.")
     if isinstance(error, reviews.NoteRequired):
         return _("Write a note saying what you saw or did.")
     if isinstance(error, reviews.VisitNotFound):
@@ -24,11 +34,22 @@ def review_error(error: reviews.ReviewError, status: str) -> str:
     if isinstance(error, reviews.TransitionRefused):
         return _(
             "This entry is already '%(status)s': someone may have decided before you.",
-            status=label("status", status),
+            status=label("status", status or ""),
         )
     if isinstance(error, reviews.EventNotFound):
         return _("There is no such entry.")
     return _("A note has at most %(count)d characters.", count=MAX_NOTE_LENGTH)
+
+
+def watchlist_error(error: watchlist.WatchlistError) -> str:
+    """Why a plate could not be put on, or taken off, the watch list."""
+    if isinstance(error, watchlist.AlreadyListed):
+        return _("This plate is already on the watch list.")
+    if isinstance(error, watchlist.EntryNotFound):
+        return _("This plate is not on the watch list (any more).")
+    if error.field == "plate":
+        return plate_hint()
+    return _("Give a reason of at most %(count)d characters.", count=watchlist.MAX_REASON_LENGTH)
 
 
 def visit_error(error: visits.VisitLogError, visit: Visit | None = None) -> str:

@@ -18,7 +18,7 @@ from gatewatch.models.types import utcnow
 from gatewatch.web import access
 from gatewatch.web.auth import actor
 from gatewatch.web.context import db, settings
-from gatewatch.web.messages import user_error
+from gatewatch.web.messages import user_error, watchlist_error
 from gatewatch.web.transaction import commit_or_flash
 from gatewatch.web.validation import FORM_ERROR
 
@@ -163,16 +163,6 @@ def revoke_token(token_id: int) -> ResponseReturnValue:
     return redirect(url_for("admin.tokens_page"), 303)
 
 
-def _watchlist_error(error: watchlist.WatchlistError) -> str:
-    if isinstance(error, watchlist.AlreadyListed):
-        return _("This plate is already on the watch list.")
-    if isinstance(error, watchlist.EntryNotFound):
-        return _("This plate is not on the watch list (any more).")
-    if error.field == "plate":
-        return _("Enter a number plate such as B 1234 XYZ.")
-    return _("Give a reason of at most %(count)d characters.", count=watchlist.MAX_REASON_LENGTH)
-
-
 def _watchlist_page(form: dict[str, str] | None = None, errors: dict[str, str] | None = None) -> str:
     return render_template("admin_watchlist.html", entries=watchlist.active_entries(db()), form=form or {},
                            errors=errors or {}, max_reason=watchlist.MAX_REASON_LENGTH)
@@ -195,7 +185,7 @@ def add_watchlist_plate() -> ResponseReturnValue:
                                     settings=settings())
     except watchlist.WatchlistError as error:
         session.rollback()
-        return _watchlist_page(form, {error.field or FORM_ERROR: _watchlist_error(error)}), 422
+        return _watchlist_page(form, {error.field or FORM_ERROR: watchlist_error(error)}), 422
     session.commit()
     flash(_("%(plate)s is on the watch list.", plate=entry.plate), "success")
     return redirect(url_for("admin.watchlist_page"), 303)
@@ -208,7 +198,7 @@ def remove_watchlist_plate(entry_id: int) -> ResponseReturnValue:
     removed = commit_or_flash(
         lambda session: watchlist.remove_plate(session, entry_id, actor=username, role=role, settings=settings()),
         watchlist.WatchlistError,
-        _watchlist_error,
+        watchlist_error,
     )
     if removed is not None:
         flash(_("%(plate)s is off the watch list.", plate=removed.plate), "success")

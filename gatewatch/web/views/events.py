@@ -10,11 +10,10 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from gatewatch import reviews
-from gatewatch.crosscheck.rules import VEHICLE
-from gatewatch.crosscheck.service import entry_kind
 from gatewatch.event_queries import STATUS_FILTERS, EventFilter, FilterError, cameras_by_id, find_events
 from gatewatch.models.tables import Authorisation, Camera, EntryEvent, FlagReason, Role, Visit
 from gatewatch.reviews import DECISIONS, Decision
+from gatewatch.settings import VEHICLE_CLASSES
 from gatewatch.web import access
 from gatewatch.web.auth import actor
 from gatewatch.web.context import db, settings
@@ -66,16 +65,8 @@ def detail(event_id: int) -> str:
         decisions=decisions,
         candidates=reviews.link_candidates(session, event) if Decision.LINK in decisions else [],
         link_hours=int(reviews.LINK_WINDOW.total_seconds() // 3600),
-        is_vehicle=entry_kind(event.label) == VEHICLE,
+        is_vehicle=event.label in VEHICLE_CLASSES,
     )
-
-
-def _plate_error(error: reviews.ReviewError) -> str:
-    if isinstance(error, reviews.InvalidPlate):
-        return _("Enter a number plate such as B 1234 XYZ.")
-    if isinstance(error, reviews.NotAVehicle):
-        return _("Only a vehicle has a number plate.")
-    return _("There is no such entry.")
 
 
 @bp.post("/events/<int:event_id>/plate")
@@ -88,7 +79,7 @@ def correct_plate(event_id: int) -> ResponseReturnValue:
         lambda session: reviews.correct_plate(session, event_id, text, actor=username, role=role,
                                               settings=settings()),
         reviews.ReviewError,
-        _plate_error,
+        review_error,
     )
     if corrected is not None:
         flash(_("Plate saved: %(plate)s.", plate=corrected.plate_text), "success")
