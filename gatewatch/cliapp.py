@@ -64,10 +64,9 @@ class App:
     def parse_time(self, text: str, option: str) -> datetime:
         """ISO 8601; without an offset the time is read in the site's time zone."""
         try:
-            moment = datetime.fromisoformat(text)
+            return self.settings.site_time(text)
         except ValueError:
             raise UsageError(f"{option}: {text!r} is not an ISO 8601 time such as 2026-11-20T09:00:00+07:00") from None
-        return moment.replace(tzinfo=self.settings.zone) if moment.tzinfo is None else moment
 
 
 def with_app(command: Callable[..., Any]) -> Callable[..., Any]:

@@ -55,6 +55,8 @@ class ReplayStatus(StrEnum):
 
 
 FINISHED = (ReplayStatus.CANCELLED, ReplayStatus.DONE, ReplayStatus.FAILED)
+#: What ``cancel_replay`` can stop.
+CANCELLABLE = (ReplayStatus.PENDING, ReplayStatus.RUNNING)
 
 
 class ReplayError(Exception):

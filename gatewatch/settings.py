@@ -9,7 +9,7 @@ read relative to that file, so a configuration can be moved together with what i
 from __future__ import annotations
 
 import os
-from datetime import time
+from datetime import datetime, time
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -316,6 +316,11 @@ class Settings(BaseSettings):
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    def site_time(self, text: str) -> datetime:
+        """An ISO 8601 time; without an offset it is read in the site's time zone. ValueError if not one."""
+        moment = datetime.fromisoformat(text)
+        return moment.replace(tzinfo=self.zone) if moment.tzinfo is None else moment
 
     @property
     def effective_footage_dir(self) -> Path:

@@ -18,9 +18,9 @@ from sqlmodel import select
 from gatewatch.footage import footage_file, list_footage
 from gatewatch.models.tables import ReplayRun
 from gatewatch.replay import (
+    CANCELLABLE,
     Outcome,
     ReplayError,
-    ReplayStatus,
     cancel_replay,
     compare_replay,
     launch_replay,
@@ -53,10 +53,9 @@ def _page(form: dict[str, str] | None = None, errors: dict[str, str] | None = No
 def _start_time(text: str) -> datetime | None:
     """A ``datetime-local`` value, read in the site's time zone."""
     try:
-        moment = datetime.fromisoformat(text)
+        return settings().site_time(text)
     except ValueError:
         return None
-    return moment.replace(tzinfo=settings().zone) if moment.tzinfo is None else moment
 
 
 def _camera(form: dict[str, str], errors: dict[str, str]) -> CameraSettings | None:
@@ -138,7 +137,7 @@ def progress(run_id: int) -> ResponseReturnValue:
 @bp.post("/<int:run_id>/cancel")
 @access.allow(READERS)
 def cancel(run_id: int) -> ResponseReturnValue:
-    if _run(run_id).status not in (ReplayStatus.PENDING, ReplayStatus.RUNNING):
+    if _run(run_id).status not in CANCELLABLE:
         abort(409)
     cancel_replay(engine(), run_id)
     return redirect(url_for("replays.show", run_id=run_id), 303)
