@@ -132,12 +132,15 @@ def _authorisation_facts(session: Session, event: EntryEvent) -> list[Authorisat
     return _with_usage(session, event, authorisations, EntryEvent.authorisation_id, AuthorisationFacts)
 
 
-def _watchlist_facts(session: Session, plate: str) -> list[WatchlistFacts]:
-    """The active watch-list entries of ``plate``, found by their stored ``match_key``."""
-    rows = session.exec(select(WatchlistPlate).where(
+def watch_entries(session: Session, plate: str) -> Sequence[WatchlistPlate]:
+    """The active watch-list entries of ``plate`` (any spelling), found by their stored ``match_key``."""
+    return session.exec(select(WatchlistPlate).where(
         WatchlistPlate.removed_at.is_(None), WatchlistPlate.plate_key == match_key(plate)
     )).all()
-    return [WatchlistFacts(id=row.id, plate=row.plate, reason=row.reason) for row in rows]
+
+
+def _watchlist_facts(session: Session, plate: str) -> list[WatchlistFacts]:
+    return [WatchlistFacts(id=row.id, plate=row.plate, reason=row.reason) for row in watch_entries(session, plate)]
 
 
 def _entry_facts(event: EntryEvent, settings: Settings) -> EntryFacts:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from sqlmodel import Session, select
 
 from gatewatch import audit
-from gatewatch.crosscheck.service import recheck_plate
+from gatewatch.crosscheck.service import recheck_plate, watch_entries
 from gatewatch.models.tables import WatchlistPlate
 from gatewatch.models.types import utcnow
 from gatewatch.plates import match_key, parse_typed_plate
@@ -59,13 +59,10 @@ def add_plate(
     reason = reason.strip()
     if not reason or len(reason) > MAX_REASON_LENGTH:
         raise WatchlistError("reason", f"give a reason of 1-{MAX_REASON_LENGTH} characters")
-    key = match_key(str(plate))
-    listed = session.exec(
-        select(WatchlistPlate).where(WatchlistPlate.removed_at.is_(None), WatchlistPlate.plate_key == key)
-    ).first()
-    if listed is not None:
-        raise AlreadyListed(listed)
-    entry = WatchlistPlate(plate=str(plate), plate_key=key, reason=reason, added_by=actor)
+    listed = watch_entries(session, str(plate))
+    if listed:
+        raise AlreadyListed(listed[0])
+    entry = WatchlistPlate(plate=str(plate), plate_key=match_key(str(plate)), reason=reason, added_by=actor)
     session.add(entry)
     session.flush()
     audit.record(session, actor=actor, role=role, action="watchlist.added", entity=_ENTITY, entity_id=entry.id,
