@@ -45,14 +45,19 @@ class StoredEvent:
 
 
 class EventStore:
-    """Stores the events of one camera analysing one source."""
+    """Stores the events of one camera analysing one source.
 
-    def __init__(self, engine: sa.Engine, settings: Settings, camera: CameraSettings, source_key: str) -> None:
+    ``plates`` reads vehicles' plates; a worker hands the same reader to the store of each live
+    session, so its OCR engine is built once per camera, not again at every reconnect.
+    """
+
+    def __init__(self, engine: sa.Engine, settings: Settings, camera: CameraSettings, source_key: str,
+                 plates: PlateReader | None = None) -> None:
         self.engine = engine
         self.settings = settings
         self.camera = camera
         self.source_key = source_key
-        self._plates: PlateReader | None = None
+        self._plates = plates if plates is not None else PlateReader(settings.plates)
 
     def save(self, draft: EventDraft) -> StoredEvent:
         crossing = draft.crossing
@@ -132,8 +137,6 @@ class EventStore:
         views: list[View] = [(lambda f=f: f.image, f.boxes[track]) for f in draft.clip if track in f.boxes]
         if draft.snapshot is not None and draft.snapshot_box is not None:
             views.append((draft.snapshot, draft.snapshot_box))
-        if self._plates is None:
-            self._plates = PlateReader(self.settings.plates)
         read = self._plates.read_track(views)
         if read is None:
             event.plate_status = PlateStatus.UNREADABLE.value

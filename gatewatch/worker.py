@@ -24,6 +24,7 @@ from gatewatch.models.tables import Camera
 from gatewatch.settings import CameraSettings, Settings
 from gatewatch.store import EventStore, EventWriter, StoredEvent, remove_stale_partial_files
 from gatewatch.vision.detector import load_model
+from gatewatch.vision.plate_reader import PlateReader
 from gatewatch.vision.runstats import RunStats
 from gatewatch.vision.sources import Frame, SourceError, open_source
 
@@ -140,6 +141,7 @@ def run_camera(engine: sa.Engine, settings: Settings, camera: CameraSettings, st
         log.info("%s: removed %d partial evidence files left by an earlier crash", camera.id, removed)
     status = CameraStatus(engine, camera.id, live=_is_live(camera.source))
     model = None
+    plates = PlateReader(settings.plates)  # its OCR engine is built at the first vehicle, then kept
     failures = 0  # opens in a row that brought no frame
     closing: Future[list[StoredEvent]] | None = None  # the last session's writer, storing what it holds
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"close-writer-{camera.id}") as closer:
@@ -156,7 +158,7 @@ def run_camera(engine: sa.Engine, settings: Settings, camera: CameraSettings, st
             model = model or load_model(settings.detector)
             key = live_source_key(datetime.now(UTC)) if source.is_live else file_source_key(camera.source)
             stats = RunStats()
-            writer = EventWriter(EventStore(engine, settings, camera, key), times=stats.stages)
+            writer = EventWriter(EventStore(engine, settings, camera, key, plates), times=stats.stages)
             pipeline = make_pipeline(settings, camera, model)
             status.follow(stats, source.fps, attempts=failures + 1)
             try:

@@ -57,12 +57,16 @@ class PlateRead:
 
 
 class PlateReader:
-    """Reads plates of vehicle tracks; builds its OCR engine on first use and keeps it."""
+    """Reads plates of vehicle tracks; builds its OCR engine on first use and keeps it.
+
+    One reader may serve several threads (a worker's closing session beside the next one): reads
+    take turns, since the engine keeps state from one call to the next.
+    """
 
     def __init__(self, settings: PlateSettings) -> None:
         self.settings = settings
         self._engine: RapidOCR | None = None
-        self._engine_lock = threading.Lock()
+        self._lock = threading.Lock()
 
     def read_track(self, views: Sequence[View]) -> PlateRead | None:
         """The most confident accepted read among the largest views of one vehicle track.
@@ -80,15 +84,16 @@ class PlateReader:
 
     def read_crop(self, image: np.ndarray) -> PlateRead | None:
         """The accepted read of the plate in ``image`` (BGR), or None."""
-        engine = self._ocr()
-        boxes, _ = engine(image, use_cls=False, use_rec=False)
-        reads = []
-        for line in _text_lines(np.asarray(boxes or [], dtype=np.float32))[:_LINES_TRIED]:
-            strip = _widened(image, line)
-            result, _ = engine(strip, use_det=False, use_cls=False)
-            if result:
-                text, score = result[0]
-                reads.append(self._accept(text, float(score), strip))
+        with self._lock:
+            engine = self._ocr()
+            boxes, _ = engine(image, use_cls=False, use_rec=False)
+            reads = []
+            for line in _text_lines(np.asarray(boxes or [], dtype=np.float32))[:_LINES_TRIED]:
+                strip = _widened(image, line)
+                result, _ = engine(strip, use_det=False, use_cls=False)
+                if result:
+                    text, score = result[0]
+                    reads.append(self._accept(text, float(score), strip))
         return _most_confident(reads)
 
     def _plate_height(self, box: Box) -> float:
@@ -116,18 +121,17 @@ class PlateReader:
 
     def _ocr(self) -> RapidOCR:
         # Built once with every option: rapidocr 1.4.4 keeps options given to a call for the
-        # calls after it, so no call passes any.
-        with self._engine_lock:
-            if self._engine is None:
-                from rapidocr_onnxruntime import RapidOCR
+        # calls after it, so no call passes any. Called with the lock held.
+        if self._engine is None:
+            from rapidocr_onnxruntime import RapidOCR
 
-                self._engine = RapidOCR(
-                    det_limit_type="min",
-                    det_limit_side_len=_DET_MIN_SIDE,
-                    intra_op_num_threads=self.settings.threads,
-                    inter_op_num_threads=1,
-                )
-            return self._engine
+            self._engine = RapidOCR(
+                det_limit_type="min",
+                det_limit_side_len=_DET_MIN_SIDE,
+                intra_op_num_threads=self.settings.threads,
+                inter_op_num_threads=1,
+            )
+        return self._engine
 
 
 def _text_lines(boxes: np.ndarray) -> list[Box]:
