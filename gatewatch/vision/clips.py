@@ -63,10 +63,9 @@ class ClipEncoder:
         self._queue.put(draft)
 
     def close(self) -> None:
-        """No more frames come: the thread encodes what it holds, resolving each finished draft's
-        clip as it goes, then ends. Returns at once, so a live camera's next session need not
-        wait for the last one's clips; whoever stores a draft waits for its clip."""
+        """Wait until every frame given is encoded and every finished draft's clip resolved."""
         self._queue.put(self._DONE)
+        self._thread.join()
 
     def _run(self) -> None:
         lower_priority()
