@@ -134,7 +134,7 @@ def run_camera(engine: sa.Engine, settings: Settings, camera: CameraSettings, st
     A live source that cannot be opened, breaks off or stalls is opened again at once, then with
     backoff while opens bring no frame; a file that cannot be opened raises SourceError at once,
     since waiting will not mend it. The events a session left are stored on a thread of their
-    own while the next session runs: encoding their clips must not keep the camera unwatched.
+    own while the next session runs: writing their evidence must not keep the camera unwatched.
     """
     sync_camera(engine, camera)
     if removed := remove_stale_partial_files(settings.data_dir, camera.id):
