@@ -65,7 +65,7 @@ def analyse_file(
     Raises SourceError for a file that cannot be opened, DetectorError for a model that cannot be
     loaded, and AnalysisBrokenOff when the file is damaged part-way.
     """
-    source = FileSource(video, start)
+    source = FileSource(video, start, threads=settings.analysis.decode_threads)
     try:
         pipeline = make_pipeline(settings, camera, model)
         sync_camera(engine, camera)

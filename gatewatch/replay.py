@@ -176,7 +176,7 @@ def run_replay(engine: sa.Engine, settings: Settings, run_id: int, *,
     try:
         if file_source_key(Path(run.video)) != run.source_key:
             raise ReplayError(f"{run.video} has changed since replay #{run_id} was created")
-        source = FileSource(run.video, run.footage_start)
+        source = FileSource(run.video, run.footage_start, threads=run_settings.analysis.decode_threads)
         if run.frames_total is None and source.total_frames:
             _update(engine, run_id, frames_total=source.total_frames)
         try:

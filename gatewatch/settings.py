@@ -227,6 +227,11 @@ class AnalysisSettings(_Strict):
         description="fraction of the region's pixels that must change before detection runs on a frame "
                     "with no track in it; 0 turns motion gating off",
     )
+    decode_threads: int = Field(
+        1, ge=0, le=64,
+        description="FFmpeg threads decoding a camera's video; 0: FFmpeg's choice, one per core. "
+                    "One thread uses the least CPU in all and decodes 1080p far faster than real time",
+    )
     read_ahead: int = Field(
         8, ge=0, le=120,
         description="frames decoded ahead on a thread of their own; 0 decodes on the analysis thread",

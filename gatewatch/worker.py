@@ -147,7 +147,8 @@ def run_camera(engine: sa.Engine, settings: Settings, camera: CameraSettings, st
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"close-writer-{camera.id}") as closer:
         while not stop.is_set():
             try:
-                source = open_source(camera.source, stall_seconds=camera.stall_seconds)
+                source = open_source(camera.source, stall_seconds=camera.stall_seconds,
+                                     decode_threads=settings.analysis.decode_threads)
             except SourceError as exc:
                 status.disconnected(str(exc), count_reconnect=failures > 0)
                 if not status.live:

@@ -7,7 +7,8 @@
 For each camera of the configuration whose source is a stored file, each in a process of its
 own so peak memory is its own:
 
-* decode: every frame read the way the pipeline's source reads it, nothing else;
+* decode: every frame decoded as fast as FFmpeg can (its own choice of threads, one per core),
+  nothing else: the limit, whatever ``analysis.decode_threads`` the pipeline decodes with;
 * reference: ``analysis.mode: reference``, detection and tracking on the whole of every frame;
 * default: the analysis settings of the configuration (plate reading included);
 * no-plates: the same without plate reading, so the table can say what reading plates costs.
@@ -72,7 +73,7 @@ def _peak_rss_mb() -> float:
 def _decode(video: Path) -> dict[str, Any]:
     from gatewatch.vision.sources import FileSource
 
-    source = FileSource(video, datetime.now(UTC))
+    source = FileSource(video, datetime.now(UTC), threads=0)
     started = time.perf_counter()
     frames = sum(1 for _ in source.frames())
     seconds = time.perf_counter() - started

@@ -37,6 +37,23 @@ def test_file_decodes_every_frame() -> None:
     assert count == 335
 
 
+def test_one_decoding_thread_gives_the_same_frames_as_ffmpegs_choice() -> None:
+    # Replays must find the events the live run found, whatever decode_threads either used.
+    pictures = {}
+    for threads in (1, 0):
+        source = FileSource(STREET, START, threads=threads)
+        try:
+            pictures[threads] = [(f.index, f.picture.luma().copy(), f.i420((320, 180))) for f in
+                                 islice(source.frames(), 0, 90, 7)]
+        finally:
+            source.close()
+    assert len(pictures[1]) == 13
+    for (index, luma, small), (other_index, other_luma, other_small) in zip(pictures[1], pictures[0], strict=True):
+        assert index == other_index
+        assert luma.std() > 10  # a real picture, not a blank one
+        assert (luma == other_luma).all() and (small == other_small).all()
+
+
 @pytest.mark.parametrize(
     ("name", "content", "message"),
     [
