@@ -14,8 +14,8 @@ from gatewatch.plates import REGION_CODES, Plate
 from gatewatch.settings import PlateSettings
 from gatewatch.vision.gate import Crossing
 from gatewatch.vision.plate_reader import Box
-from gatewatch.vision.recorder import ClipFrame, EventDraft
-from tests.test_clips import encoded
+from gatewatch.vision.recorder import EventDraft
+from tests.test_clips import clip_frame, encoded
 
 #: When the rendered cars pass: 10:00 WIB, within a gate's usual hours.
 WHEN = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)
@@ -100,6 +100,6 @@ def car_scene(plate: Plate, car_width: int, rng: random.Random) -> tuple[np.ndar
 
 def car_draft(frame: np.ndarray, box: Box, track_id: int = 9, when: datetime = WHEN) -> EventDraft:
     """A car's entry as the recorder hands it to the store, every frame showing ``frame``."""
-    clip = [ClipFrame(i, frame, {track_id: box}) for i in range(30, 50)]
+    clip = [clip_frame(i, frame, {track_id: box}) for i in range(30, 50)]
     crossing = Crossing(track_id, "car", Direction.ENTRY, 40, when, 0.9, box)
     return encoded(EventDraft(crossing, 10.0, clip, snapshot=frame, snapshot_box=box, snapshot_frame_index=40))

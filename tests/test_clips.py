@@ -15,12 +15,17 @@ from gatewatch.vision.clips import ClipEncoder
 from gatewatch.vision.evidence import BOX_COLOUR, write_packets
 from gatewatch.vision.gate import Crossing
 from gatewatch.vision.objects import TrackedObject
-from gatewatch.vision.recorder import EventDraft, EvidenceRecorder
+from gatewatch.vision.recorder import ClipFrame, EventDraft, EvidenceRecorder, ScaledPicture
 from gatewatch.vision.sources import ArrayPicture, Frame
 
 T0 = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
 SETTINGS = EvidenceSettings(pre_seconds=1.0, post_seconds=1.0, clip_fps=15.0, clip_max_width=320)
 BOXES = {7: (100.0, 100.0, 180.0, 300.0), 8: (400.0, 120.0, 480.0, 320.0)}  # frame pixels (640 x 360)
+
+
+def clip_frame(index: int, image: np.ndarray, boxes: dict[int, tuple[float, float, float, float]]) -> ClipFrame:
+    """A clip frame showing ``image`` (BGR, already at the clip's size), as the recorder keeps it."""
+    return ClipFrame(index, ScaledPicture(ArrayPicture(image), (image.shape[1], image.shape[0])), boxes)
 
 
 def encoded(draft: EventDraft) -> EventDraft:

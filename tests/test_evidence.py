@@ -12,18 +12,15 @@ import pytest
 from gatewatch.models.tables import Direction
 from gatewatch.vision.evidence import BOX_COLOUR, draw_box, draw_boxes_i420, write_packets
 from gatewatch.vision.gate import Crossing
-from gatewatch.vision.recorder import ClipFrame, EventDraft
-from tests.test_clips import T0, encoded
+from gatewatch.vision.recorder import EventDraft
+from tests.test_clips import T0, clip_frame, encoded
 
 BOX = (100.0, 60.0, 220.0, 200.0)
 
 
-def grey_i420(level: int, width: int = 320, height: int = 240) -> np.ndarray:
-    return cv2.cvtColor(np.full((height, width, 3), level, np.uint8), cv2.COLOR_BGR2YUV_I420)
-
-
 def test_a_clip_is_h264_in_mp4_with_the_track_boxed_only_where_it_was_seen(tmp_path: Path) -> None:
-    frames = [ClipFrame(i, grey_i420(60 + 2 * i), {5: BOX} if i < 8 else {}) for i in range(12)]
+    frames = [clip_frame(i, np.full((240, 320, 3), 60 + 2 * i, np.uint8), {5: BOX} if i < 8 else {})
+              for i in range(12)]
     draft = encoded(EventDraft(Crossing(5, "person", Direction.ENTRY, 6, T0, 0.8, BOX), 10.0, frames))
     path = tmp_path / "clip.mp4"
     write_packets(path, draft.encoded.result())

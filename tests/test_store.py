@@ -22,9 +22,9 @@ from gatewatch.plates import Plate
 from gatewatch.settings import Settings
 from gatewatch.store import EventStore, EventWriter
 from gatewatch.vision.gate import Crossing
-from gatewatch.vision.recorder import ClipFrame, EventDraft
+from gatewatch.vision.recorder import EventDraft
 from tests.plate_images import car_draft, car_scene
-from tests.test_clips import encoded
+from tests.test_clips import clip_frame, encoded
 
 WHEN = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)  # 10:00 WIB, within the gate's hours
 
@@ -32,7 +32,7 @@ WHEN = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)  # 10:00 WIB, within the gate's 
 def draft(track_id: int = 5, frame_index: int = 40) -> EventDraft:
     image = np.full((240, 320, 3), 90, np.uint8)
     box = (100.0, 60.0, 160.0, 200.0)
-    clip = [ClipFrame(i, image, {track_id: box}) for i in range(frame_index - 10, frame_index + 10)]
+    clip = [clip_frame(i, image, {track_id: box}) for i in range(frame_index - 10, frame_index + 10)]
     crossing = Crossing(track_id, "person", Direction.ENTRY, frame_index, WHEN, 0.83, box)
     return encoded(EventDraft(crossing, 10.0, clip, snapshot=image, snapshot_box=box,
                               snapshot_frame_index=frame_index))

@@ -10,8 +10,8 @@ source ended), a clip's seconds before a crossing later.
 
 Clips keep every n-th frame (``evidence.clip_fps``) as the decoder gave it; a frame is scaled
 to the clip size (as YUV 4:2:0, half the bytes of BGR) the first time a clip or the plate
-reader asks for it, on the clip encoder's thread (or the writer's). The analysis loop thus neither scales nor converts
-a clip frame, and frames that end up in no clip are never scaled at all.
+reader asks for it, on the clip encoder's thread (or the writer's). The analysis loop thus
+neither scales nor converts a clip frame, and frames that end up in no clip are never scaled.
 """
 
 from __future__ import annotations
@@ -52,29 +52,21 @@ class ScaledPicture:
 @dataclass(frozen=True, slots=True)
 class ClipFrame:
     index: int
-    pixels: np.ndarray | ScaledPicture  # at the clip's size: BGR (h x w x 3) or planar YUV 4:2:0 ((h * 3 / 2) x w)
+    picture: ScaledPicture  # the frame at the clip's size, scaled when first asked for
     boxes: dict[int, Box]  # track id -> box, in the clip's pixels
 
     @property
     def size(self) -> Size:
-        if isinstance(self.pixels, ScaledPicture):
-            return self.pixels.size
-        if self.pixels.ndim == 3:
-            return (self.pixels.shape[1], self.pixels.shape[0])
-        return (self.pixels.shape[1], self.pixels.shape[0] * 2 // 3)
+        return self.picture.size
 
     @property
     def i420(self) -> np.ndarray:
-        """Planar YUV 4:2:0."""
-        if isinstance(self.pixels, ScaledPicture):
-            return self.pixels.i420()
-        return self.pixels if self.pixels.ndim == 2 else cv2.cvtColor(self.pixels, cv2.COLOR_BGR2YUV_I420)
+        """Planar YUV 4:2:0 ((h * 3 / 2) x w)."""
+        return self.picture.i420()
 
     @property
     def image(self) -> np.ndarray:
         """BGR; converted from YUV on every access."""
-        if isinstance(self.pixels, np.ndarray) and self.pixels.ndim == 3:
-            return self.pixels
         return cv2.cvtColor(self.i420, cv2.COLOR_YUV2BGR_I420)
 
 
@@ -157,7 +149,7 @@ class EvidenceRecorder:
         """
         done = []
         if frame.index % self._step == 0:
-            clip_frame = self._scaled(frame, objects)
+            clip_frame = self._clip_frame(frame, objects)
             if self._last is not None:  # frames a live source dropped: hold the last one, keep clip time
                 for _ in range((frame.index - self._last.index) // self._step - 1):
                     done += self._push(self._last)
@@ -206,7 +198,7 @@ class EvidenceRecorder:
         if self._clips is not None and draft.clip:
             self._clips.finish(draft)
 
-    def _scaled(self, frame: Frame, objects: list[TrackedObject]) -> ClipFrame:
+    def _clip_frame(self, frame: Frame, objects: list[TrackedObject]) -> ClipFrame:
         s = self._scale
         boxes = {o.track_id: (o.box[0] * s, o.box[1] * s, o.box[2] * s, o.box[3] * s) for o in objects}
         return ClipFrame(frame.index, ScaledPicture(frame.picture, self._size), boxes)
