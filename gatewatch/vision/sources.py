@@ -175,11 +175,8 @@ class _PyAvSource:
             raise SourceError(f"{self.description} holds no video")
         self._container = container
         self._stream = container.streams.video[0]
-        if threads == 1:
-            self._stream.codec_context.thread_count = 1
-        else:
-            self._stream.thread_type = "AUTO"
-            self._stream.codec_context.thread_count = threads
+        self._stream.thread_type = "AUTO"  # with one thread: none
+        self._stream.codec_context.thread_count = threads
         self.fps = _rate_of(self._stream)
 
     def _stamp(self, index: int) -> datetime:
