@@ -169,8 +169,12 @@ def match_key(text: str) -> str:
 
 def plates_match(a: str, b: str) -> bool:
     """Whether ``a`` and ``b`` (typed or read) name the same plate, up to look-alike glyphs."""
-    key = match_key(a)
-    return bool(key) and key == match_key(b)
+    return key_matches(match_key(a), b)
+
+
+def key_matches(key: str, plate: str | None) -> bool:
+    """``plates_match`` of the plate whose ``match_key`` is ``key`` and ``plate``: the key worked out once."""
+    return bool(key and plate) and key == match_key(plate)
 
 
 def plate_key_sql(column: Any) -> Any:

@@ -36,7 +36,7 @@ from enum import Enum
 from typing import Literal, TypeVar
 
 from gatewatch.models.tables import EventStatus, FlagReason
-from gatewatch.plates import match_key
+from gatewatch.plates import key_matches, match_key
 
 EntryKind = Literal["person", "vehicle"]
 PERSON: EntryKind = "person"
@@ -149,11 +149,6 @@ def _read_key(entry: EntryFacts) -> str | None:
     return match_key(entry.plate) if entry.kind == VEHICLE and entry.plate else None
 
 
-def _matches(read_key: str, plate: str | None) -> bool:
-    """``plates.plates_match`` of the read plate (by its key) and ``plate``."""
-    return bool(read_key and plate) and read_key == match_key(plate)
-
-
 def _assess_visit(
     entry: EntryFacts, read_key: str | None, visit: VisitFacts, window: tuple[datetime, datetime]
 ) -> _Assessment:
@@ -168,7 +163,7 @@ def _assess_visit(
     if entry.kind == VEHICLE and not visit.has_vehicle:
         return _Assessment(_Fit.NO_MATCH, f"{label}: no vehicle registered")
     # A visit naming no plate is not the vehicle whose plate was read.
-    if read_key is not None and not _matches(read_key, visit.vehicle_plate):
+    if read_key is not None and not key_matches(read_key, visit.vehicle_plate):
         registered = f"plate {visit.vehicle_plate}" if visit.vehicle_plate else "a vehicle without a plate"
         return _Assessment(_Fit.OTHER_PLATE, f"{label}: registered {registered}, not {entry.plate}")
     if visit.checked_out_at is not None and visit.checked_out_at <= t:
@@ -225,7 +220,7 @@ def _watched(read_key: str | None, watchlist: Sequence[WatchlistFacts]) -> list[
     """The active watch-list entries the read plate matches; none when no plate was read."""
     if read_key is None:
         return []
-    return sorted((w for w in watchlist if _matches(read_key, w.plate)), key=lambda w: w.id)
+    return sorted((w for w in watchlist if key_matches(read_key, w.plate)), key=lambda w: w.id)
 
 
 def _plate_note(entry: EntryFacts) -> list[str]:
