@@ -36,6 +36,8 @@ REQUIRED_COLUMNS = ", ".join(CSV_REQUIRED)
 OPTIONAL_COLUMNS = ", ".join(name for name in CSV_COLUMNS if name not in CSV_REQUIRED)
 #: What a multipart body may carry besides the file: the CSRF token, the parts' headers.
 FORM_OVERHEAD_BYTES = 64 * 1024
+
+
 def _day_arg() -> date | None:
     text = request.args.get("date", "")
     try:
