@@ -35,6 +35,8 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -70,16 +72,23 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # kilobytes on Linux
 
 
+@contextmanager
+def _clock() -> Iterator[dict[str, float]]:
+    """The block's wall time (``seconds``) and its process's CPU time (``cpu_seconds``), once it ends."""
+    spent: dict[str, float] = {}
+    started, cpu = time.perf_counter(), time.process_time()
+    yield spent
+    spent.update(seconds=time.perf_counter() - started, cpu_seconds=time.process_time() - cpu)
+
+
 def _decode(video: Path) -> dict[str, Any]:
     from gatewatch.vision.sources import FileSource
 
     source = FileSource(video, datetime.now(UTC), threads=0)
-    started, cpu = time.perf_counter(), time.process_time()
-    frames = sum(1 for _ in source.frames())
-    seconds = time.perf_counter() - started
-    cpu = time.process_time() - cpu
+    with _clock() as spent:
+        frames = sum(1 for _ in source.frames())
     source.close()
-    return {"frames": frames, "seconds": seconds, "cpu_seconds": cpu, "fps": source.fps}
+    return {"frames": frames, **spent, "fps": source.fps}
 
 
 def _analyse(config: Path, camera_id: str, mode: str, wait: bool) -> dict[str, Any]:
@@ -98,19 +107,16 @@ def _analyse(config: Path, camera_id: str, mode: str, wait: bool) -> dict[str, A
         if wait:  # several cameras start together, after each has loaded its model
             print("ready", flush=True)
             sys.stdin.readline()
-        started, cpu = time.perf_counter(), time.process_time()
-        result = analyse_file(engine, settings, camera, Path(camera.source), datetime.now(UTC), progress=False,
-                              model=model)
-        seconds = time.perf_counter() - started
-        cpu = time.process_time() - cpu
+        with _clock() as spent:
+            result = analyse_file(engine, settings, camera, Path(camera.source), datetime.now(UTC),
+                                  progress=False, model=model)
         source = FileSource(Path(camera.source))
         fps = source.fps
         source.close()
         stats = result.stats
         return {
             "frames": stats.frames,
-            "seconds": seconds,
-            "cpu_seconds": cpu,
+            **spent,
             "analysis_seconds": stats.seconds,
             "fps": fps,
             "analysed": stats.analysed,
