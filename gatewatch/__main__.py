@@ -1,3 +1,3 @@
-from gatewatch.cli import main
+from gatewatch.cli.main import main
 
 main()

@@ -92,7 +92,7 @@ def _decode(video: Path) -> dict[str, Any]:
 
 
 def _analyse(config: Path, camera_id: str, mode: str, wait: bool) -> dict[str, Any]:
-    from gatewatch.analysis import analyse_file
+    from gatewatch.camera.analysis import analyse_file
     from gatewatch.models.db import make_engine, migrate
     from gatewatch.vision.detector import load_model
     from gatewatch.vision.sources import FileSource

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from gatewatch import users
+from gatewatch.accounts import users
 from gatewatch.models.db import make_engine, migrate, session_scope
 from gatewatch.models.tables import Camera, EntryEvent, EventStatus, FlagReason
 from gatewatch.settings import Settings

@@ -51,15 +51,15 @@ import sqlalchemy as sa
 import yaml
 from sqlmodel import Session, select
 
-from gatewatch import users
-from gatewatch.footage import sync_camera
+from gatewatch.accounts import users
+from gatewatch.camera.footage import sync_camera
+from gatewatch.camera.store import EventStore
 from gatewatch.models.db import make_engine, migrate, session_scope
 from gatewatch.models.tables import Direction, Role, Visit
 from gatewatch.settings import Settings, load_settings
-from gatewatch.store import EventStore
 from gatewatch.vision.gate import Crossing
 from gatewatch.vision.recorder import EventDraft
-from gatewatch.visits import validate_nik
+from gatewatch.visitors.visits import validate_nik
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # for tests.databases, which is not installed with the package

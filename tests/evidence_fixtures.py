@@ -14,14 +14,14 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from gatewatch.footage import sync_camera
+from gatewatch.camera.footage import sync_camera
+from gatewatch.camera.store import EventStore
+from gatewatch.events.reviews import Decision, decide
 from gatewatch.models.db import make_engine, session_scope
 from gatewatch.models.tables import AuditRecord, EntryEvent
-from gatewatch.reviews import Decision, decide
 from gatewatch.settings import Settings
-from gatewatch.store import EventStore
-from gatewatch.visits import VisitInput, register_visit
-from tests.test_store import draft
+from gatewatch.visitors.visits import VisitInput, register_visit
+from tests.camera.test_store import draft
 
 WHEN = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)  # 10:00 WIB, within the gate's hours
 NIK = "3174051203850001"

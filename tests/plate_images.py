@@ -15,7 +15,7 @@ from gatewatch.settings import PlateSettings
 from gatewatch.vision.gate import Crossing
 from gatewatch.vision.plate_reader import Box
 from gatewatch.vision.recorder import EventDraft
-from tests.test_clips import clip_frame, encoded
+from tests.vision.test_clips import clip_frame, encoded
 
 #: When the rendered cars pass: 10:00 WIB, within a gate's usual hours.
 WHEN = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from gatewatch import audit
+from gatewatch.audit import trail
 from gatewatch.crosscheck.rules import (
     PERSON,
     VEHICLE,
@@ -220,17 +220,17 @@ def recheck_plate(session: Session, settings: Settings, plate: str) -> list[Entr
 def _recheck(session: Session, settings: Settings, events: Sequence[EntryEvent]) -> list[EntryEvent]:
     resolved = []
     for event in events:
-        before = audit.row_values(event, LINK_FIELDS)
+        before = trail.row_values(event, LINK_FIELDS)
         check_event(session, event, settings)
         # The next event's usage counts must see this one's new link.
         session.flush()
-        after = audit.row_values(event, LINK_FIELDS)
+        after = trail.row_values(event, LINK_FIELDS)
         explained = event.status == EventStatus.EXPLAINED
         if explained or after != before:
-            audit.record(
+            trail.record(
                 session,
-                actor=audit.SYSTEM,
-                role=audit.SYSTEM,
+                actor=trail.SYSTEM,
+                role=trail.SYSTEM,
                 action="event.auto_resolved" if explained else "event.rechecked",
                 entity="event",
                 entity_id=event.id,

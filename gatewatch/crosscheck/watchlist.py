@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from sqlmodel import Session, select
 
-from gatewatch import audit
+from gatewatch.audit import trail
 from gatewatch.crosscheck.service import recheck_plate, watch_entries
 from gatewatch.models.tables import WatchlistPlate
 from gatewatch.models.types import utcnow
@@ -65,8 +65,8 @@ def add_plate(
     entry = WatchlistPlate(plate=str(plate), plate_key=match_key(str(plate)), reason=reason, added_by=actor)
     session.add(entry)
     session.flush()
-    audit.record(session, actor=actor, role=role, action="watchlist.added", entity=_ENTITY, entity_id=entry.id,
-                 after=audit.row_values(entry))
+    trail.record(session, actor=actor, role=role, action="watchlist.added", entity=_ENTITY, entity_id=entry.id,
+                 after=trail.row_values(entry))
     recheck_plate(session, settings, entry.plate)
     return entry
 
@@ -76,10 +76,10 @@ def remove_plate(session: Session, entry_id: int, *, actor: str, role: str, sett
     entry = session.get(WatchlistPlate, entry_id, with_for_update=True)
     if entry is None or entry.removed_at is not None:
         raise EntryNotFound(entry_id)
-    before = audit.row_values(entry, _REMOVAL_FIELDS)
+    before = trail.row_values(entry, _REMOVAL_FIELDS)
     entry.removed_at, entry.removed_by = utcnow(), actor
     session.flush()
-    audit.record(session, actor=actor, role=role, action="watchlist.removed", entity=_ENTITY, entity_id=entry.id,
-                 before=before, after={**audit.row_values(entry, _REMOVAL_FIELDS), "plate": entry.plate})
+    trail.record(session, actor=actor, role=role, action="watchlist.removed", entity=_ENTITY, entity_id=entry.id,
+                 before=before, after={**trail.row_values(entry, _REMOVAL_FIELDS), "plate": entry.plate})
     recheck_plate(session, settings, entry.plate)
     return entry

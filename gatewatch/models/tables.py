@@ -211,7 +211,7 @@ class Review(SQLModel, table=True):
 class AuditRecord(SQLModel, table=True):
     """Append-only: one row per change a person (or the cross-check) made. Never updated.
 
-    Records form a hash chain in ``seq`` order (see ``gatewatch.audit``): ``sha256`` covers every
+    Records form a hash chain in ``seq`` order (see ``gatewatch.audit.trail``): ``sha256`` covers every
     other field, ``prev_sha256`` is the previous record's ``sha256``. The three are set when the
     transaction that adds the record commits.
     """

@@ -32,10 +32,10 @@ from flask import Flask, Response, jsonify, render_template
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from gatewatch.api.routes import bp as api
 from gatewatch.models.db import make_engine, migrate
 from gatewatch.settings import Settings, load_settings
 from gatewatch.web import access, auth, context, csrf, i18n
+from gatewatch.web.api.routes import bp as api
 from gatewatch.web.secret import secret_key
 from gatewatch.web.views import (
     admin,

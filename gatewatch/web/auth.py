@@ -20,7 +20,7 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 
-from gatewatch import users
+from gatewatch.accounts import users
 from gatewatch.models.tables import Role, User
 from gatewatch.web import access
 from gatewatch.web.context import db, settings

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gatewatch.stats import HourCount
+from gatewatch.events.stats import HourCount
 
 WIDTH, HEIGHT = 720, 240
 LEFT, RIGHT, TOP, BOTTOM = 36, 8, 12, 28  # margins for the axis labels

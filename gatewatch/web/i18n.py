@@ -18,11 +18,11 @@ from flask_babel import Babel, LazyString, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from gatewatch.event_queries import ANY, EVER_FLAGGED, OPEN
+from gatewatch.camera.replay import Outcome, ReplayStatus
+from gatewatch.events.queries import ANY, EVER_FLAGGED, OPEN
+from gatewatch.events.reviews import Decision
 from gatewatch.models.tables import Direction, EventStatus, FlagReason, Role
-from gatewatch.replay import Outcome, ReplayStatus
-from gatewatch.reviews import Decision
-from gatewatch.visit_imports import ImportStatus
+from gatewatch.visitors.imports import ImportStatus
 from gatewatch.web.context import settings
 
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 
-from gatewatch import reviews, users, visits
+from gatewatch.accounts import users
+from gatewatch.accounts.users import MIN_PASSWORD_LENGTH
 from gatewatch.crosscheck import watchlist
+from gatewatch.events import reviews
+from gatewatch.events.reviews import MAX_NOTE_LENGTH
 from gatewatch.models.tables import Visit
-from gatewatch.reviews import MAX_NOTE_LENGTH
-from gatewatch.users import MIN_PASSWORD_LENGTH
+from gatewatch.visitors import visits
 from gatewatch.web.i18n import label, site_time
 
 

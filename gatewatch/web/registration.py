@@ -10,9 +10,9 @@ import sqlalchemy as sa
 from pydantic import ValidationError
 from sqlmodel import select
 
-from gatewatch import visits
 from gatewatch.models.tables import EntryEvent, Visit
-from gatewatch.visits import VisitInput
+from gatewatch.visitors import visits
+from gatewatch.visitors.visits import VisitInput
 from gatewatch.web.auth import actor
 from gatewatch.web.context import db, settings
 from gatewatch.web.messages import visit_error

@@ -15,8 +15,7 @@ import sqlmodel
 from alembic import op
 
 import gatewatch.models.types
-from gatewatch.audit import CHAINED_FIELDS, GENESIS_SHA256, record_digest
-
+from gatewatch.audit.trail import CHAINED_FIELDS, GENESIS_SHA256, record_digest
 
 revision = '0002'
 down_revision = '0001'

@@ -11,7 +11,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from sqlmodel import select
 
-from gatewatch import users
+from gatewatch.accounts import users
 from gatewatch.crosscheck import watchlist
 from gatewatch.models.tables import Role, User
 from gatewatch.models.types import utcnow

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from flask import Blueprint, render_template
 
-from gatewatch.event_queries import cameras_by_id
+from gatewatch.events.queries import cameras_by_id
 from gatewatch.models.types import utcnow
 from gatewatch.web import access
 from gatewatch.web.context import db

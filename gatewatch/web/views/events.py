@@ -9,10 +9,10 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from gatewatch import reviews
-from gatewatch.event_queries import STATUS_FILTERS, EventFilter, FilterError, cameras_by_id, find_events
+from gatewatch.events import reviews
+from gatewatch.events.queries import STATUS_FILTERS, EventFilter, FilterError, cameras_by_id, find_events
+from gatewatch.events.reviews import DECISIONS, Decision
 from gatewatch.models.tables import Authorisation, Camera, EntryEvent, FlagReason, Role, Visit
-from gatewatch.reviews import DECISIONS, Decision
 from gatewatch.settings import VEHICLE_CLASSES
 from gatewatch.web import access
 from gatewatch.web.auth import actor

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from flask import Blueprint, Response, abort, send_file
 
-from gatewatch import evidence_files
+from gatewatch.evidence import files as evidence_files
 from gatewatch.models.tables import EntryEvent
 from gatewatch.web import access
 from gatewatch.web.context import db, settings

@@ -17,16 +17,22 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
-from gatewatch.event_queries import cameras_by_id, day_bounds
-from gatewatch.evidence_export import (
+from gatewatch.events.queries import cameras_by_id, day_bounds
+from gatewatch.evidence.export import (
     ExportError,
     ExportSelection,
     ExportVerification,
     create_export,
     verify_export,
 )
+from gatewatch.evidence.signing import (
+    SigningKeyError,
+    fingerprint,
+    installation_key,
+    public_key_pem,
+    public_key_text,
+)
 from gatewatch.models.types import utcnow
-from gatewatch.signing import SigningKeyError, fingerprint, installation_key, public_key_pem, public_key_text
 from gatewatch.web import access
 from gatewatch.web.auth import actor
 from gatewatch.web.context import db, engine, settings

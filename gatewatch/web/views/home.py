@@ -6,7 +6,7 @@ from flask import Blueprint, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
-from gatewatch import users
+from gatewatch.accounts import users
 from gatewatch.models.tables import Role
 from gatewatch.web import access
 from gatewatch.web.auth import actor

@@ -11,8 +11,8 @@ import json
 from flask import Blueprint, render_template
 from sqlmodel import select
 
-from gatewatch import audit
-from gatewatch.integrity import IntegrityReport, verify_integrity
+from gatewatch.audit import trail
+from gatewatch.evidence.integrity import IntegrityReport, verify_integrity
 from gatewatch.models.tables import AuditRecord
 from gatewatch.web import access
 from gatewatch.web.auth import actor
@@ -56,7 +56,7 @@ def run() -> str:
     report = verify_integrity(engine(), settings())
     session = db()
     username, role = actor()
-    audit.record(session, actor=username, role=role, action=VERIFIED, entity="audit", entity_id=report.head_seq,
+    trail.record(session, actor=username, role=role, action=VERIFIED, entity="audit", entity_id=report.head_seq,
                  after=_summary(report))
     session.commit()
     return _page(report)

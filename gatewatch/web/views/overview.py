@@ -6,8 +6,8 @@ from datetime import date, datetime
 
 from flask import Blueprint, render_template, request
 
-from gatewatch import stats
-from gatewatch.event_queries import cameras_by_id
+from gatewatch.events import stats
+from gatewatch.events.queries import cameras_by_id
 from gatewatch.web import access
 from gatewatch.web.chart import hour_chart
 from gatewatch.web.context import db, settings

@@ -15,9 +15,8 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from sqlmodel import select
 
-from gatewatch.footage import footage_file, list_footage
-from gatewatch.models.tables import ReplayRun
-from gatewatch.replay import (
+from gatewatch.camera.footage import footage_file, list_footage
+from gatewatch.camera.replay import (
     CANCELLABLE,
     Outcome,
     ReplayError,
@@ -27,6 +26,7 @@ from gatewatch.replay import (
     replay_progress,
     request_replay,
 )
+from gatewatch.models.tables import ReplayRun
 from gatewatch.settings import CameraSettings, ConfigError, override_gate
 from gatewatch.web import access
 from gatewatch.web.auth import actor

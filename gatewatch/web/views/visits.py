@@ -13,11 +13,12 @@ from flask_babel import format_decimal, ngettext
 from flask_babel import gettext as _
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from gatewatch import visit_imports, visits
-from gatewatch.event_queries import cameras_by_id
+from gatewatch.events.queries import cameras_by_id
 from gatewatch.models.tables import Role, Visit
-from gatewatch.visit_imports import MEGABYTE, ImportState, UploadProblem, UploadRefused
-from gatewatch.visits import CSV_COLUMNS, CSV_REQUIRED, VehicleType
+from gatewatch.visitors import imports as visit_imports
+from gatewatch.visitors import visits
+from gatewatch.visitors.imports import MEGABYTE, ImportState, UploadProblem, UploadRefused
+from gatewatch.visitors.visits import CSV_COLUMNS, CSV_REQUIRED, VehicleType
 from gatewatch.web import access, csrf
 from gatewatch.web.auth import actor
 from gatewatch.web.context import db, engine, settings

@@ -1,0 +1,328 @@
+"""People who log in and the API tokens of machine clients.
+
+Passwords are kept only as werkzeug hashes and tokens only as their SHA-256, so a copy of the
+database lets nobody log in. A user who keeps giving a wrong password is locked out for a
+while (``LOCKOUT``), which makes guessing slow whatever the web server in front does.
+Nothing here commits: the caller owns the transaction. Every change is audited.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from gatewatch.audit import trail
+from gatewatch.models.tables import ApiToken, Role, User
+from gatewatch.models.types import utcnow
+
+#: Wrong passwords in a row after which a user is locked out.
+MAX_FAILED_LOGINS = 5
+LOCKOUT = timedelta(minutes=15)
+MIN_PASSWORD_LENGTH = 10
+LOCALES = ("en", "id")
+#: Every token starts with this, so a leaked one is easy to recognise in logs and code.
+TOKEN_PREFIX = "gw_"
+#: ``last_used_at`` is written at most this often, so reading the API does not write on every call.
+TOKEN_USE_RESOLUTION = timedelta(minutes=1)
+
+_USERNAME = re.compile(r"[a-z0-9][a-z0-9_.-]{1,63}")
+#: Checked against when the username is unknown, so a wrong name takes as long as a wrong password.
+_DUMMY_HASH = generate_password_hash("not a password of anyone")
+_AUDITED_USER_FIELDS = ("username", "role", "full_name", "locale", "active")
+_LOCKED = "account locked after repeated wrong passwords"
+
+
+class UserError(Exception):
+    """A user or token change cannot be made; ``field`` names the input at fault, the message says why."""
+
+    def __init__(self, field: str | None, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class UserNotFound(UserError):
+    def __init__(self, message: str) -> None:
+        super().__init__(None, message)
+
+
+class LastAdmin(UserError):
+    def __init__(self) -> None:
+        super().__init__(None, "this is the last active admin: make another admin first")
+
+
+class UsernameTaken(UserError):
+    def __init__(self, username: str) -> None:
+        super().__init__("username", f"the username {username!r} is taken")
+
+
+class LoginRefused(Exception):
+    """The login failed. ``locked_until`` is set when the account is locked (the message says so)."""
+
+    def __init__(self, message: str, locked_until: datetime | None = None) -> None:
+        super().__init__(message)
+        self.locked_until = locked_until
+
+
+class AccountInactive(LoginRefused):
+    """The password was right, but an admin has deactivated the account."""
+
+
+def check_username(username: str) -> str:
+    if not _USERNAME.fullmatch(username):
+        raise UserError(
+            "username",
+            "a username is 2-64 lower-case letters, digits, '.', '_' or '-', starting with a letter or digit",
+        )
+    return username
+
+
+def check_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise UserError("password", f"a password has at least {MIN_PASSWORD_LENGTH} characters")
+    return password
+
+
+def check_role(role: str) -> Role:
+    try:
+        return Role(role)
+    except ValueError:
+        raise UserError(
+            "role", f"unknown role {role!r}; choose from {', '.join(r.value for r in Role)}"
+        ) from None
+
+
+def check_locale(locale: str | None) -> str | None:
+    if locale is not None and locale not in LOCALES:
+        raise UserError("locale", f"unknown language {locale!r}; choose from {', '.join(LOCALES)}")
+    return locale
+
+
+def get_user(session: Session, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise UserNotFound(f"there is no user #{user_id}")
+    return user
+
+
+def find_user(session: Session, username: str) -> User | None:
+    return session.exec(select(User).where(User.username == username)).first()
+
+
+def create_user(
+    session: Session,
+    username: str,
+    password: str,
+    role: str,
+    *,
+    full_name: str = "",
+    locale: str | None = None,
+    actor: str,
+    actor_role: str,
+) -> User:
+    """Add a user (audit ``user.created``; the hash is never written to the audit trail)."""
+    check_username(username)
+    if find_user(session, username) is not None:
+        raise UsernameTaken(username)
+    user = User(
+        username=username,
+        password_hash=generate_password_hash(check_password(password)),
+        role=check_role(role).value,
+        full_name=full_name.strip()[:200],
+        locale=check_locale(locale),
+    )
+    session.add(user)
+    session.flush()
+    _audit_user(session, user, "user.created", None, actor=actor, actor_role=actor_role)
+    return user
+
+
+def update_user(
+    session: Session,
+    user_id: int,
+    *,
+    role: str | None = None,
+    active: bool | None = None,
+    locale: str | None = None,
+    actor: str,
+    actor_role: str,
+) -> User:
+    """Change a user's role, active flag or language (audit ``user.updated``).
+
+    The last active admin can be neither demoted nor deactivated: nobody could undo it.
+    """
+    user = get_user(session, user_id)
+    before = trail.row_values(user, _AUDITED_USER_FIELDS)
+    stays_admin = (role is None or role == Role.ADMIN) and active is not False
+    if user.role == Role.ADMIN and user.active and not stays_admin and _active_admins(session) <= 1:
+        raise LastAdmin()
+    if role is not None:
+        user.role = check_role(role).value
+    if active is not None:
+        user.active = active
+    if locale is not None:
+        user.locale = check_locale(locale)
+    if trail.row_values(user, _AUDITED_USER_FIELDS) != before:
+        session.flush()
+        _audit_user(session, user, "user.updated", before, actor=actor, actor_role=actor_role)
+    return user
+
+
+def _active_admins(session: Session) -> int:
+    query = select(sa.func.count()).select_from(User).where(User.role == Role.ADMIN, User.active)
+    return session.exec(query).one()
+
+
+def set_password(session: Session, user_id: int, password: str, *, actor: str, actor_role: str) -> User:
+    """Give a user a new password and lift a lockout (audit ``user.password_set``, without the hash)."""
+    user = get_user(session, user_id)
+    user.password_hash = generate_password_hash(check_password(password))
+    user.failed_logins, user.locked_until = 0, None
+    session.flush()
+    trail.record(
+        session, actor=actor, role=actor_role, action="user.password_set", entity="user", entity_id=user.id
+    )
+    return user
+
+
+def _audit_user(
+    session: Session,
+    user: User,
+    action: str,
+    before: dict[str, object] | None,
+    *,
+    actor: str,
+    actor_role: str,
+) -> None:
+    trail.record(
+        session,
+        actor=actor,
+        role=actor_role,
+        action=action,
+        entity="user",
+        entity_id=user.id,
+        before=before,
+        after=trail.row_values(user, _AUDITED_USER_FIELDS),
+    )
+
+
+def verify_login(session: Session, username: str, password: str, *, now: datetime | None = None) -> User:
+    """The active user with this name and password, or LoginRefused.
+
+    The message does not tell an unknown name from a wrong password. The ``MAX_FAILED_LOGINS``-th
+    wrong password in a row locks the account for ``LOCKOUT``; while locked even the right
+    password is refused. Failures and lockouts are audited so an auditor sees guessing; the
+    caller commits after LoginRefused too, or the count of failures is lost.
+    """
+    moment = now or utcnow()
+    user = find_user(session, username)
+    if user is None:
+        check_password_hash(_DUMMY_HASH, password)
+        raise LoginRefused("wrong username or password")
+    if user.locked_until is not None and user.locked_until > moment:
+        raise LoginRefused(_LOCKED, user.locked_until)
+    if not check_password_hash(user.password_hash, password):
+        user.failed_logins += 1
+        locked = user.failed_logins >= MAX_FAILED_LOGINS
+        if locked:
+            user.failed_logins, user.locked_until = 0, moment + LOCKOUT
+        trail.record(
+            session,
+            actor=username,
+            role=user.role,
+            action="user.locked" if locked else "user.login_failed",
+            entity="user",
+            entity_id=user.id,
+            after={"locked_until": user.locked_until},
+        )
+        if locked:
+            raise LoginRefused(_LOCKED, user.locked_until)
+        raise LoginRefused("wrong username or password")
+    if not user.active:
+        raise AccountInactive("this account is deactivated")
+    user.failed_logins, user.locked_until, user.last_login_at = 0, None, moment
+    trail.record(
+        session, actor=username, role=user.role, action="user.login", entity="user", entity_id=user.id
+    )
+    return user
+
+
+# --- API tokens --------------------------------------------------------------------------------
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_token(
+    session: Session, user_id: int, name: str, *, actor: str, actor_role: str
+) -> tuple[ApiToken, str]:
+    """A new token for ``user_id``; returns the row and the token itself, which is not kept anywhere."""
+    user = get_user(session, user_id)
+    name = name.strip()
+    if not 1 <= len(name) <= 100:
+        raise UserError("name", "a token needs a name of 1-100 characters, saying which client uses it")
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    row = ApiToken(user_id=user.id, name=name, token_sha256=token_digest(token))
+    session.add(row)
+    session.flush()
+    trail.record(
+        session,
+        actor=actor,
+        role=actor_role,
+        action="token.issued",
+        entity="apitoken",
+        entity_id=row.id,
+        after={"user": user.username, "name": name},
+    )
+    return row, token
+
+
+def revoke_token(session: Session, token_id: int, *, actor: str, actor_role: str) -> ApiToken:
+    row = session.get(ApiToken, token_id)
+    if row is None:
+        raise UserNotFound(f"there is no API token #{token_id}")
+    if row.revoked_at is not None:
+        raise UserError(None, f"API token #{token_id} ({row.name}) is already revoked")
+    row.revoked_at = utcnow()
+    session.flush()
+    trail.record(
+        session,
+        actor=actor,
+        role=actor_role,
+        action="token.revoked",
+        entity="apitoken",
+        entity_id=row.id,
+        before={"revoked_at": None},
+        after={"revoked_at": row.revoked_at},
+    )
+    return row
+
+
+def user_for_token(session: Session, token: str, *, now: datetime | None = None) -> User | None:
+    """The active user a valid, unrevoked token acts as, or None; may update ``last_used_at``."""
+    if not token.startswith(TOKEN_PREFIX):
+        return None
+    row = session.exec(select(ApiToken).where(ApiToken.token_sha256 == token_digest(token))).first()
+    if row is None or row.revoked_at is not None:
+        return None
+    user = session.get(User, row.user_id)
+    if user is None or not user.active:
+        return None
+    moment = now or utcnow()
+    if row.last_used_at is None or moment - row.last_used_at >= TOKEN_USE_RESOLUTION:
+        row.last_used_at = moment
+    return user
+
+
+def list_tokens(session: Session) -> list[tuple[ApiToken, str]]:
+    """Every token with its user's name, newest first."""
+    rows = session.exec(
+        select(ApiToken, User.username).join(User, User.id == ApiToken.user_id).order_by(ApiToken.id.desc())
+    ).all()
+    return [(token, username) for token, username in rows]

@@ -1,0 +1,61 @@
+"""Where footage comes from: camera rows, the keys that name a source, and stored footage files.
+
+Kept apart from the event store so that the web app can name and list footage (for replays)
+without loading the video libraries the store's evidence writing needs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from gatewatch.audit.events import file_sha256
+from gatewatch.models.db import session_scope
+from gatewatch.models.tables import Camera
+from gatewatch.settings import CameraSettings
+
+#: File name endings offered as footage on the auditor's replay page.
+VIDEO_SUFFIXES = (".mp4", ".mkv", ".mov", ".avi", ".ts", ".webm")
+
+
+def file_source_key(path: Path) -> str:
+    """Names footage by its content, so the same file analysed again is recognised."""
+    return f"file:{file_sha256(path)[:32]}"
+
+
+def live_source_key(started: datetime) -> str:
+    """Names one live session: tracker ids start again with every session."""
+    return f"live:{started.strftime('%Y%m%dT%H%M%S.%fZ')}"
+
+
+def sync_camera(engine: sa.Engine, camera: CameraSettings) -> None:
+    """Create or update the camera's row from its configuration."""
+    with session_scope(engine) as session:
+        row = session.get(Camera, camera.id) or Camera(id=camera.id, name=camera.name, source=camera.source)
+        row.name, row.source = camera.name, camera.source
+        session.add(row)
+
+
+@dataclass(frozen=True)
+class FootageFile:
+    name: str  # relative to the footage directory, with / separators
+    path: Path
+
+
+def list_footage(folder: Path) -> list[FootageFile]:
+    """The video files under ``folder`` (following links), by name; none when it does not exist."""
+    if not folder.is_dir():
+        return []
+    found = []
+    for path in sorted(folder.rglob("*")):
+        if path.suffix.lower() in VIDEO_SUFFIXES and path.is_file():
+            found.append(FootageFile(path.relative_to(folder).as_posix(), path))
+    return found
+
+
+def footage_file(folder: Path, name: str) -> FootageFile | None:
+    """The listed footage file called ``name``; None for any other name, so no path can escape ``folder``."""
+    return next((item for item in list_footage(folder) if item.name == name), None)

@@ -1,0 +1,386 @@
+"""Replay: a stored footage file analysed again as a camera, beside the events stored at the time.
+
+A replay run keeps its own rows (``ReplayRun``, ``ReplayEvent``): the live tables, queries and
+cross-check never see it, and it writes no evidence files. ``compare_replay`` sets its crossings
+beside the live events of the same camera and footage (same ``source_key``), matched by keys
+that do not depend on tracker ids: class, direction and frame within a tolerance.
+
+For the web page: ``request_replay`` registers one and ``launch_replay`` runs it in a process of
+its own; ``replay_progress`` and ``compare_replay`` read the database, so any process can follow
+it; ``cancel_replay`` asks it to stop.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from pydantic import BaseModel
+from sqlmodel import Session, select
+
+from gatewatch.camera.footage import file_source_key, sync_camera
+from gatewatch.models.db import session_scope
+from gatewatch.models.tables import EntryEvent, ReplayEvent, ReplayRun
+from gatewatch.models.types import utcnow
+from gatewatch.settings import CONFIG_ENV, CameraSettings, Settings
+
+if TYPE_CHECKING:
+    from gatewatch.vision.recorder import EventDraft
+
+#: Progress is written at most this often.
+PROGRESS_SECONDS = 1.0
+#: Frames a crossing may move and still be the same event.
+DEFAULT_TOLERANCE_FRAMES = 3
+
+
+class ReplayStatus(StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    CANCELLING = "cancelling"
+    CANCELLED = "cancelled"
+    DONE = "done"
+    FAILED = "failed"
+
+
+FINISHED = (ReplayStatus.CANCELLED, ReplayStatus.DONE, ReplayStatus.FAILED)
+#: What ``cancel_replay`` can stop.
+CANCELLABLE = (ReplayStatus.PENDING, ReplayStatus.RUNNING)
+
+
+class ReplayError(Exception):
+    """A replay cannot be started or compared; the message says why."""
+
+
+def request_replay(engine: sa.Engine, settings: Settings, camera: CameraSettings, video: Path, start: datetime,
+                   *, actor: str, frames_total: int | None = None) -> int:
+    """Register a pending replay of ``video`` as ``camera`` (its gate may differ from the configured one).
+
+    Reads the file only to name it by its content: the web app calls this without the video
+    libraries, and ``run_replay`` finds out whether the file decodes.
+    """
+    sync_camera(engine, camera)
+    parameters = {"camera": camera.model_dump(mode="json"), "settings": _analysis_sections(settings)}
+    with session_scope(engine) as session:
+        run = ReplayRun(camera_id=camera.id, source_key=file_source_key(video), video=str(video.resolve()),
+                        footage_start=start, parameters=json.dumps(parameters, sort_keys=True),
+                        status=ReplayStatus.PENDING, frames_total=frames_total, requested_by=actor)
+        session.add(run)
+        session.flush()
+        return run.id
+
+
+def create_replay(engine: sa.Engine, settings: Settings, camera: CameraSettings, video: Path, start: datetime,
+                  *, actor: str) -> int:
+    """``request_replay`` after checking that ``video`` opens as video.
+
+    Raises SourceError for a file that cannot be read as video.
+    """
+    from gatewatch.vision.sources import FileSource
+
+    source = FileSource(video, start)
+    total = source.total_frames
+    source.close()
+    return request_replay(engine, settings, camera, video, start, actor=actor, frames_total=total)
+
+
+def _analysis_sections(settings: Settings) -> dict[str, Any]:
+    """The settings sections that shape an analysis (detector, evidence, ...), as JSON values.
+
+    Every section but the cameras (the run keeps its own) and the cross-check (a replay is not
+    cross-checked), so a setting added later is recorded without a change here.
+    """
+    return {name: getattr(settings, name).model_dump(mode="json") for name in type(settings).model_fields
+            if isinstance(getattr(settings, name), BaseModel) and name != "crosscheck"}
+
+
+def _settings_of(run: ReplayRun, settings: Settings) -> tuple[Settings, CameraSettings]:
+    """The settings and camera the run was created with (sections since removed are ignored)."""
+    parameters = json.loads(run.parameters)
+    update = {name: type(getattr(settings, name)).model_validate(value)
+              for name, value in parameters["settings"].items() if name in type(settings).model_fields}
+    return settings.model_copy(update=update), CameraSettings.model_validate(parameters["camera"])
+
+
+def _update(engine: sa.Engine, run_id: int, **values: Any) -> str:
+    """Set fields of the run; returns its status as it stands after (a cancel request shows here)."""
+    with session_scope(engine) as session:
+        run = session.get(ReplayRun, run_id)
+        for name, value in values.items():
+            setattr(run, name, value)
+        return run.status
+
+
+class _Recorder:
+    """Stores a replay's crossings and progress, and notices a cancel request."""
+
+    def __init__(self, engine: sa.Engine, run_id: int, stop: threading.Event) -> None:
+        self.engine, self.run_id, self.stop = engine, run_id, stop
+        self.frames = 0
+        self._written = time.monotonic()
+
+    def crossing(self, draft: EventDraft) -> None:
+        c = draft.crossing
+        with session_scope(self.engine) as session:
+            session.add(ReplayEvent(run_id=self.run_id, track_id=c.track_id, label=c.label,
+                                    direction=c.direction.value, occurred_at=c.time, frame_index=c.frame_index,
+                                    confidence=round(c.confidence, 4)))
+
+    def frame(self, _frame: object) -> None:
+        self.frames += 1
+        if time.monotonic() - self._written >= PROGRESS_SECONDS:
+            self._written = time.monotonic()
+            if _update(self.engine, self.run_id, frames_done=self.frames) == ReplayStatus.CANCELLING:
+                self.stop.set()
+
+
+def run_replay(engine: sa.Engine, settings: Settings, run_id: int, *,
+               on_frame: Callable[[int], None] | None = None) -> ReplayRun:
+    """Analyse the run's footage with the gate and detector settings it was created with.
+
+    Re-raises what made it fail (SourceError, DetectorError, ...) after recording it on the run.
+    """
+    from gatewatch.camera.analysis import make_pipeline
+    from gatewatch.vision.sources import FileSource
+
+    with session_scope(engine) as session:
+        run = session.get(ReplayRun, run_id)
+        if run is None:
+            raise ReplayError(f"there is no replay #{run_id}")
+        # Claimed in one statement: two runners of the same replay cannot both start it.
+        claimed = session.execute(
+            sa.update(ReplayRun).where(ReplayRun.id == run_id, ReplayRun.status == ReplayStatus.PENDING)
+            .values(status=ReplayStatus.RUNNING)
+        ).rowcount
+    if not claimed:
+        raise ReplayError(f"replay #{run_id} is {run.status}; only a pending replay can run")
+    run_settings, camera = _settings_of(run, settings)
+    recorder = _Recorder(engine, run_id, threading.Event())
+
+    def frame(item: object) -> None:
+        recorder.frame(item)
+        if on_frame is not None:
+            on_frame(recorder.frames)
+
+    try:
+        if file_source_key(Path(run.video)) != run.source_key:
+            raise ReplayError(f"{run.video} has changed since replay #{run_id} was created")
+        source = FileSource(run.video, run.footage_start, threads=run_settings.analysis.decode_threads)
+        if run.frames_total is None and source.total_frames:
+            _update(engine, run_id, frames_total=source.total_frames)
+        try:
+            make_pipeline(run_settings, camera).run(source, recorder.crossing, stop=recorder.stop,
+                                                  on_frame=frame)
+        finally:
+            source.close()
+    except BaseException as exc:
+        _update(engine, run_id, status=ReplayStatus.FAILED, error=str(exc)[:500] or type(exc).__name__,
+                frames_done=recorder.frames, finished_at=utcnow())
+        raise
+    status = ReplayStatus.CANCELLED if recorder.stop.is_set() else ReplayStatus.DONE
+    _update(engine, run_id, status=status, frames_done=recorder.frames, finished_at=utcnow())
+    with Session(engine) as session:
+        return session.get(ReplayRun, run_id)
+
+
+def launch_replay(settings: Settings, run_id: int) -> subprocess.Popen[bytes]:
+    """Run a pending replay in a process of its own (``gatewatch replay-run``); returns at once.
+
+    The caller, the web app, never loads the video and model libraries, and a replay that
+    crashes takes nothing else down. The run's own parameters say how to analyse; the process
+    needs only where the database and data are. Its output goes to data_dir/replays/ID.log.
+    """
+    env = {**os.environ, "GATEWATCH_DATABASE_URL": settings.effective_database_url,
+           "GATEWATCH_DATA_DIR": str(settings.data_dir.resolve()), "GATEWATCH_DETECTOR__MODEL": settings.detector.model}
+    env.pop(CONFIG_ENV, None)
+    if settings.config is not None:
+        env[CONFIG_ENV] = str(settings.config)
+    log_dir = settings.data_dir / "replays"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    with open(log_dir / f"{run_id}.log", "ab") as output:
+        process = subprocess.Popen([sys.executable, "-m", "gatewatch", "replay-run", str(run_id)], env=env,
+                                   stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+    threading.Thread(target=process.wait, name=f"replay-{run_id}-reaper", daemon=True).start()
+    return process
+
+
+def cancel_replay(engine: sa.Engine, run_id: int) -> None:
+    """Ask a running replay to stop (it stops within about a second); a pending one is cancelled now."""
+    with session_scope(engine) as session:
+        run = session.get(ReplayRun, run_id)
+        if run is None:
+            raise ReplayError(f"there is no replay #{run_id}")
+        if run.status == ReplayStatus.RUNNING:
+            run.status = ReplayStatus.CANCELLING
+        elif run.status == ReplayStatus.PENDING:
+            run.status, run.finished_at = ReplayStatus.CANCELLED, utcnow()
+
+
+@dataclass(frozen=True)
+class ReplayProgress:
+    run_id: int
+    status: str
+    frames_done: int
+    frames_total: int | None
+    crossings: int
+    error: str | None
+
+    @property
+    def finished(self) -> bool:
+        return self.status in FINISHED
+
+    @property
+    def fraction(self) -> float | None:
+        if self.status == ReplayStatus.DONE:
+            return 1.0
+        return min(1.0, self.frames_done / self.frames_total) if self.frames_total else None
+
+
+def replay_progress(engine: sa.Engine, run_id: int) -> ReplayProgress:
+    with Session(engine) as session:
+        run = session.get(ReplayRun, run_id)
+        if run is None:
+            raise ReplayError(f"there is no replay #{run_id}")
+        crossings = session.execute(
+            sa.select(sa.func.count()).select_from(ReplayEvent).where(ReplayEvent.run_id == run_id)
+        ).scalar_one()
+    return ReplayProgress(run_id, run.status, run.frames_done, run.frames_total, crossings, run.error)
+
+
+# --- comparison -------------------------------------------------------------------------------
+
+
+class Outcome(StrEnum):
+    SAME = "same"  # in both, at the same frame
+    SHIFTED = "shifted"  # in both, a few frames apart
+    MISSING = "missing"  # stored at the time, not found by the replay
+    EXTRA = "extra"  # found by the replay, not stored at the time
+
+
+@dataclass(frozen=True)
+class ComparedEvent:
+    label: str
+    direction: str
+    stored: EntryEvent | None
+    replayed: ReplayEvent | None
+
+    @property
+    def frame(self) -> int:
+        return (self.stored or self.replayed).frame_index  # type: ignore[union-attr]
+
+    @property
+    def outcome(self) -> Outcome:
+        if self.stored is None:
+            return Outcome.EXTRA
+        if self.replayed is None:
+            return Outcome.MISSING
+        return Outcome.SAME if self.stored.frame_index == self.replayed.frame_index else Outcome.SHIFTED
+
+    @property
+    def frame_delta(self) -> int | None:
+        if self.stored is None or self.replayed is None:
+            return None
+        return self.replayed.frame_index - self.stored.frame_index
+
+    def as_dict(self) -> dict[str, Any]:
+        def side(event: EntryEvent | ReplayEvent | None) -> dict[str, Any] | None:
+            if event is None:
+                return None
+            return {"id": event.id, "track_id": event.track_id, "frame": event.frame_index,
+                    "time": event.occurred_at.isoformat(), "confidence": event.confidence}
+
+        return {"label": self.label, "direction": self.direction, "outcome": self.outcome.value,
+                "frame_delta": self.frame_delta, "stored": side(self.stored), "replayed": side(self.replayed)}
+
+
+@dataclass(frozen=True)
+class ReplayComparison:
+    run: ReplayRun
+    tolerance_frames: int
+    rows: list[ComparedEvent]
+
+    def count(self, outcome: Outcome) -> int:
+        return sum(row.outcome == outcome for row in self.rows)
+
+    @property
+    def complete(self) -> bool:
+        return self.run.status == ReplayStatus.DONE
+
+    @property
+    def identical(self) -> bool:
+        """The replay found exactly the stored events, at the same frames."""
+        return self.complete and all(row.outcome == Outcome.SAME for row in self.rows)
+
+    @property
+    def time_offset(self) -> timedelta | None:
+        """Replayed minus stored time of matched events: not zero when the start given differs."""
+        matched = [row for row in self.rows if row.stored and row.replayed]
+        if not matched:
+            return None
+        row = matched[0]
+        return row.replayed.occurred_at - row.stored.occurred_at  # type: ignore[union-attr]
+
+    def as_dict(self) -> dict[str, Any]:
+        offset = self.time_offset
+        return {
+            "run_id": self.run.id, "camera_id": self.run.camera_id, "source_key": self.run.source_key,
+            "status": self.run.status, "tolerance_frames": self.tolerance_frames, "identical": self.identical,
+            "counts": {outcome.value: self.count(outcome) for outcome in Outcome},
+            "time_offset_seconds": offset.total_seconds() if offset is not None else None,
+            "rows": [row.as_dict() for row in self.rows],
+        }
+
+
+def _match(label: str, direction: str, stored: list[EntryEvent], replayed: list[ReplayEvent],
+           tolerance: int) -> list[ComparedEvent]:
+    """Pair two frame-sorted lists: each event with the earliest unpaired one within ``tolerance``."""
+    rows, i, j = [], 0, 0
+    while i < len(stored) or j < len(replayed):
+        a = stored[i] if i < len(stored) else None
+        b = replayed[j] if j < len(replayed) else None
+        if a is not None and b is not None and abs(a.frame_index - b.frame_index) <= tolerance:
+            rows.append(ComparedEvent(label, direction, a, b))
+            i, j = i + 1, j + 1
+        elif b is None or (a is not None and a.frame_index < b.frame_index):
+            rows.append(ComparedEvent(label, direction, a, None))
+            i += 1
+        else:
+            rows.append(ComparedEvent(label, direction, None, b))
+            j += 1
+    return rows
+
+
+def compare_replay(engine: sa.Engine, run_id: int, tolerance_frames: int = DEFAULT_TOLERANCE_FRAMES
+                   ) -> ReplayComparison:
+    """The replay's crossings beside the live events of its camera and footage, in frame order."""
+    with Session(engine) as session:
+        run = session.get(ReplayRun, run_id)
+        if run is None:
+            raise ReplayError(f"there is no replay #{run_id}")
+        stored = session.exec(
+            select(EntryEvent).where(EntryEvent.camera_id == run.camera_id, EntryEvent.source_key == run.source_key)
+        ).all()
+        replayed = session.exec(select(ReplayEvent).where(ReplayEvent.run_id == run_id)).all()
+    groups: dict[tuple[str, str], tuple[list[EntryEvent], list[ReplayEvent]]] = defaultdict(lambda: ([], []))
+    for event in stored:
+        groups[(event.label, event.direction)][0].append(event)
+    for crossing in replayed:
+        groups[(crossing.label, crossing.direction)][1].append(crossing)
+    rows: list[ComparedEvent] = []
+    for (label, direction), (a, b) in groups.items():
+        rows += _match(label, direction, sorted(a, key=lambda e: (e.frame_index, e.id)),
+                       sorted(b, key=lambda e: (e.frame_index, e.id)), tolerance_frames)
+    rows.sort(key=lambda row: (row.frame, row.label, row.direction))
+    return ReplayComparison(run, tolerance_frames, rows)

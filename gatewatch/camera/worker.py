@@ -1,0 +1,183 @@
+"""A camera worker: keeps one configured camera analysed, reconnecting when its source fails.
+
+The camera's status row (connected, last frame time, frames/s, reconnects) is kept current so
+operators see a camera that dropped or fell behind: while analysis is slower than the source
+(a live source then drops frames), the status note says so and where the time goes, stage by
+stage.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+
+from gatewatch.audit import trail
+from gatewatch.camera.analysis import make_pipeline
+from gatewatch.camera.footage import file_source_key, live_source_key, sync_camera
+from gatewatch.camera.store import EventStore, EventWriter, StoredEvent, remove_stale_partial_files
+from gatewatch.models.db import session_scope
+from gatewatch.models.tables import Camera
+from gatewatch.settings import CameraSettings, Settings
+from gatewatch.vision.detector import load_model
+from gatewatch.vision.plate_reader import PlateReader
+from gatewatch.vision.runstats import RunStats
+from gatewatch.vision.sources import Frame, SourceError, open_source
+
+log = logging.getLogger(__name__)
+
+#: Seconds to wait before each reconnect attempt; the last is repeated.
+BACKOFF_SECONDS = (1.0, 2.0, 5.0, 10.0, 30.0)
+#: The actor the worker's audit records name; its role is ``trail.SYSTEM``, as for the events it stores.
+WORKER_ACTOR = "worker"
+
+
+class CameraStatus:
+    """Writes the camera's status row, at most every ``interval`` seconds while frames flow.
+
+    For a live camera, each outage (from its first failure to the next frame) also goes into the
+    audit trail, which keeps it after the row has moved on: ``camera.disconnected`` with the
+    reason, then ``camera.reconnected`` with how long frames were missing and how many opens it
+    took.
+    """
+
+    def __init__(self, engine: sa.Engine, camera_id: str, interval: float = 2.0, *, live: bool = False) -> None:
+        self.engine = engine
+        self.camera_id = camera_id
+        self.interval = interval
+        self.live = live
+        self._stats = RunStats()
+        self._since = self._stats.snapshot()
+        self._nominal_fps = 0.0
+        self._attempts = 1
+        self._outage_since: float | None = None  # time.monotonic() of the outage's first failure
+
+    def update(self, **fields: object) -> None:
+        self._write(fields)
+
+    def _write(self, fields: dict[str, object], *, reconnects: int = 0,
+               audited: tuple[str, dict[str, object]] | None = None) -> None:
+        """Set ``fields`` on the row and add ``reconnects`` to its count.
+
+        ``audited`` (action, after) is written to the audit trail in the same transaction.
+        """
+        with session_scope(self.engine) as session:
+            row = session.get(Camera, self.camera_id)
+            if row is not None:
+                for name, value in fields.items():
+                    setattr(row, name, value)
+                row.reconnects += reconnects
+                session.add(row)
+            if audited is not None:
+                action, after = audited
+                trail.record(session, actor=WORKER_ACTOR, role=trail.SYSTEM, action=action, entity="camera",
+                             entity_id=self.camera_id, after=after)
+
+    def follow(self, stats: RunStats, nominal_fps: float, *, attempts: int = 1) -> None:
+        """Report on ``stats``, the counters of the run that starts now, for a source of ``nominal_fps``.
+
+        ``attempts``: the opens this source took, the failed ones included.
+        """
+        self._stats, self._since, self._nominal_fps = stats, stats.snapshot(), nominal_fps
+        self._attempts = attempts
+
+    def on_frame(self, frame: Frame) -> None:
+        if self._outage_since is not None:
+            self._reconnected(time.monotonic() - self._outage_since)
+            return
+        window = self._stats.since(self._since)
+        if window.seconds < self.interval:
+            return
+        note = None
+        if window.behind(self._nominal_fps):
+            note = f"behind real time: {window.describe(self._nominal_fps)}"
+            log.warning("%s: %s", self.camera_id, note)
+        self.update(connected=True, last_frame_at=datetime.now(UTC),
+                    frames_per_second=round(window.frames_per_second, 2), status_note=note and note[:500])
+        self._since = self._stats.snapshot()
+
+    def disconnected(self, reason: str, *, count_reconnect: bool) -> None:
+        """The source broke off or could not be opened; for a live camera this may start an outage."""
+        starts_outage = self.live and self._outage_since is None
+        if starts_outage:
+            self._outage_since = time.monotonic()
+        self._write({"connected": False, "status_note": reason[:500]}, reconnects=int(count_reconnect),
+                    audited=("camera.disconnected", {"reason": reason}) if starts_outage else None)
+
+    def _reconnected(self, outage_seconds: float) -> None:
+        log.info("%s: reconnected, frames again after %.1f s and %d attempts", self.camera_id, outage_seconds,
+                 self._attempts)
+        self._write({"connected": True, "last_frame_at": datetime.now(UTC), "status_note": None},
+                    audited=("camera.reconnected",
+                             {"outage_seconds": round(outage_seconds, 2), "attempts": self._attempts}))
+        self._outage_since = None
+
+
+def _is_live(spec: str) -> bool:
+    return "://" in spec or spec.isdigit()
+
+
+def _back_off(camera_id: str, failures: int, reason: str, stop: threading.Event) -> None:
+    """Wait before opening again, the longer the more opens in a row brought no frame."""
+    delay = BACKOFF_SECONDS[min(failures, len(BACKOFF_SECONDS)) - 1]
+    log.warning("%s: %s; retrying in %.0f s", camera_id, reason, delay)
+    stop.wait(delay)
+
+
+def run_camera(engine: sa.Engine, settings: Settings, camera: CameraSettings, stop: threading.Event) -> None:
+    """Analyse ``camera`` until ``stop`` is set; a stored file as camera source is analysed once.
+
+    A live source that cannot be opened, breaks off or stalls is opened again at once, then with
+    backoff while opens bring no frame; a file that cannot be opened raises SourceError at once,
+    since waiting will not mend it. The events a session left are stored on a thread of their
+    own while the next session runs: writing their evidence must not keep the camera unwatched.
+    """
+    sync_camera(engine, camera)
+    if removed := remove_stale_partial_files(settings.data_dir, camera.id):
+        log.info("%s: removed %d partial evidence files left by an earlier crash", camera.id, removed)
+    status = CameraStatus(engine, camera.id, live=_is_live(camera.source))
+    model = None
+    plates = PlateReader(settings.plates)  # its OCR engine is built at the first vehicle, then kept
+    failures = 0  # opens in a row that brought no frame
+    closing: Future[list[StoredEvent]] | None = None  # the last session's writer, storing what it holds
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"close-writer-{camera.id}") as closer:
+        while not stop.is_set():
+            try:
+                source = open_source(camera.source, stall_seconds=camera.stall_seconds,
+                                     decode_threads=settings.analysis.decode_threads)
+            except SourceError as exc:
+                status.disconnected(str(exc), count_reconnect=failures > 0)
+                if not status.live:
+                    raise
+                failures += 1
+                _back_off(camera.id, failures, str(exc), stop)
+                continue
+            model = model or load_model(settings.detector)
+            key = live_source_key(datetime.now(UTC)) if source.is_live else file_source_key(camera.source)
+            stats = RunStats()
+            writer = EventWriter(EventStore(engine, settings, camera, key, plates), times=stats.stages)
+            pipeline = make_pipeline(settings, camera, model)
+            status.follow(stats, source.fps, attempts=failures + 1)
+            try:
+                pipeline.run(source, writer.submit, stop=stop, on_frame=status.on_frame, stats=stats)
+                log.info("%s: %s", camera.id, stats.describe(source.fps))
+            except SourceError as exc:
+                log.warning("%s: %s; reconnecting", camera.id, exc)
+                status.disconnected(str(exc), count_reconnect=True)
+            finally:
+                source.close()
+                if closing is not None:
+                    closing.result()  # a storing failure ends the worker, as it always has
+                closing = closer.submit(writer.close)
+            if not source.is_live:
+                break
+            failures = 0 if stats.frames else failures + 1
+            if failures and not stop.is_set():
+                _back_off(camera.id, failures, "the stream brought no frame", stop)
+        if closing is not None:
+            closing.result()
+    status.update(connected=False)

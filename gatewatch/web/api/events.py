@@ -1,0 +1,173 @@
+"""Events under /api/v1/events: the queue's list and filters, one event, and reviews of it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import Response, request, url_for
+from pydantic import ValidationError
+
+from gatewatch.events import reviews
+from gatewatch.events.queries import (
+    MAX_PAGE_SIZE,
+    STATUS_FILTERS,
+    EventFilter,
+    FilterError,
+    find_events,
+    queue_state,
+)
+from gatewatch.events.reviews import DECISIONS, Decision
+from gatewatch.models.tables import EntryEvent, FlagReason
+from gatewatch.web import access
+from gatewatch.web.api import schemas
+from gatewatch.web.api.blueprint import (
+    CAMERA,
+    DATE,
+    BadRequest,
+    NotFound,
+    bp,
+    error,
+    int_arg,
+    json_body,
+    json_response,
+)
+from gatewatch.web.api.docs import Operation, Param, documented
+from gatewatch.web.auth import actor
+from gatewatch.web.context import db, settings
+from gatewatch.web.messages import review_error
+from gatewatch.web.validation import field_errors
+
+EVENT_QUERY = (
+    CAMERA,
+    Param("reason", {"type": "string", "enum": [r.value for r in FlagReason]}, "only this flag reason"),
+    Param(
+        "status",
+        {"type": "string", "enum": list(STATUS_FILTERS), "default": "open"},
+        "open (flagged or acknowledged), flagged_ever, any, or one status",
+    ),
+    Param("date", DATE, "only this day at the site, YYYY-MM-DD"),
+    Param("page", {"type": "integer", "minimum": 1, "default": 1}, "page number"),
+    Param(
+        "size", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE, "default": 50}, "events per page"
+    ),
+)
+
+
+def _event_out(event: EntryEvent, model: type[schemas.EventOut] = schemas.EventOut, **extra: Any) -> Any:
+    urls = {
+        "snapshot_url": url_for("evidence.snapshot", event_id=event.id) if event.snapshot_path else None,
+        "clip_url": url_for("evidence.clip", event_id=event.id) if event.clip_path else None,
+        "plate_url": url_for("evidence.plate", event_id=event.id) if event.plate_crop_path else None,
+    }
+    return model.model_validate({**event.model_dump(), **urls, **extra})
+
+
+@bp.get("/events")
+@access.allow(access.EVERYONE)
+@documented(
+    Operation(
+        "Entry and exit events, newest first, filtered like the flagged queue",
+        schemas.EventPageOut,
+        query=EVENT_QUERY,
+        errors=(400,),
+    )
+)
+def list_events() -> Response:
+    try:
+        event_filter = EventFilter.parse(request.args)
+    except FilterError as problem:
+        raise BadRequest("invalid query parameter", {problem.field: str(problem)}) from None
+    page = find_events(
+        db(),
+        event_filter,
+        settings().zone,
+        page=int_arg("page", 1, 1, 1_000_000),
+        size=int_arg("size", 50, 1, MAX_PAGE_SIZE),
+    )
+    return json_response(
+        schemas.EventPageOut(
+            items=[_event_out(e) for e in page.events],
+            page=page.number,
+            size=page.size,
+            total=page.total,
+            total_is_capped=page.total_is_capped,
+        )
+    )
+
+
+@bp.get("/events/queue-state")
+@access.allow(access.EVERYONE)
+@documented(
+    Operation(
+        "The newest open event and how many are open: poll this to learn the queue changed",
+        schemas.QueueStateOut,
+    )
+)
+def events_queue_state() -> Response:
+    state = queue_state(db())
+    return json_response(
+        schemas.QueueStateOut(newest_open_id=state.newest_open_id, open_count=state.open_count)
+    )
+
+
+def _event_or_404(event_id: int) -> EntryEvent:
+    event = db().get(EntryEvent, event_id)
+    if event is None:
+        raise NotFound(f"there is no event #{event_id}")
+    return event
+
+
+@bp.get("/events/<int:event_id>")
+@access.allow(access.EVERYONE)
+@documented(Operation("One event with its review history", schemas.EventDetailOut, errors=(404,)))
+def event_detail(event_id: int) -> Response:
+    event = _event_or_404(event_id)
+    history = [schemas.ReviewOut.model_validate(r) for r in reviews.history(db(), event_id)]
+    return json_response(_event_out(event, schemas.EventDetailOut, reviews=history))
+
+
+_REVIEW_STATUS = {reviews.TransitionRefused: 409, reviews.EventNotFound: 404}
+_REVIEW_FIELD = {reviews.NoteRequired: "note", reviews.VisitNotFound: "visit_id"}
+
+
+def _review_view(decision: Decision) -> Callable[[int], Response]:
+    def review(event_id: int) -> Response:
+        try:
+            body = schemas.ReviewIn.model_validate(json_body())
+        except ValidationError as problem:
+            return error(422, "invalid review", field_errors(problem))
+        session = db()
+        username, role = actor()
+        try:
+            row = reviews.decide(
+                session, event_id, decision, actor=username, role=role, note=body.note, visit_id=body.visit_id
+            )
+        except reviews.ReviewError as problem:
+            session.rollback()
+            event = session.get(EntryEvent, event_id)
+            message = review_error(problem, event.status if event else "")
+            status = _REVIEW_STATUS.get(type(problem), 422)
+            field = _REVIEW_FIELD.get(type(problem), "note")
+            return error(status, message, {field: message} if status == 422 else None)
+        session.commit()
+        return json_response(schemas.ReviewOut.model_validate(row), 201)
+
+    review.__name__ = f"review_{decision.value}"
+    operation = Operation(
+        f"Review the event: {decision.value.replace('_', ' ')}",
+        schemas.ReviewOut,
+        status=201,
+        body=schemas.ReviewIn,
+        body_required=False,
+        errors=(400, 404, 409, 422),
+    )
+    return access.allow(DECISIONS[decision].roles)(documented(operation)(review))
+
+
+for _decision in Decision:
+    bp.add_url_rule(
+        f"/events/<int:event_id>/reviews/{_decision.slug}",
+        view_func=_review_view(_decision),
+        methods=["POST"],
+    )

@@ -1,0 +1,8 @@
+"""Every /api/v1 route, on one blueprint: importing this module registers them all."""
+
+from __future__ import annotations
+
+from gatewatch.web.api import events, site, visitor_log
+from gatewatch.web.api.blueprint import bp
+
+__all__ = ["bp", "events", "site", "visitor_log"]

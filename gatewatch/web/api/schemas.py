@@ -1,0 +1,146 @@
+"""The shapes of the API's JSON: responses are produced through these models, and the OpenAPI
+document's schemas are generated from them, so the document says what the endpoints send."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from gatewatch.events.queries import COUNT_CAP
+from gatewatch.events.reviews import MAX_NOTE_LENGTH
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class DocumentOut(BaseModel):
+    """The OpenAPI document itself."""
+
+    model_config = ConfigDict(extra="allow")
+
+    openapi: str
+
+
+class ErrorOut(BaseModel):
+    error: str
+    fields: dict[str, str] = Field(default_factory=dict, description="a message for each input at fault")
+
+
+class HealthOut(BaseModel):
+    status: str = Field(description="ok, or unavailable when the database does not answer")
+    database: str
+
+
+class EventOut(_Out):
+    id: int
+    camera_id: str
+    label: str = Field(description="detected class: person, car, motorcycle, ...")
+    direction: str = Field(description="entry or exit")
+    occurred_at: datetime
+    confidence: float
+    status: str
+    flag: str | None = Field(description="why the entry was flagged, if it was")
+    flag_detail: str | None = Field(
+        description="the visits and authorisations considered and why none matched"
+    )
+    visit_id: int | None
+    authorisation_id: int | None
+    evidence_error: str | None
+    plate_text: str | None = Field(description='the vehicle\'s plate as read or corrected, "BG 1234 AB"')
+    plate_status: str | None = Field(description="read or unreadable; null for people and older events")
+    plate_confidence: float | None = Field(description="the plate reader's confidence")
+    snapshot_url: str | None = None
+    clip_url: str | None = None
+    plate_url: str | None = None
+
+
+class EventPageOut(BaseModel):
+    items: list[EventOut]
+    page: int
+    size: int
+    total: int = Field(description=f"matching events, counted up to {COUNT_CAP}")
+    total_is_capped: bool
+
+
+class QueueStateOut(BaseModel):
+    newest_open_id: int | None = Field(description="the newest event waiting for a person")
+    open_count: int
+
+
+class ReviewOut(_Out):
+    id: int
+    event_id: int
+    decision: str
+    note: str
+    visit_id: int | None
+    actor: str
+    at: datetime
+
+
+class EventDetailOut(EventOut):
+    reviews: list[ReviewOut]
+
+
+class ReviewIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    note: str = Field("", max_length=MAX_NOTE_LENGTH, description="required to confirm and to add a note")
+    visit_id: int | None = Field(None, description="the visit that explains the entry; required to link")
+
+
+class VisitOut(_Out):
+    id: int
+    visitor_name: str
+    id_number: str
+    organisation: str
+    purpose: str
+    host: str
+    vehicle_plate: str | None
+    vehicle_type: str | None
+    party_size: int
+    camera_id: str | None
+    check_in_at: datetime
+    expected_check_out_at: datetime | None
+    checked_out_at: datetime | None
+    registered_by: str
+    created_at: datetime
+
+
+class VisitListOut(BaseModel):
+    items: list[VisitOut]
+
+
+class VisitCreatedOut(VisitOut):
+    explained_event_ids: list[int] = Field(description="open entries this registration explains")
+
+
+class CameraOut(_Out):
+    """A camera's status; its source URL is left out because it may hold the camera's password."""
+
+    id: str
+    name: str
+    connected: bool
+    last_frame_at: datetime | None
+    frames_per_second: float | None
+    reconnects: int
+    status_note: str | None
+
+
+class CameraListOut(BaseModel):
+    items: list[CameraOut]
+
+
+class HourOut(_Out):
+    hour: int = Field(ge=0, le=23, description="hour of the day in the site's time zone")
+    entries: int
+    exits: int
+
+
+class StatsOut(BaseModel):
+    date: date
+    camera_id: str | None
+    hours: list[HourOut]
+    flags: dict[str, int] = Field(description="flagged entries of the day by reason")
+    inside: int = Field(description="visits checked in and not checked out, any day")

@@ -1,0 +1,71 @@
+"""Several gates: a supervised worker per camera into one PostgreSQL database."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import yaml
+from sqlmodel import Session, select
+
+from gatewatch.camera.supervisor import Supervisor
+from gatewatch.models.db import make_engine
+from gatewatch.models.tables import EntryEvent
+from gatewatch.settings import load_settings
+from tests.databases import PostgresServer, fresh_postgres_database
+from tests.shared_files import MODEL, SAMPLE_CONFIG, STREET
+
+
+def write_config(tmp_path: Path, sources: dict[str, str]) -> Path:
+    raw = yaml.safe_load(SAMPLE_CONFIG.read_text())
+    street = raw["cameras"][0]
+    raw["data_dir"] = str(tmp_path / "data")
+    raw["detector"]["model"] = str(MODEL)
+    raw["cameras"] = [{**street, "id": camera_id, "name": camera_id, "source": source}
+                      for camera_id, source in sources.items()]
+    path = tmp_path / "gatewatch.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return path
+
+
+@pytest.mark.slow
+def test_three_cameras_into_one_postgresql(tmp_path: Path, postgres_server: PostgresServer) -> None:
+    url = fresh_postgres_database(postgres_server)
+    sources = {}
+    for camera_id in ("gate-a", "gate-b", "gate-c"):
+        copy = tmp_path / f"{camera_id}.mp4"
+        copy.write_bytes(STREET.read_bytes())
+        sources[camera_id] = str(copy)
+    config = write_config(tmp_path, sources)
+    result = subprocess.run([sys.executable, "-m", "gatewatch", "worker", "--all", "--config", str(config),
+                             "--db", url], capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stderr[-3000:]
+    with Session(make_engine(url)) as session:
+        events = session.exec(select(EntryEvent)).all()
+    per_camera = Counter((e.camera_id, e.label, e.direction) for e in events)
+    # Each copy shows what the street file shows alone: three people in, one out.
+    for camera_id in sources:
+        assert per_camera[(camera_id, "person", "entry")] == 3
+        assert per_camera[(camera_id, "person", "exit")] == 1
+    assert len(events) == 12
+    assert len({(e.camera_id, e.track_id, e.frame_index) for e in events}) == 12  # nothing twice
+
+
+def test_a_crashing_worker_is_restarted_with_backoff(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(b"\x00not a video" * 100)
+    config = write_config(tmp_path, {"gate-x": str(broken)})
+    supervisor = Supervisor(load_settings(config), str(config))
+    stop = threading.Event()
+    timer = threading.Timer(9.0, stop.set)
+    timer.start()
+    supervisor.run(stop, poll_seconds=0.1)
+    timer.cancel()
+    history = supervisor.children["gate-x"].history
+    # Started, failed (exit 1: the file is no video), restarted after 1 s, failed, after 2 s ...
+    assert len(history) >= 2
+    assert set(history) == {1}

@@ -1,0 +1,49 @@
+"""Evidence files as a browser and an auditor get them: the clip's codec, length and drawn box."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+import pytest
+
+from gatewatch.models.tables import Direction
+from gatewatch.vision.evidence import BOX_COLOUR, draw_box, draw_boxes_i420, write_packets
+from gatewatch.vision.gate import Crossing
+from gatewatch.vision.recorder import EventDraft
+from tests.vision.test_clips import T0, clip_frame, encoded
+
+BOX = (100.0, 60.0, 220.0, 200.0)
+
+
+def test_a_clip_is_h264_in_mp4_with_the_track_boxed_only_where_it_was_seen(tmp_path: Path) -> None:
+    frames = [clip_frame(i, np.full((240, 320, 3), 60 + 2 * i, np.uint8), {5: BOX} if i < 8 else {})
+              for i in range(12)]
+    draft = encoded(EventDraft(Crossing(5, "person", Direction.ENTRY, 6, T0, 0.8, BOX), 10.0, frames))
+    path = tmp_path / "clip.mp4"
+    write_packets(path, draft.encoded.result())
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        assert (stream.codec_context.name, stream.codec_context.pix_fmt) == ("h264", "yuv420p")
+        decoded = [f.to_ndarray(format="bgr24") for f in container.decode(stream)]
+    assert len(decoded) == 12
+    edge = decoded[0][130, 100:102].astype(int)  # the box's left edge, halfway down
+    assert np.abs(edge - BOX_COLOUR).max() <= 40, edge
+    assert abs(int(decoded[0][130, 160, 1]) - 60) <= 6  # inside the box, the picture itself
+    assert abs(int(decoded[11][130, 100, 1]) - 82) <= 6  # the track gone: no box drawn
+
+
+@pytest.mark.parametrize("shape", [(240, 320), (720, 1280)])
+def test_a_box_drawn_on_yuv_planes_looks_like_one_drawn_in_bgr(shape: tuple[int, int]) -> None:
+    height, width = shape
+    bgr = np.full((height, width, 3), 90, np.uint8)
+    box = tuple(v * width / 320 for v in BOX)
+    drawn_bgr = draw_box(bgr, box, "car #3 entry")
+    drawn_yuv = cv2.cvtColor(draw_boxes_i420(cv2.cvtColor(bgr, cv2.COLOR_BGR2YUV_I420), [(box, "car #3 entry")]),
+                             cv2.COLOR_YUV2BGR_I420)
+    differs = np.abs(drawn_bgr.astype(int) - drawn_yuv).max(axis=2) > 60
+    # Chroma is half the resolution: only pixels at the edges of strokes and letters may differ.
+    assert differs.mean() < 0.01
+    assert (np.abs(drawn_bgr.astype(int) - bgr).max(axis=2) > 60).sum() > 100  # something was drawn
