@@ -23,7 +23,8 @@ import sqlalchemy as sa
 
 from gatewatch.accounts import users
 from gatewatch.models.db import make_engine, migrate, session_scope
-from gatewatch.models.tables import Camera, EntryEvent, EventStatus, FlagReason
+from gatewatch.models.enums import EventStatus, FlagReason
+from gatewatch.models.tables import Camera, EntryEvent
 from gatewatch.settings import Settings
 from gatewatch.web.app import create_app
 

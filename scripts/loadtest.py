@@ -55,7 +55,8 @@ from gatewatch.accounts import users
 from gatewatch.camera.footage import sync_camera
 from gatewatch.camera.store import EventStore
 from gatewatch.models.db import make_engine, migrate, session_scope
-from gatewatch.models.tables import Direction, Role, Visit
+from gatewatch.models.enums import Direction, Role
+from gatewatch.models.tables import Visit
 from gatewatch.settings import Settings, load_settings
 from gatewatch.vision.gate import Crossing
 from gatewatch.vision.recorder import EventDraft

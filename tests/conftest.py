@@ -13,7 +13,8 @@ import pytest
 from sqlmodel import Session
 
 from gatewatch.models.db import make_engine
-from gatewatch.models.tables import Camera, EntryEvent, EventStatus
+from gatewatch.models.enums import EventStatus
+from gatewatch.models.tables import Camera, EntryEvent
 from gatewatch.settings import Settings
 
 pytest_plugins = ["tests.databases"]

@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from gatewatch.models.tables import Direction
+from gatewatch.models.enums import Direction
 from gatewatch.plates import REGION_CODES, Plate
 from gatewatch.settings import PlateSettings
 from gatewatch.vision.gate import Crossing

@@ -18,7 +18,8 @@ from sqlmodel import Session, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from gatewatch.audit import trail
-from gatewatch.models.tables import ApiToken, Role, User
+from gatewatch.models.enums import Role
+from gatewatch.models.tables import ApiToken, User
 from gatewatch.models.types import utcnow
 
 #: Wrong passwords in a row after which a user is locked out.

@@ -24,7 +24,8 @@ from sqlmodel import select
 from gatewatch.audit.events import file_sha256, record_event
 from gatewatch.crosscheck.service import check_event
 from gatewatch.models.db import session_scope
-from gatewatch.models.tables import EntryEvent, EventStatus, PlateStatus
+from gatewatch.models.enums import EventStatus, PlateStatus
+from gatewatch.models.tables import EntryEvent
 from gatewatch.settings import PLATED_CLASSES, CameraSettings, Settings
 from gatewatch.vision.clips import lower_priority
 from gatewatch.vision.evidence import write_jpeg, write_packets, write_snapshot

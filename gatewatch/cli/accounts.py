@@ -16,7 +16,8 @@ from sqlmodel import Session, select
 from gatewatch.accounts import users as user_accounts
 from gatewatch.cli.app import App, UsageError, default_actor, with_app
 from gatewatch.models.db import session_scope
-from gatewatch.models.tables import Role, User
+from gatewatch.models.enums import Role
+from gatewatch.models.tables import User
 
 #: The audit trail's role for changes made at the command line, by whoever runs it on the server.
 CLI_ROLE = "cli"

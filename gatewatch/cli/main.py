@@ -28,7 +28,8 @@ from gatewatch.cli.app import App, InputError, UsageError, actor_option, gate_ov
 from gatewatch.cli.demo import DEMO_CONFIG, DEMO_PASSWORD, DEMO_STARTS, DEMO_USERS, DEMO_VISITS
 from gatewatch.cli.evidence import audit, export, replay, replay_run, retention
 from gatewatch.models.db import session_scope
-from gatewatch.models.tables import OPEN_STATUSES, EntryEvent, Visit
+from gatewatch.models.enums import OPEN_STATUSES
+from gatewatch.models.tables import EntryEvent, Visit
 from gatewatch.settings import CameraSettings
 from gatewatch.vision.detector import DetectorError, load_model
 from gatewatch.vision.sources import SourceError

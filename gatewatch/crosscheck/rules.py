@@ -35,7 +35,7 @@ from datetime import UTC, datetime, timedelta
 from enum import Enum
 from typing import Literal, TypeVar
 
-from gatewatch.models.tables import EventStatus, FlagReason
+from gatewatch.models.enums import EventStatus, FlagReason
 from gatewatch.plates import key_matches, match_key
 
 EntryKind = Literal["person", "vehicle"]

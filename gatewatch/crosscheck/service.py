@@ -28,17 +28,8 @@ from gatewatch.crosscheck.rules import (
     WatchlistFacts,
     judge,
 )
-from gatewatch.models.tables import (
-    OPEN_STATUSES,
-    Authorisation,
-    Direction,
-    EntryEvent,
-    EventStatus,
-    FlagReason,
-    PlateStatus,
-    Visit,
-    WatchlistPlate,
-)
+from gatewatch.models.enums import OPEN_STATUSES, Direction, EventStatus, FlagReason, PlateStatus
+from gatewatch.models.tables import Authorisation, EntryEvent, Visit, WatchlistPlate
 from gatewatch.plates import match_key, plate_key_sql
 from gatewatch.settings import VEHICLE_CLASSES, ConfigError, Settings
 

@@ -15,7 +15,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from gatewatch.models.tables import OPEN_STATUSES, Camera, EntryEvent, EventStatus, FlagReason
+from gatewatch.models.enums import OPEN_STATUSES, EventStatus, FlagReason
+from gatewatch.models.tables import Camera, EntryEvent
 
 #: Counts go this far and no further; the page then says "more than".
 COUNT_CAP = 10_000

@@ -18,7 +18,8 @@ from sqlmodel import Session, select
 
 from gatewatch.audit import trail
 from gatewatch.crosscheck.service import LINK_FIELDS, check_event
-from gatewatch.models.tables import OPEN_STATUSES, EntryEvent, EventStatus, PlateStatus, Review, Role, Visit
+from gatewatch.models.enums import OPEN_STATUSES, EventStatus, PlateStatus, Role
+from gatewatch.models.tables import EntryEvent, Review, Visit
 from gatewatch.plates import parse_typed_plate
 from gatewatch.settings import VEHICLE_CLASSES, Settings
 

@@ -10,7 +10,8 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from gatewatch.events.queries import day_bounds
-from gatewatch.models.tables import Direction, EntryEvent, FlagReason, Visit
+from gatewatch.models.enums import Direction, FlagReason
+from gatewatch.models.tables import EntryEvent, Visit
 
 
 @dataclass(frozen=True)

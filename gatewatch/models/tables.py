@@ -1,56 +1,18 @@
 """The database schema: cameras, the visitor log, entry events, reviews and the audit trail.
 
 Times are aware UTC datetimes in Python and UTC in the database (see ``UTCDateTime``).
-Status and reason columns hold the string values of the enums below, so the schema is the
-same on SQLite and PostgreSQL and needs no database enum types.
+Status and reason columns hold the string values of the enums in ``gatewatch.models.enums``, so the
+schema is the same on SQLite and PostgreSQL and needs no database enum types.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from gatewatch.models.types import UTCDateTime, utcnow
-
-
-class Direction(StrEnum):
-    ENTRY = "entry"
-    EXIT = "exit"
-
-
-class EventStatus(StrEnum):
-    """Where an event stands. Exits are recorded but never flagged."""
-
-    EXIT = "exit"  # an exit: counted, not cross-checked
-    EXPLAINED = "explained"  # matched to a visit or a standing authorisation
-    FLAGGED = "flagged"  # nothing explains it: waits for a person
-    ACKNOWLEDGED = "acknowledged"  # an operator has seen it; still unexplained
-    CONFIRMED = "confirmed"  # a guard confirmed an unregistered entry
-    RESOLVED = "resolved"  # a person linked it to a visit
-    FALSE_ALARM = "false_alarm"  # a person judged the detection wrong
-
-
-#: Statuses in which an event still waits for the cross-check or for a person.
-OPEN_STATUSES = (EventStatus.FLAGGED, EventStatus.ACKNOWLEDGED)
-
-
-class FlagReason(StrEnum):
-    UNREGISTERED = "unregistered"
-    OVER_PARTY_SIZE = "over_party_size"
-    AFTER_HOURS = "after_hours"
-    CHECKED_OUT = "checked_out"
-    UNKNOWN_PLATE = "unknown_plate"  # a vehicle visit in the window, but for another plate
-    WATCHLIST = "watchlist"  # the plate is on the watch list, whatever the visitor log says
-
-
-class PlateStatus(StrEnum):
-    """Whether a vehicle's plate was read; events of people, and older events, have none."""
-
-    READ = "read"
-    UNREADABLE = "unreadable"
 
 
 def _time_column(*, nullable: bool = False, index: bool = False) -> sa.Column[datetime]:
@@ -243,12 +205,6 @@ class AuditChainHead(SQLModel, table=True):
     seq: int = 0
     sha256: str = Field(max_length=64)
 
-
-class Role(StrEnum):
-    OPERATOR = "operator"
-    GUARD = "guard"
-    AUDITOR = "auditor"
-    ADMIN = "admin"
 
 
 class User(SQLModel, table=True):

@@ -25,7 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from gatewatch.models.tables import Direction
+from gatewatch.models.enums import Direction
 from gatewatch.settings import GateSettings
 from gatewatch.vision.objects import TrackedObject
 

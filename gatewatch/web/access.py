@@ -15,7 +15,7 @@ from flask import Flask, Response, current_app, jsonify, redirect, render_templa
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
-from gatewatch.models.tables import Role
+from gatewatch.models.enums import Role
 
 _ATTRIBUTE = "_gatewatch_roles"
 _REGISTRY = "gatewatch.access"

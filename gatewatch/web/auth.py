@@ -21,7 +21,8 @@ from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 
 from gatewatch.accounts import users
-from gatewatch.models.tables import Role, User
+from gatewatch.models.enums import Role
+from gatewatch.models.tables import User
 from gatewatch.web import access
 from gatewatch.web.context import db, settings
 from gatewatch.web.navigation import safe_next

@@ -21,7 +21,7 @@ from flask_login import current_user
 from gatewatch.camera.replay import Outcome, ReplayStatus
 from gatewatch.events.queries import ANY, EVER_FLAGGED, OPEN
 from gatewatch.events.reviews import Decision
-from gatewatch.models.tables import Direction, EventStatus, FlagReason, Role
+from gatewatch.models.enums import Direction, EventStatus, FlagReason, Role
 from gatewatch.visitors.imports import ImportStatus
 from gatewatch.web.context import settings
 

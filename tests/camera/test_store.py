@@ -18,7 +18,8 @@ from gatewatch.camera.footage import live_source_key, sync_camera
 from gatewatch.camera.store import EventStore, EventWriter
 from gatewatch.evidence.integrity import verify_integrity
 from gatewatch.models.db import make_engine, migrate
-from gatewatch.models.tables import Direction, EntryEvent
+from gatewatch.models.enums import Direction
+from gatewatch.models.tables import EntryEvent
 from gatewatch.plates import Plate
 from gatewatch.settings import Settings
 from gatewatch.vision.gate import Crossing

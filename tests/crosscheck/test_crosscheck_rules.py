@@ -17,7 +17,7 @@ from gatewatch.crosscheck.rules import (
     WatchlistFacts,
     judge,
 )
-from gatewatch.models.tables import EventStatus, FlagReason
+from gatewatch.models.enums import EventStatus, FlagReason
 
 T = datetime(2024, 5, 1, 3, 0, tzinfo=UTC)  # 10:00 in Jakarta
 BEFORE, AFTER = timedelta(minutes=15), timedelta(minutes=2)

@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 from sqlmodel import Session, select
 
 from gatewatch.crosscheck.service import check_event
-from gatewatch.models.tables import AuditRecord, Camera, EntryEvent, EventStatus, FlagReason
+from gatewatch.models.enums import EventStatus, FlagReason
+from gatewatch.models.tables import AuditRecord, Camera, EntryEvent
 from gatewatch.settings import Settings
 from gatewatch.visitors.visits import AuthorisationInput, VisitInput, add_authorisation, register_visit
 

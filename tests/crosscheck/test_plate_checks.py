@@ -17,7 +17,8 @@ from gatewatch.crosscheck import watchlist
 from gatewatch.crosscheck.service import check_event
 from gatewatch.events import reviews
 from gatewatch.evidence.integrity import EventProblem, verify_integrity
-from gatewatch.models.tables import AuditRecord, EntryEvent, EventStatus, FlagReason, PlateStatus
+from gatewatch.models.enums import EventStatus, FlagReason, PlateStatus
+from gatewatch.models.tables import AuditRecord, EntryEvent
 from gatewatch.settings import Settings
 from gatewatch.visitors.visits import VisitInput, list_visits, register_visit
 

@@ -9,7 +9,7 @@ import av
 import numpy as np
 import pytest
 
-from gatewatch.models.tables import Direction
+from gatewatch.models.enums import Direction
 from gatewatch.settings import EvidenceSettings
 from gatewatch.vision.clips import ClipEncoder
 from gatewatch.vision.evidence import BOX_COLOUR, write_packets

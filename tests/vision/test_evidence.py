@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from gatewatch.models.tables import Direction
+from gatewatch.models.enums import Direction
 from gatewatch.vision.evidence import BOX_COLOUR, draw_box, draw_boxes_i420, write_packets
 from gatewatch.vision.gate import Crossing
 from gatewatch.vision.recorder import EventDraft

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from gatewatch.models.tables import Direction
+from gatewatch.models.enums import Direction
 from gatewatch.settings import GateSettings
 from gatewatch.vision.detector import TrackedObject
 from gatewatch.vision.gate import Crossing, GateCounter, GateLine

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from gatewatch.models.tables import Direction
+from gatewatch.models.enums import Direction
 from gatewatch.settings import EvidenceSettings
 from gatewatch.vision.gate import Crossing
 from gatewatch.vision.objects import TrackedObject

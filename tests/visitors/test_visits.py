@@ -14,7 +14,8 @@ from pydantic import ValidationError
 from sqlmodel import Session, func, select
 
 from gatewatch.crosscheck.service import check_event
-from gatewatch.models.tables import AuditRecord, EntryEvent, EventStatus, Visit
+from gatewatch.models.enums import EventStatus
+from gatewatch.models.tables import AuditRecord, EntryEvent, Visit
 from gatewatch.settings import Settings
 from gatewatch.visitors.visits import (
     CSV_BATCH_SIZE,

@@ -29,7 +29,8 @@ from werkzeug.serving import make_server
 from gatewatch.accounts import users
 from gatewatch.crosscheck.service import check_event
 from gatewatch.models.db import make_engine, migrate, session_scope
-from gatewatch.models.tables import Camera, EntryEvent, EventStatus, Role, User
+from gatewatch.models.enums import EventStatus, Role
+from gatewatch.models.tables import Camera, EntryEvent, User
 from gatewatch.settings import Settings
 from gatewatch.web.app import create_app
 from tests.databases import DATABASES, fresh_postgres_database

@@ -15,7 +15,8 @@ from openapi_spec_validator import validate
 from sqlmodel import Session
 
 from gatewatch.models.db import session_scope
-from gatewatch.models.tables import EntryEvent, EventStatus, Role, User, Visit
+from gatewatch.models.enums import EventStatus, Role
+from gatewatch.models.tables import EntryEvent, User, Visit
 from gatewatch.settings import Settings
 from gatewatch.web.api.openapi import openapi_path
 from tests.web_helpers import NIK, VEHICLE_GATE, StoreEvent, count_rows, csrf_token

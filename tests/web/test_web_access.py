@@ -14,7 +14,8 @@ from flask.testing import FlaskClient
 
 from gatewatch.accounts import users
 from gatewatch.models.db import session_scope
-from gatewatch.models.tables import AuditRecord, ReplayRun, Role, User, Visit, VisitImport, WatchlistPlate
+from gatewatch.models.enums import Role
+from gatewatch.models.tables import AuditRecord, ReplayRun, User, Visit, VisitImport, WatchlistPlate
 from gatewatch.models.types import utcnow
 from gatewatch.settings import Settings
 from gatewatch.web import access

@@ -16,7 +16,8 @@ from sqlmodel import Session, select
 from gatewatch.evidence.export import verify_export
 from gatewatch.evidence.integrity import seal_events
 from gatewatch.evidence.signing import installation_key
-from gatewatch.models.tables import AuditRecord, EntryEvent, ReplayRun, Role
+from gatewatch.models.enums import Role
+from gatewatch.models.tables import AuditRecord, EntryEvent, ReplayRun
 from gatewatch.settings import DetectorSettings, Settings
 from tests.shared_files import HIGHWAY, MODEL
 from tests.web_helpers import GATE, StoreEvent, count_rows, post_form, recent, screenshot

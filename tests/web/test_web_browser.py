@@ -10,7 +10,8 @@ import sqlalchemy as sa
 from flask import Flask
 from playwright.sync_api import Page, expect
 
-from gatewatch.models.tables import EntryEvent, EventStatus, Role, Visit
+from gatewatch.models.enums import EventStatus, Role
+from gatewatch.models.tables import EntryEvent, Visit
 from gatewatch.settings import Settings
 from tests.web_helpers import NIK, StoreEvent, count_rows, recent, screenshot
 

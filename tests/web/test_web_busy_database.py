@@ -16,7 +16,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlmodel import Session, select
 
-from gatewatch.models.tables import Role, Visit
+from gatewatch.models.enums import Role
+from gatewatch.models.tables import Visit
 from tests.web_helpers import NIK, count_rows, csrf_token
 
 FORM = {"visitor_name": "Rina Marlina", "id_number": NIK, "party_size": "1", "check_in_at": "2026-11-20T09:00"}

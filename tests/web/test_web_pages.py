@@ -19,7 +19,8 @@ from sqlmodel import Session, select
 
 from gatewatch.events import queries as event_queries
 from gatewatch.models.db import session_scope
-from gatewatch.models.tables import ApiToken, AuditRecord, EntryEvent, EventStatus, Review, Role, User, Visit
+from gatewatch.models.enums import EventStatus, Role
+from gatewatch.models.tables import ApiToken, AuditRecord, EntryEvent, Review, User, Visit
 from gatewatch.settings import Settings
 from tests.web_helpers import (
     NIK,

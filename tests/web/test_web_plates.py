@@ -14,7 +14,8 @@ from sqlmodel import Session, select
 
 from gatewatch.crosscheck.service import check_event
 from gatewatch.models.db import session_scope
-from gatewatch.models.tables import AuditRecord, EntryEvent, EventStatus, FlagReason, PlateStatus, Role, Visit
+from gatewatch.models.enums import EventStatus, FlagReason, PlateStatus, Role
+from gatewatch.models.tables import AuditRecord, EntryEvent, Visit
 from gatewatch.plates import Plate
 from gatewatch.settings import Settings
 from tests.plate_images import render_plate

@@ -17,7 +17,8 @@ from sqlmodel import Session, select
 from werkzeug.test import TestResponse
 
 from gatewatch.models.db import session_scope
-from gatewatch.models.tables import AuditRecord, Role, Visit, VisitImport
+from gatewatch.models.enums import Role
+from gatewatch.models.tables import AuditRecord, Visit, VisitImport
 from gatewatch.settings import Settings
 from gatewatch.visitors.imports import (
     MEGABYTE,

@@ -18,7 +18,8 @@ from gatewatch.events.queries import (
     queue_state,
 )
 from gatewatch.events.reviews import DECISIONS, Decision
-from gatewatch.models.tables import EntryEvent, FlagReason
+from gatewatch.models.enums import FlagReason
+from gatewatch.models.tables import EntryEvent
 from gatewatch.web import access
 from gatewatch.web.api import schemas
 from gatewatch.web.api.blueprint import (

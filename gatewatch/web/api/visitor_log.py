@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask import Response, request
 
 from gatewatch.events.queries import MAX_PAGE_SIZE
-from gatewatch.models.tables import Role, Visit
+from gatewatch.models.enums import Role
+from gatewatch.models.tables import Visit
 from gatewatch.visitors import visits
 from gatewatch.visitors.visits import VisitInput
 from gatewatch.web import access

@@ -13,7 +13,8 @@ from sqlmodel import select
 
 from gatewatch.accounts import users
 from gatewatch.crosscheck import watchlist
-from gatewatch.models.tables import Role, User
+from gatewatch.models.enums import Role
+from gatewatch.models.tables import User
 from gatewatch.models.types import utcnow
 from gatewatch.web import access
 from gatewatch.web.auth import actor

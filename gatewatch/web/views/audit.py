@@ -10,7 +10,8 @@ from flask import Blueprint, Response, render_template, request, stream_with_con
 
 from gatewatch.audit.queries import AuditFilter, distinct_values, find_records, iter_records
 from gatewatch.events.queries import FilterError
-from gatewatch.models.tables import AuditRecord, Role
+from gatewatch.models.enums import Role
+from gatewatch.models.tables import AuditRecord
 from gatewatch.web import access
 from gatewatch.web.context import db, settings
 from gatewatch.web.i18n import site_time

@@ -7,7 +7,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from gatewatch.accounts import users
-from gatewatch.models.tables import Role
+from gatewatch.models.enums import Role
 from gatewatch.web import access
 from gatewatch.web.auth import actor
 from gatewatch.web.messages import user_error

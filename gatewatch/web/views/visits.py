@@ -14,7 +14,8 @@ from flask_babel import gettext as _
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from gatewatch.events.queries import cameras_by_id
-from gatewatch.models.tables import Role, Visit
+from gatewatch.models.enums import Role
+from gatewatch.models.tables import Visit
 from gatewatch.visitors import imports as visit_imports
 from gatewatch.visitors import visits
 from gatewatch.visitors.imports import MEGABYTE, ImportState, UploadProblem, UploadRefused
