@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 from sqlmodel.sql.expression import SelectOfScalar
 
-from gatewatch.events.queries import FilterError, day_bounds
+from gatewatch.models.filters import day_bounds, parse_day
 from gatewatch.models.tables import AuditRecord
 
 
@@ -23,20 +23,13 @@ class AuditFilter:
 
     @classmethod
     def parse(cls, args: Mapping[str, str]) -> AuditFilter:
-        """From query-string style ``args``; blank values mean no filter; dates are YYYY-MM-DD."""
-
-        def day(name: str) -> date | None:
-            text = (args.get(name) or "").strip()
-            try:
-                return date.fromisoformat(text) if text else None
-            except ValueError:
-                raise FilterError(name, f"{text!r} is not a date such as 2026-11-20") from None
-
+        """From query-string style ``args``; blank values mean no filter; dates are YYYY-MM-DD
+        (FilterError naming the field otherwise)."""
         return cls(
             actor=(args.get("actor") or "").strip() or None,
             action=(args.get("action") or "").strip() or None,
-            since=day("from"),
-            until=day("to"),
+            since=parse_day(args.get("from"), "from"),
+            until=parse_day(args.get("to"), "to"),
         )
 
     def conditions(self, zone: tzinfo) -> list[sa.ColumnElement[bool]]:

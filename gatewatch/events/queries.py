@@ -9,32 +9,24 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import date, tzinfo
 from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from gatewatch.models.enums import OPEN_STATUSES, EventStatus, FlagReason
+from gatewatch.models.filters import MAX_PAGE_SIZE, FilterError, day_bounds, parse_day
 from gatewatch.models.tables import Camera, EntryEvent
 
 #: Counts go this far and no further; the page then says "more than".
 COUNT_CAP = 10_000
-MAX_PAGE_SIZE = 200
 
 #: Status filter values beyond the statuses themselves.
 OPEN = "open"  # waiting for a person: flagged or acknowledged
 EVER_FLAGGED = "flagged_ever"  # every entry the cross-check flagged, whatever happened since
 ANY = "any"
 STATUS_FILTERS = (OPEN, EVER_FLAGGED, ANY, *(s.value for s in EventStatus))
-
-
-class FilterError(ValueError):
-    """A filter value is not one the queue knows; ``field`` names it."""
-
-    def __init__(self, field_name: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field_name
 
 
 @dataclass(frozen=True)
@@ -58,13 +50,11 @@ class EventFilter:
         status = value("status") or OPEN
         if status not in STATUS_FILTERS:
             raise FilterError("status", f"unknown status {status!r}")
-        day_text = value("date")
-        try:
-            day = date.fromisoformat(day_text) if day_text else None
-        except ValueError:
-            raise FilterError("date", f"{day_text!r} is not a date such as 2026-11-20") from None
         return cls(
-            camera_id=value("camera"), reason=FlagReason(reason) if reason else None, status=status, day=day
+            camera_id=value("camera"),
+            reason=FlagReason(reason) if reason else None,
+            status=status,
+            day=parse_day(args.get("date"), "date"),
         )
 
     def conditions(self, zone: tzinfo) -> list[sa.ColumnElement[bool]]:
@@ -97,11 +87,6 @@ class EventFilter:
 
 def _is_open() -> sa.ColumnElement[bool]:
     return EntryEvent.status.in_([s.value for s in OPEN_STATUSES])
-
-
-def day_bounds(day: date, zone: tzinfo) -> tuple[datetime, datetime]:
-    """The instants a site day starts and ends (a day at the site is not a UTC day)."""
-    return datetime.combine(day, time(), zone), datetime.combine(day + timedelta(days=1), time(), zone)
 
 
 @dataclass(frozen=True)

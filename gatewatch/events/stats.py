@@ -9,8 +9,8 @@ from datetime import date, tzinfo
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from gatewatch.events.queries import day_bounds
 from gatewatch.models.enums import Direction, FlagReason
+from gatewatch.models.filters import day_bounds
 from gatewatch.models.tables import EntryEvent, Visit
 
 

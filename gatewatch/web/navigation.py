@@ -1,8 +1,12 @@
-"""Where to send a person next: back to where they came from, but never off this site."""
+"""Where to send a person next, but never off this site, and the query arguments a page reads."""
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask import request, url_for
+
+from gatewatch.models.filters import FilterError, parse_day
 
 
 def safe_next(target: str | None, fallback: str | None = None) -> str:
@@ -17,7 +21,29 @@ def form_next(fallback: str | None = None) -> str:
     return safe_next(request.form.get("next"), fallback)
 
 
-def int_arg(name: str, default: int, minimum: int = 1) -> int:
-    """A whole-number query argument; a missing or malformed one is ``default``."""
-    text = request.args.get(name, "")
-    return max(minimum, int(text)) if text.isdigit() else default
+def int_arg(name: str, default: int, minimum: int = 1, maximum: int | None = None, *, strict: bool = False) -> int:
+    """A whole-number query argument; a missing one is ``default``.
+
+    A page reads leniently: a malformed one is ``default`` and one out of range is brought into it.
+    ``strict`` (the API) raises FilterError naming the argument and its range instead.
+    """
+    text = request.args.get(name, "").strip()
+    if not text:
+        return default
+    number = int(text) if text.isdecimal() else None
+    if number is not None and minimum <= number and (maximum is None or number <= maximum):
+        return number
+    if strict:
+        upto = "" if maximum is None else f" to {maximum}"
+        raise FilterError(name, f"a whole number from {minimum}{upto}")
+    if number is None:
+        return default
+    return max(minimum, number) if maximum is None else min(max(minimum, number), maximum)
+
+
+def day_arg(name: str = "date") -> date | None:
+    """A YYYY-MM-DD query argument; a missing or malformed one is None, and the page shows its own day."""
+    try:
+        return parse_day(request.args.get(name), name)
+    except FilterError:
+        return None

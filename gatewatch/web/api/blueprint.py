@@ -13,6 +13,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 from pydantic import BaseModel
 
+from gatewatch.models.filters import FilterError, parse_day
 from gatewatch.web import csrf
 from gatewatch.web.api import schemas
 from gatewatch.web.api.docs import Param
@@ -54,6 +55,12 @@ def _bad_request(problem: BadRequest) -> Response:
     return error(400, str(problem), problem.fields)
 
 
+@bp.errorhandler(FilterError)
+def _bad_filter(problem: FilterError) -> Response:
+    """A query argument the endpoint does not take (a filter, or ``int_arg(..., strict=True)``)."""
+    return error(400, "invalid query parameter", {problem.field: str(problem)})
+
+
 @bp.errorhandler(NotFound)
 def _not_found(problem: NotFound) -> Response:
     return error(404, str(problem))
@@ -66,23 +73,13 @@ def _csrf_for_sessions() -> None:
         csrf.protect()
 
 
-def int_arg(name: str, default: int, minimum: int, maximum: int) -> int:
-    text = request.args.get(name, "").strip()
-    if not text:
-        return default
-    if not text.isdigit() or not minimum <= int(text) <= maximum:
-        raise BadRequest("invalid query parameter", {name: f"a whole number from {minimum} to {maximum}"})
-    return int(text)
-
-
 def day_arg() -> date:
-    text = request.args.get("date", "").strip()
-    if not text:
-        return datetime.now(settings().zone).date()
+    """The ``date`` query argument; today at the site when it is blank, 400 naming it when not a date."""
     try:
-        return date.fromisoformat(text)
-    except ValueError:
+        day = parse_day(request.args.get("date"), "date")
+    except FilterError:
         raise BadRequest("invalid query parameter", {"date": "a date such as 2026-11-20"}) from None
+    return day or datetime.now(settings().zone).date()
 
 
 def json_body() -> dict[str, Any]:

@@ -9,27 +9,19 @@ from flask import Response, request, url_for
 from pydantic import ValidationError
 
 from gatewatch.events import reviews
-from gatewatch.events.queries import (
-    MAX_PAGE_SIZE,
-    STATUS_FILTERS,
-    EventFilter,
-    FilterError,
-    find_events,
-    queue_state,
-)
+from gatewatch.events.queries import STATUS_FILTERS, EventFilter, find_events, queue_state
 from gatewatch.events.reviews import DECISIONS, Decision
 from gatewatch.models.enums import FlagReason
+from gatewatch.models.filters import MAX_PAGE_SIZE
 from gatewatch.models.tables import EntryEvent
 from gatewatch.web import access
 from gatewatch.web.api import schemas
 from gatewatch.web.api.blueprint import (
     CAMERA,
     DATE,
-    BadRequest,
     NotFound,
     bp,
     error,
-    int_arg,
     json_body,
     json_response,
 )
@@ -37,6 +29,7 @@ from gatewatch.web.api.docs import Operation, Param, documented
 from gatewatch.web.auth import actor
 from gatewatch.web.context import db, settings
 from gatewatch.web.messages import review_error
+from gatewatch.web.navigation import int_arg
 from gatewatch.web.validation import field_errors
 
 EVENT_QUERY = (
@@ -75,16 +68,13 @@ def _event_out(event: EntryEvent, model: type[schemas.EventOut] = schemas.EventO
     )
 )
 def list_events() -> Response:
-    try:
-        event_filter = EventFilter.parse(request.args)
-    except FilterError as problem:
-        raise BadRequest("invalid query parameter", {problem.field: str(problem)}) from None
+    event_filter = EventFilter.parse(request.args)  # a FilterError answers 400 naming the field
     page = find_events(
         db(),
         event_filter,
         settings().zone,
-        page=int_arg("page", 1, 1, 1_000_000),
-        size=int_arg("size", 50, 1, MAX_PAGE_SIZE),
+        page=int_arg("page", 1, 1, 1_000_000, strict=True),
+        size=int_arg("size", 50, 1, MAX_PAGE_SIZE, strict=True),
     )
     return json_response(
         schemas.EventPageOut(

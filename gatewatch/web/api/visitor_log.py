@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from flask import Response, request
 
-from gatewatch.events.queries import MAX_PAGE_SIZE
 from gatewatch.models.enums import Role
+from gatewatch.models.filters import MAX_PAGE_SIZE
 from gatewatch.models.tables import Visit
 from gatewatch.visitors import visits
 from gatewatch.visitors.visits import VisitInput
 from gatewatch.web import access
 from gatewatch.web.api import schemas
-from gatewatch.web.api.blueprint import DATE, NotFound, bp, day_arg, error, int_arg, json_body, json_response
+from gatewatch.web.api.blueprint import DATE, NotFound, bp, day_arg, error, json_body, json_response
 from gatewatch.web.api.docs import Operation, Param, documented
 from gatewatch.web.auth import actor
 from gatewatch.web.context import db, settings
 from gatewatch.web.messages import visit_error
+from gatewatch.web.navigation import int_arg
 from gatewatch.web.registration import register
 
 VISIT_QUERY = (
@@ -48,8 +49,8 @@ def list_visits() -> Response:
         search=request.args.get("q") or None,
         plate=request.args.get("plate") or None,
         open_only=request.args.get("open", "").lower() in ("1", "true"),
-        limit=int_arg("limit", 100, 1, MAX_PAGE_SIZE),
-        offset=int_arg("offset", 0, 0, 10_000_000),
+        limit=int_arg("limit", 100, 1, MAX_PAGE_SIZE, strict=True),
+        offset=int_arg("offset", 0, 0, 10_000_000, strict=True),
     )
     return json_response(schemas.VisitListOut(items=[schemas.VisitOut.model_validate(v) for v in rows]))
 

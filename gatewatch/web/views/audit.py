@@ -9,8 +9,8 @@ from collections.abc import Iterator
 from flask import Blueprint, Response, render_template, request, stream_with_context
 
 from gatewatch.audit.queries import AuditFilter, distinct_values, find_records, iter_records
-from gatewatch.events.queries import FilterError
 from gatewatch.models.enums import Role
+from gatewatch.models.filters import FilterError
 from gatewatch.models.tables import AuditRecord
 from gatewatch.web import access
 from gatewatch.web.context import db, settings

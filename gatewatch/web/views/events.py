@@ -10,9 +10,10 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from gatewatch.events import reviews
-from gatewatch.events.queries import STATUS_FILTERS, EventFilter, FilterError, cameras_by_id, find_events
+from gatewatch.events.queries import STATUS_FILTERS, EventFilter, cameras_by_id, find_events
 from gatewatch.events.reviews import DECISIONS, Decision
 from gatewatch.models.enums import FlagReason, Role
+from gatewatch.models.filters import FilterError
 from gatewatch.models.tables import Authorisation, Camera, EntryEvent, Visit
 from gatewatch.settings import VEHICLE_CLASSES
 from gatewatch.web import access

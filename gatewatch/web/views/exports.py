@@ -17,7 +17,7 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
-from gatewatch.events.queries import cameras_by_id, day_bounds
+from gatewatch.events.queries import cameras_by_id
 from gatewatch.evidence.export import (
     ExportError,
     ExportSelection,
@@ -32,6 +32,7 @@ from gatewatch.evidence.signing import (
     public_key_pem,
     public_key_text,
 )
+from gatewatch.models.filters import FilterError, day_bounds, parse_day
 from gatewatch.models.types import utcnow
 from gatewatch.web import access
 from gatewatch.web.auth import actor
@@ -86,12 +87,9 @@ def _page(form: dict[str, str] | None = None, errors: dict[str, str] | None = No
 
 
 def _day(form: dict[str, str], name: str, errors: dict[str, str]) -> date | None:
-    text = form.get(name, "").strip()
-    if not text:
-        return None
     try:
-        return date.fromisoformat(text)
-    except ValueError:
+        return parse_day(form.get(name), name)
+    except FilterError:
         errors[name] = _("Not a date: use the date picker or YYYY-MM-DD.")
         return None
 

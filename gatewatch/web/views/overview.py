@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 
 from flask import Blueprint, render_template, request
 
@@ -11,6 +11,7 @@ from gatewatch.events.queries import cameras_by_id
 from gatewatch.web import access
 from gatewatch.web.chart import hour_chart
 from gatewatch.web.context import db, settings
+from gatewatch.web.navigation import day_arg
 
 bp = Blueprint("overview", __name__)
 
@@ -20,10 +21,7 @@ bp = Blueprint("overview", __name__)
 def index() -> str:
     session = db()
     zone = settings().zone
-    try:
-        day = date.fromisoformat(request.args.get("date", ""))
-    except ValueError:
-        day = datetime.now(zone).date()
+    day = day_arg() or datetime.now(zone).date()
     cameras = cameras_by_id(session)
     camera_id = request.args.get("camera") or None
     if camera_id not in cameras:

@@ -4,7 +4,7 @@ import a CSV file of visits and follow the import."""
 from __future__ import annotations
 
 import dataclasses
-from datetime import date, datetime
+from datetime import datetime
 from typing import get_args
 
 from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
@@ -24,7 +24,7 @@ from gatewatch.web import access, csrf
 from gatewatch.web.auth import actor
 from gatewatch.web.context import db, engine, settings
 from gatewatch.web.messages import visit_error
-from gatewatch.web.navigation import form_next
+from gatewatch.web.navigation import day_arg, form_next
 from gatewatch.web.registration import Registration, explained_by, register
 from gatewatch.web.transaction import commit_or_flash
 
@@ -40,21 +40,13 @@ OPTIONAL_COLUMNS = ", ".join(name for name in CSV_COLUMNS if name not in CSV_REQ
 FORM_OVERHEAD_BYTES = 64 * 1024
 
 
-def _day_arg() -> date | None:
-    text = request.args.get("date", "")
-    try:
-        return date.fromisoformat(text) if text else None
-    except ValueError:
-        return None
-
-
 def _page(
     form: dict[str, str], registration: Registration | None = None, import_error: str | None = None
 ) -> str:
     session = db()
     zone = settings().zone
     search, plate = request.args.get("q", "").strip(), request.args.get("plate", "").strip()
-    day = _day_arg() or (None if search or plate else datetime.now(zone).date())
+    day = day_arg() or (None if search or plate else datetime.now(zone).date())
     listed = visits.list_visits(
         session, on_date=day, zone=zone, search=search or None, plate=plate or None, limit=LIST_LIMIT
     )
