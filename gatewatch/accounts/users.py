@@ -62,6 +62,11 @@ class UsernameTaken(UserError):
         super().__init__("username", f"the username {username!r} is taken")
 
 
+class TokenRevoked(UserError):
+    def __init__(self, token: ApiToken) -> None:
+        super().__init__(None, f"API token #{token.id} ({token.name}) is already revoked")
+
+
 class LoginRefused(Exception):
     """The login failed. ``locked_until`` is set when the account is locked (the message says so)."""
 
@@ -289,7 +294,7 @@ def revoke_token(session: Session, token_id: int, *, actor: str, actor_role: str
     if row is None:
         raise UserNotFound(f"there is no API token #{token_id}")
     if row.revoked_at is not None:
-        raise UserError(None, f"API token #{token_id} ({row.name}) is already revoked")
+        raise TokenRevoked(row)
     row.revoked_at = utcnow()
     session.flush()
     trail.record(

@@ -36,6 +36,13 @@ class AlreadyListed(WatchlistError):
         super().__init__("plate", f"{entry.plate} is already on the watch list (entry #{entry.id})")
 
 
+class InvalidReason(WatchlistError):
+    """The reason is blank or longer than ``MAX_REASON_LENGTH``."""
+
+    def __init__(self) -> None:
+        super().__init__("reason", f"give a reason of 1-{MAX_REASON_LENGTH} characters")
+
+
 class EntryNotFound(WatchlistError):
     def __init__(self, entry_id: int) -> None:
         super().__init__(None, f"there is no active watch-list entry #{entry_id}")
@@ -58,7 +65,7 @@ def add_plate(
         raise WatchlistError("plate", f"{text!r} is not an Indonesian number plate")
     reason = reason.strip()
     if not reason or len(reason) > MAX_REASON_LENGTH:
-        raise WatchlistError("reason", f"give a reason of 1-{MAX_REASON_LENGTH} characters")
+        raise InvalidReason()
     listed = watch_entries(session, str(plate))
     if listed:
         raise AlreadyListed(listed[0])

@@ -88,6 +88,10 @@ class NoteRequired(ReviewError):
     pass
 
 
+class NoteTooLong(ReviewError):
+    """The note is longer than ``MAX_NOTE_LENGTH``."""
+
+
 class NotAVehicle(ReviewError):
     pass
 
@@ -129,7 +133,7 @@ def decide(
     if rule.note_required and not note:
         raise NoteRequired("write a note saying what you saw or did")
     if len(note) > MAX_NOTE_LENGTH:
-        raise ReviewError(f"a note has at most {MAX_NOTE_LENGTH} characters")
+        raise NoteTooLong(f"a note has at most {MAX_NOTE_LENGTH} characters")
     if not applies_to(rule, event.status):
         allowed = ", ".join(sorted(rule.from_statuses or ()))
         raise TransitionRefused(

@@ -40,7 +40,9 @@ def review_error(error: reviews.ReviewError, status: str | None = None) -> str:
         )
     if isinstance(error, reviews.EventNotFound):
         return _("There is no such entry.")
-    return _("A note has at most %(count)d characters.", count=MAX_NOTE_LENGTH)
+    if isinstance(error, reviews.NoteTooLong):
+        return _("A note has at most %(count)d characters.", count=MAX_NOTE_LENGTH)
+    return str(error)
 
 
 def watchlist_error(error: watchlist.WatchlistError) -> str:
@@ -49,9 +51,11 @@ def watchlist_error(error: watchlist.WatchlistError) -> str:
         return _("This plate is already on the watch list.")
     if isinstance(error, watchlist.EntryNotFound):
         return _("This plate is not on the watch list (any more).")
+    if isinstance(error, watchlist.InvalidReason):
+        return _("Give a reason of at most %(count)d characters.", count=watchlist.MAX_REASON_LENGTH)
     if error.field == "plate":
         return plate_hint()
-    return _("Give a reason of at most %(count)d characters.", count=watchlist.MAX_REASON_LENGTH)
+    return str(error)
 
 
 def visit_error(error: visits.VisitLogError, visit: Visit | None = None) -> str:
@@ -77,6 +81,8 @@ def user_error(error: users.UserError) -> str:
         return _("This is the last active administrator: make someone else an administrator first.")
     if isinstance(error, users.UserNotFound):
         return _("There is no such user or token.")
+    if isinstance(error, users.TokenRevoked):
+        return _("This token is already revoked.")
     messages = {
         "username": _("A username is 2-64 lower-case letters, digits, '.', '_' or '-'."),
         "password": _("A password has at least %(count)d characters.", count=MIN_PASSWORD_LENGTH),
@@ -84,4 +90,4 @@ def user_error(error: users.UserError) -> str:
         "locale": _("Choose a language."),
         "name": _("Give the token a name (1-100 characters) saying which client uses it."),
     }
-    return messages.get(error.field or "", _("This token is already revoked."))
+    return messages.get(error.field or "", str(error))
