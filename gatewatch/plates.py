@@ -1,8 +1,8 @@
 """Indonesian number plates: parsing typed and OCR text, display form, confusion-tolerant matching.
 
 A plate (TNKB) is a region code of one or two letters, one to four digits and up to three
-letters: ``BG 1234 AB``. No vision libraries, so the web app can use it; ``plate_key_sql`` is
-``match_key`` in SQL.
+letters: ``BG 1234 AB``. Pure: no vision libraries and no database, so the web app and the
+vision code alike can use it (``gatewatch.models.sql.plate_key_sql`` is ``match_key`` in SQL).
 """
 
 from __future__ import annotations
@@ -11,9 +11,6 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from itertools import product
-from typing import Any
-
-import sqlalchemy as sa
 
 #: Region codes of Indonesian civilian plates, compiled from the TNKB code table kept by
 #: Korlantas Polri (as listed on Indonesian Wikipedia, "Tanda nomor kendaraan bermotor
@@ -41,8 +38,8 @@ _TO_DIGIT = {"O": "0", "D": "0", "Q": "0", "U": "0", "I": "1", "L": "1", "J": "1
              "B": "8", "S": "5", "Z": "2", "G": "6", "A": "4"}
 _TO_LETTER = {"0": "O", "1": "I", "8": "B", "5": "S", "2": "Z", "6": "G", "4": "A", "7": "T"}
 #: The confusions of look-alike glyphs; the others in the tables above are less likely, so cost more.
-_LOOK_ALIKES = {"O": "0", "I": "1", "B": "8", "S": "5", "Z": "2"}
-_LOOK_ALIKE = str.maketrans(_LOOK_ALIKES)
+LOOK_ALIKES = {"O": "0", "I": "1", "B": "8", "S": "5", "Z": "2"}
+_LOOK_ALIKE = str.maketrans(LOOK_ALIKES)
 _LOOK_ALIKE_SWAP_COST, _OTHER_SWAP_COST = 0.3, 1.0
 #: OCR spaces are hints: a parse that puts its gaps elsewhere costs this per disagreement.
 _HINT_COST = 0.5
@@ -81,6 +78,21 @@ def parse_typed_plate(text: str) -> Plate | None:
     if match is None or match[1] not in REGION_CODES:
         return None
     return Plate(*match.groups())
+
+
+def normalise_plate(text: str) -> str:
+    """A plate as a person types it ("bg-1234-ab") in display form, "BG 1234 AB".
+
+    Taken literally, as ``parse_typed_plate`` takes it; raises ValueError when it is no plate.
+    """
+    plate = parse_typed_plate(text)
+    if plate is None:
+        shown = text if len(text) <= 20 else f"{text[:20]}..."
+        raise ValueError(
+            f"{shown!r} is not an Indonesian number plate: expected a region code (1-2 letters), "
+            "1-4 digits and up to 3 letters, such as B 1234 XYZ"
+        )
+    return str(plate)
 
 
 def parse_plate(text: str) -> Plate | None:
@@ -153,12 +165,6 @@ def _fix_kinds(text: str, region_len: int, number_len: int) -> tuple[str, float,
     return "".join(chars), cost, swaps
 
 
-def normalise_plate_text(text: str) -> str:
-    """The display form: "BG 1234 AB" when ``text`` parses as a plate, else its cleaned capitals."""
-    plate = parse_plate(text)
-    return str(plate) if plate else " ".join(_NOT_ALPHANUMERIC.sub(" ", text.upper()).split())
-
-
 def match_key(text: str) -> str:
     """A key that is equal for two spellings of one plate, whatever look-alike glyphs OCR chose.
 
@@ -175,11 +181,3 @@ def plates_match(a: str, b: str) -> bool:
 def key_matches(key: str, plate: str | None) -> bool:
     """``plates_match`` of the plate whose ``match_key`` is ``key`` and ``plate``: the key worked out once."""
     return bool(key and plate) and key == match_key(plate)
-
-
-def plate_key_sql(column: Any) -> Any:
-    """``match_key`` in SQL, for plates stored in display form (capitals and spaces)."""
-    key = sa.func.replace(sa.func.upper(column), " ", "")
-    for glyph, replacement in _LOOK_ALIKES.items():
-        key = sa.func.replace(key, glyph, replacement)
-    return key

@@ -29,8 +29,9 @@ from gatewatch.crosscheck.rules import (
     judge,
 )
 from gatewatch.models.enums import OPEN_STATUSES, Direction, EventStatus, FlagReason, PlateStatus
+from gatewatch.models.sql import plate_key_sql
 from gatewatch.models.tables import Authorisation, EntryEvent, Visit, WatchlistPlate
-from gatewatch.plates import match_key, plate_key_sql
+from gatewatch.plates import match_key
 from gatewatch.settings import VEHICLE_CLASSES, ConfigError, Settings
 
 #: The fields of an event the cross-check sets and the audit trail records.

@@ -36,9 +36,10 @@ from sqlmodel import Session, SQLModel, select
 
 from gatewatch.audit import trail
 from gatewatch.crosscheck.service import coverage_window, recheck_open_events
+from gatewatch.models.sql import plate_key_sql
 from gatewatch.models.tables import Authorisation, Camera, Visit
 from gatewatch.models.types import utcnow
-from gatewatch.plates import match_key, parse_typed_plate, plate_key_sql
+from gatewatch.plates import match_key, normalise_plate
 from gatewatch.settings import Settings
 
 VehicleType = Literal["bicycle", "car", "motorcycle", "bus", "truck", "van"]
@@ -95,18 +96,6 @@ def validate_nik(text: str) -> str:
     if nik[12:] == "0000":
         raise ValueError("NIK digits 13-16 (the serial number) cannot be 0000")
     return nik
-
-
-def normalise_plate(text: str) -> str:
-    """An Indonesian number plate in canonical form, "BG 1234 AB", from any common spelling."""
-    plate = parse_typed_plate(text)
-    if plate is None:
-        shown = text if len(text) <= 20 else f"{text[:20]}..."
-        raise ValueError(
-            f"{shown!r} is not an Indonesian number plate: expected a region code (1-2 letters), "
-            "1-4 digits and up to 3 letters, such as B 1234 XYZ"
-        )
-    return str(plate)
 
 
 # --- input models ----------------------------------------------------------------------------

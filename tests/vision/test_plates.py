@@ -13,7 +13,6 @@ from gatewatch.plates import (
     REGION_CODES,
     Plate,
     match_key,
-    normalise_plate_text,
     parse_plate,
     parse_plate_with_cost,
     plates_match,
@@ -44,7 +43,6 @@ from tests.plate_images import DISTORTIONS, HEIGHTS, car_scene, random_plate, re
 def test_plate_text_is_parsed_to_its_display_form(text: str, plate: str) -> None:
     parsed = parse_plate(text)
     assert parsed is not None and str(parsed) == plate
-    assert normalise_plate_text(text) == plate
 
 
 def test_parts_and_display_of_a_plate() -> None:
@@ -65,10 +63,6 @@ def test_swaps_needed_are_counted() -> None:
     assert parse_plate_with_cost("BG 1234 AB") == (Plate("BG", "1234", "AB"), 0)
     assert parse_plate_with_cost("8G 1234 AB") == (Plate("BG", "1234", "AB"), 1)
     assert parse_plate_with_cost("8G 1Z34 A8") == (Plate("BG", "1234", "AB"), 3)
-
-
-def test_display_form_of_text_that_is_no_plate_is_cleaned_capitals() -> None:
-    assert normalise_plate_text(" hello,  world ") == "HELLO WORLD"
 
 
 def test_region_codes_include_old_and_new_provinces() -> None:

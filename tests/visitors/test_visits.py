@@ -16,6 +16,7 @@ from sqlmodel import Session, func, select
 from gatewatch.crosscheck.service import check_event
 from gatewatch.models.enums import EventStatus
 from gatewatch.models.tables import AuditRecord, EntryEvent, Visit
+from gatewatch.plates import normalise_plate
 from gatewatch.settings import Settings
 from gatewatch.visitors.visits import (
     CSV_BATCH_SIZE,
@@ -28,7 +29,6 @@ from gatewatch.visitors.visits import (
     check_out,
     import_csv,
     list_visits,
-    normalise_plate,
     register_visit,
     validate_nik,
 )
