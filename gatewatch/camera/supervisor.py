@@ -14,6 +14,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+from gatewatch.camera.backoff import backoff_delay
 from gatewatch.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -61,7 +62,7 @@ class Supervisor:
             log.info("camera %s: worker finished", child.camera_id)
             return
         child.crashes = 1 if now - child.started > STABLE_SECONDS else child.crashes + 1
-        delay = RESTART_BACKOFF[min(child.crashes, len(RESTART_BACKOFF)) - 1]
+        delay = backoff_delay(RESTART_BACKOFF, child.crashes)
         child.restart_at = now + delay
         log.warning("camera %s: worker exited with %d; restarting in %.0f s", child.camera_id, code, delay)
 
