@@ -1,4 +1,4 @@
-"""What the audit chain holds about each event, and the file hashes it relies on.
+"""What the audit chain holds about each event.
 
 When the store saves an event it writes an ``event.recorded`` audit record with the event's
 fields as stored (``record_event``), the SHA-256 of its snapshot and clip among them. The fixed
@@ -8,9 +8,6 @@ this. Nothing here imports the vision code, so the web app can use it.
 """
 
 from __future__ import annotations
-
-import hashlib
-from pathlib import Path
 
 from sqlmodel import Session
 
@@ -36,15 +33,6 @@ EVIDENCE_FIELDS = (("snapshot_path", "snapshot_sha256"), ("clip_path", "clip_sha
 EVIDENCE_PATH_FIELDS = tuple(path_field for path_field, _hash_field in EVIDENCE_FIELDS)
 #: Audit actions that record an event: stored by the pipeline, or sealed later (``integrity.seal_events``).
 RECORDED_ACTIONS = ("event.recorded", "event.sealed")
-
-
-def file_sha256(path: Path) -> str:
-    """SHA-256 (hex) of a file's content, read in blocks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def record_event(session: Session, event: EntryEvent, *, action: str = RECORDED_ACTIONS[0],

@@ -12,7 +12,8 @@ import sqlalchemy as sa
 from tqdm import tqdm
 
 from gatewatch.camera.footage import file_source_key, sync_camera
-from gatewatch.camera.store import EventStore, EventWriter, StoredEvent
+from gatewatch.camera.recording import StoredEvent
+from gatewatch.camera.store import EventStore, EventWriter
 from gatewatch.settings import CameraSettings, Settings
 from gatewatch.vision.detector import YoloTracker
 from gatewatch.vision.pipeline import GatePipeline

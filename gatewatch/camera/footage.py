@@ -12,7 +12,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from gatewatch.audit.events import file_sha256
+from gatewatch.evidence.files import file_sha256
 from gatewatch.models.db import session_scope
 from gatewatch.models.tables import Camera
 from gatewatch.settings import CameraSettings

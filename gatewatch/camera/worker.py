@@ -18,8 +18,10 @@ import sqlalchemy as sa
 
 from gatewatch.audit import trail
 from gatewatch.camera.analysis import make_pipeline
+from gatewatch.camera.backoff import backoff_delay
 from gatewatch.camera.footage import file_source_key, live_source_key, sync_camera
-from gatewatch.camera.store import EventStore, EventWriter, StoredEvent, remove_stale_partial_files
+from gatewatch.camera.recording import StoredEvent, remove_stale_partial_files
+from gatewatch.camera.store import EventStore, EventWriter
 from gatewatch.models.db import session_scope
 from gatewatch.models.tables import Camera
 from gatewatch.settings import CameraSettings, Settings
@@ -123,7 +125,7 @@ def _is_live(spec: str) -> bool:
 
 def _back_off(camera_id: str, failures: int, reason: str, stop: threading.Event) -> None:
     """Wait before opening again, the longer the more opens in a row brought no frame."""
-    delay = BACKOFF_SECONDS[min(failures, len(BACKOFF_SECONDS)) - 1]
+    delay = backoff_delay(BACKOFF_SECONDS, failures)
     log.warning("%s: %s; retrying in %.0f s", camera_id, reason, delay)
     stop.wait(delay)
 

@@ -23,8 +23,6 @@ import csv
 import hashlib
 import io
 import json
-import os
-import tempfile
 import zipfile
 import zlib
 from collections import Counter, defaultdict
@@ -41,7 +39,7 @@ from sqlmodel import Session, SQLModel, select
 
 from gatewatch.audit import trail
 from gatewatch.audit.events import EVIDENCE_FIELDS, RECORDED_ACTIONS
-from gatewatch.evidence.files import resolve
+from gatewatch.evidence.files import atomic_file, resolve
 from gatewatch.evidence.signing import (
     SigningKeyError,
     fingerprint,
@@ -275,47 +273,40 @@ def create_export(
     created = utcnow()
     with Session(engine) as session:
         contents = _read_contents(session, selection)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".part", dir=output.parent)
-    os.close(fd)
-    try:
-        with zipfile.ZipFile(tmp_name, "w") as archive:
-            out = _ZipWriter(archive, created)
-            evidence: dict[int, str] = {}
-            problems: list[str] = []
-            for event in contents.events:
-                evidence[event.id], found = _copy_evidence(out, event, settings.data_dir)
-                problems += found
-            events = [{**row, "evidence_check": evidence[row["id"]]} for row in _rows(contents.events)]
-            out.add_table("events", events, _columns(EntryEvent, "evidence_check"))
-            out.add_table("reviews", _rows(contents.reviews), _columns(Review))
-            out.add_table("visits", _rows(contents.visits), _columns(Visit))
-            out.add_table("authorisations", _rows(contents.authorisations), _columns(Authorisation))
-            out.add_table("audit", _rows(contents.records), _columns(AuditRecord))
-            flagged = _flagged_entries(contents, evidence)
-            public = key.public_key()
-            manifest = {
-                "format": FORMAT,
-                "created_at": created.isoformat(),
-                "created_by": actor,
-                "timezone": settings.timezone,
-                "selection": selection.as_dict(),
-                "counts": {"events": len(contents.events), "flagged_entries": len(flagged),
-                           "reviews": len(contents.reviews), "audit_records": len(contents.records)},
-                "audit_chain_head": {"seq": contents.head.seq if contents.head else 0,
-                                     "sha256": contents.head.sha256 if contents.head else trail.GENESIS_SHA256},
-                "evidence_problems": problems,
-                "signer": {"algorithm": "Ed25519", "public_key": public_key_text(public),
-                           "fingerprint": fingerprint(public)},
-            }
-            out.add_bytes("report.html", _report_html(contents, flagged, manifest, settings).encode())
-            manifest["files"] = out.files
-            manifest_bytes = _json_bytes(manifest)
-            out.add_bytes(MANIFEST, manifest_bytes, listed=False)
-            out.add_bytes(SIGNATURE, base64.b64encode(key.sign(manifest_bytes)) + b"\n", listed=False)
-        os.replace(tmp_name, output)
-    finally:
-        Path(tmp_name).unlink(missing_ok=True)
+    with atomic_file(output) as handle, zipfile.ZipFile(handle, "w") as archive:
+        out = _ZipWriter(archive, created)
+        evidence: dict[int, str] = {}
+        problems: list[str] = []
+        for event in contents.events:
+            evidence[event.id], found = _copy_evidence(out, event, settings.data_dir)
+            problems += found
+        events = [{**row, "evidence_check": evidence[row["id"]]} for row in _rows(contents.events)]
+        out.add_table("events", events, _columns(EntryEvent, "evidence_check"))
+        out.add_table("reviews", _rows(contents.reviews), _columns(Review))
+        out.add_table("visits", _rows(contents.visits), _columns(Visit))
+        out.add_table("authorisations", _rows(contents.authorisations), _columns(Authorisation))
+        out.add_table("audit", _rows(contents.records), _columns(AuditRecord))
+        flagged = _flagged_entries(contents, evidence)
+        public = key.public_key()
+        manifest = {
+            "format": FORMAT,
+            "created_at": created.isoformat(),
+            "created_by": actor,
+            "timezone": settings.timezone,
+            "selection": selection.as_dict(),
+            "counts": {"events": len(contents.events), "flagged_entries": len(flagged),
+                       "reviews": len(contents.reviews), "audit_records": len(contents.records)},
+            "audit_chain_head": {"seq": contents.head.seq if contents.head else 0,
+                                 "sha256": contents.head.sha256 if contents.head else trail.GENESIS_SHA256},
+            "evidence_problems": problems,
+            "signer": {"algorithm": "Ed25519", "public_key": public_key_text(public),
+                       "fingerprint": fingerprint(public)},
+        }
+        out.add_bytes("report.html", _report_html(contents, flagged, manifest, settings).encode())
+        manifest["files"] = out.files
+        manifest_bytes = _json_bytes(manifest)
+        out.add_bytes(MANIFEST, manifest_bytes, listed=False)
+        out.add_bytes(SIGNATURE, base64.b64encode(key.sign(manifest_bytes)) + b"\n", listed=False)
     manifest_sha256 = hashlib.sha256(manifest_bytes).hexdigest()
     with session_scope(engine) as session:
         trail.record(session, actor=actor, role=role, action="evidence.exported", entity="export",

@@ -33,10 +33,9 @@ from gatewatch.audit.events import (
     EVIDENCE_PATH_FIELDS,
     FIXED_EVENT_FIELDS,
     RECORDED_ACTIONS,
-    file_sha256,
     record_event,
 )
-from gatewatch.evidence.files import resolve
+from gatewatch.evidence.files import file_sha256, resolve
 from gatewatch.models.db import session_scope
 from gatewatch.models.tables import AuditChainHead, AuditRecord, EntryEvent
 from gatewatch.models.types import utcnow

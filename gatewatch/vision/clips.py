@@ -5,7 +5,7 @@ highway footage's 11 entries need 660 clip frames one clip at a time, but only 1
 ones. The recorder hands each clip frame over once, with the drafts whose clips hold it; the
 frame is drawn with the box of each of those tracks and encoded once, its packet going to each
 draft. A draft's first frame is forced to be a keyframe, so its packets from there on are a clip
-of their own, written out by ``evidence.write_packets`` without encoding again.
+of their own, made an MP4 by ``evidence.clip_mp4`` without encoding again.
 
 The thread runs at a lower priority, as the event writer does: analysis must keep up with a live
 camera; encoding catches up when analysis waits for frames.

@@ -2,21 +2,16 @@
 
 A clip is encoded by a ``ClipStream``: one libx264 session whose packets, from a forced keyframe
 on, make a clip of their own, so events whose clips overlap share one encoding of the frames
-they have in common (``clips.ClipEncoder``) and each gets its own file by ``write_packets``.
+they have in common (``clips.ClipEncoder``) and each gets its own MP4 by ``clip_mp4``.
 
-Files are written under a temporary name, flushed to disk and renamed, so a crash never leaves a
-half-written snapshot or clip under its real name.
+Evidence comes out as bytes: the event store (``gatewatch.camera``) writes the files.
 """
 
 from __future__ import annotations
 
 import io
-import os
-import tempfile
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import av
 import cv2
@@ -25,23 +20,6 @@ import numpy as np
 from gatewatch.vision.objects import Box
 
 BOX_COLOUR = (0, 200, 255)  # BGR amber: visible on asphalt, grass and clothing alike
-
-
-@contextmanager
-def atomic_path(path: Path) -> Iterator[Path]:
-    """Yields a temporary path beside ``path``; on success it is fsynced and renamed into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        yield tmp
-        with open(tmp, "rb+") as handle:
-            os.fsync(handle.fileno())
-        tmp.chmod(0o644)  # mkstemp makes it private; the web app may run as another user
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _bgr_to_yuv(bgr: tuple[int, int, int]) -> tuple[int, int, int]:
@@ -101,16 +79,17 @@ def draw_boxes_i420(pixels: np.ndarray, boxes: Iterable[tuple[Box, str]]) -> np.
     return out
 
 
-def write_jpeg(path: Path, image: np.ndarray, quality: int) -> None:
+def encode_jpeg(image: np.ndarray, quality: int) -> bytes:
+    """The BGR ``image`` as a JPEG of ``quality`` (0-100); OSError when it cannot be encoded."""
     ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
     if not ok:
-        raise OSError(f"the image for {path.name} could not be encoded")
-    with atomic_path(path) as tmp:
-        tmp.write_bytes(data.tobytes())
+        raise OSError("the image could not be encoded as a JPEG")
+    return data.tobytes()
 
 
-def write_snapshot(path: Path, image: np.ndarray, box: Box, caption: str, quality: int) -> None:
-    write_jpeg(path, draw_box(image, box, caption), quality)
+def snapshot_jpeg(image: np.ndarray, box: Box, caption: str, quality: int) -> bytes:
+    """The snapshot: ``image`` with the box and its caption drawn, as a JPEG."""
+    return encode_jpeg(draw_box(image, box, caption), quality)
 
 
 @dataclass(slots=True)
@@ -151,15 +130,18 @@ class ClipStream:
         return self.stream.encode(frame)
 
 
-def write_packets(path: Path, clip: EncodedClip) -> None:
-    """An MP4 (faststart) of ``clip``'s packets as they are, their time starting at 0."""
+def clip_mp4(clip: EncodedClip) -> bytes:
+    """An MP4 (faststart) of ``clip``'s packets as they are, their time starting at 0.
+
+    Muxing only, no encoding: cheap. Moving the index to the front (faststart) makes FFmpeg read
+    the file back by opening it again; ``io_open`` hands it a copy of what was written so far.
+    """
     if not clip.packets:
         raise ValueError("a clip needs at least one frame")
     first = clip.packets[0].pts
-    with (
-        atomic_path(path) as tmp,
-        av.open(str(tmp), mode="w", format="mp4", options={"movflags": "+faststart"}) as container,
-    ):
+    out = io.BytesIO()
+    with av.open(out, mode="w", format="mp4", options={"movflags": "+faststart"},
+                 io_open=lambda _url, _flags, _options: io.BytesIO(out.getvalue())) as container:
         stream = container.add_stream_from_template(clip.stream)
         stream.codec_context.extradata = clip.stream.codec_context.extradata
         for packet in clip.packets:
@@ -167,3 +149,4 @@ def write_packets(path: Path, clip: EncodedClip) -> None:
             copy.pts = copy.dts = packet.pts - first
             copy.is_keyframe, copy.time_base, copy.stream = packet.is_keyframe, packet.time_base, stream
             container.mux(copy)
+    return out.getvalue()

@@ -12,8 +12,8 @@ from click.testing import CliRunner
 from sqlmodel import Session
 
 from gatewatch.audit import trail
-from gatewatch.audit.events import file_sha256
 from gatewatch.cli.main import main
+from gatewatch.evidence.files import file_sha256
 from gatewatch.evidence.integrity import (
     ChainProblem,
     EventProblem,
@@ -24,14 +24,7 @@ from gatewatch.evidence.integrity import (
 from gatewatch.models.db import alembic_config, session_scope
 from gatewatch.models.tables import AuditChainHead, EntryEvent
 from gatewatch.settings import Settings
-from tests.evidence_fixtures import (  # noqa: F401  (fixtures)
-    chain,
-    engine,
-    execute,
-    flip_byte,
-    history,
-    store_event,
-)
+from tests.evidence_fixtures import chain, execute, flip_byte, store_event
 
 
 def test_a_clean_history_verifies_and_every_change_is_chained(engine: sa.Engine, settings: Settings,

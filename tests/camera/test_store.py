@@ -13,9 +13,9 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from gatewatch.audit.events import file_sha256
 from gatewatch.camera.footage import live_source_key, sync_camera
 from gatewatch.camera.store import EventStore, EventWriter
+from gatewatch.evidence.files import file_sha256
 from gatewatch.evidence.integrity import verify_integrity
 from gatewatch.models.db import make_engine, migrate
 from gatewatch.models.enums import Direction

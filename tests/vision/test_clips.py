@@ -12,7 +12,7 @@ import pytest
 from gatewatch.models.enums import Direction
 from gatewatch.settings import EvidenceSettings
 from gatewatch.vision.clips import ClipEncoder
-from gatewatch.vision.evidence import BOX_COLOUR, write_packets
+from gatewatch.vision.evidence import BOX_COLOUR, clip_mp4
 from gatewatch.vision.gate import Crossing
 from gatewatch.vision.objects import TrackedObject
 from gatewatch.vision.recorder import ClipFrame, EventDraft, EvidenceRecorder, ScaledPicture
@@ -82,7 +82,7 @@ def test_overlapping_clips_each_play_whole_with_their_own_track_boxed(tmp_path: 
         assert [c.index for c in draft.clip] == [c.index for c in alone.clip]
         assert draft.clip[0].index == draft.crossing.frame_index - 31 and draft.clip[-1].index <= draft.due_index
         path = tmp_path / f"{draft.crossing.track_id}.mp4"
-        write_packets(path, draft.encoded.result())
+        path.write_bytes(clip_mp4(draft.encoded.result()))
         images = decoded(path)
         assert len(images) == len(draft.clip)  # starts at a keyframe: every frame decodes
         own = BOXES[draft.crossing.track_id]

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from gatewatch.models.enums import Direction
-from gatewatch.vision.evidence import BOX_COLOUR, draw_box, draw_boxes_i420, write_packets
+from gatewatch.vision.evidence import BOX_COLOUR, clip_mp4, draw_box, draw_boxes_i420
 from gatewatch.vision.gate import Crossing
 from gatewatch.vision.recorder import EventDraft
 from tests.vision.test_clips import T0, clip_frame, encoded
@@ -23,7 +23,7 @@ def test_a_clip_is_h264_in_mp4_with_the_track_boxed_only_where_it_was_seen(tmp_p
               for i in range(12)]
     draft = encoded(EventDraft(Crossing(5, "person", Direction.ENTRY, 6, T0, 0.8, BOX), 10.0, frames))
     path = tmp_path / "clip.mp4"
-    write_packets(path, draft.encoded.result())
+    path.write_bytes(clip_mp4(draft.encoded.result()))
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
         assert (stream.codec_context.name, stream.codec_context.pix_fmt) == ("h264", "yuv420p")
