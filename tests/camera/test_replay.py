@@ -32,7 +32,7 @@ from gatewatch.evidence.integrity import verify_integrity
 from gatewatch.models.db import make_engine, migrate, session_scope
 from gatewatch.models.tables import EntryEvent, ReplayEvent, ReplayRun
 from gatewatch.settings import Settings, load_settings
-from tests.evidence_fixtures import WHEN, engine, store_event  # noqa: F401  (fixtures)
+from tests.evidence_fixtures import WHEN, store_event
 from tests.shared_files import MODEL, ROOT, SAMPLE_CONFIG, STREET
 
 START = "2026-11-20T09:00:00+07:00"

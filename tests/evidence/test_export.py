@@ -36,7 +36,7 @@ from gatewatch.evidence.signing import (
 from gatewatch.models.db import make_engine, migrate
 from gatewatch.models.tables import EntryEvent
 from gatewatch.settings import Settings
-from tests.evidence_fixtures import WHEN, chain, engine, history, make_history  # noqa: F401  (fixtures)
+from tests.evidence_fixtures import WHEN, chain, make_history
 
 DAY = ExportSelection(since=WHEN - timedelta(hours=1), until=WHEN + timedelta(hours=1), camera_id="gate-1")
 

@@ -20,7 +20,7 @@ from gatewatch.models.tables import EntryEvent
 from gatewatch.models.types import utcnow
 from gatewatch.plates import Plate
 from gatewatch.settings import Settings
-from tests.evidence_fixtures import WHEN, chain, engine, execute, flip_byte, store_event  # noqa: F401  (fixtures)
+from tests.evidence_fixtures import WHEN, chain, execute, flip_byte, store_event
 from tests.plate_images import car_draft, car_scene
 
 NOW = WHEN + timedelta(days=31)
