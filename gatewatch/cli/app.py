@@ -1,20 +1,27 @@
-"""What every command shares: settings and database made on first use, options, and errors.
+"""What every command shares: the ``App`` (settings and the migrated database made on first use, a
+transaction whose refusal ends the command), the options ``--config``, ``--db``, ``--by`` and
+``--line``/``--inside``, who acts at the command line for the audit trail (``cli_actor``,
+``CLI_ROLE``), and the errors with their exit codes.
 
-Exit codes: 0 done, 1 bad input data (a video, a CSV), 2 a wrong command line or configuration.
+Exit codes: 0 done, 1 bad input data (a video, a CSV, a failed check), 2 a wrong command line or
+configuration.
 """
 
 from __future__ import annotations
 
 import getpass
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from functools import cached_property, wraps
 from typing import Any
 
 import click
 import sqlalchemy as sa
+from sqlmodel import Session
 
-from gatewatch.models.db import make_engine, migrate
+from gatewatch.models.db import make_engine, migrate, session_scope
 from gatewatch.settings import CameraSettings, ConfigError, Settings, load_settings, override_gate
 
 #: Exit codes: 1 for bad input data (a video, a CSV), 2 for a wrong command or configuration.
@@ -52,6 +59,15 @@ class App:
         migrate(engine)
         return engine
 
+    @contextmanager
+    def change(self, refused: type[Exception]) -> Iterator[Session]:
+        """One transaction; a change refused with ``refused`` ends the command with its message."""
+        try:
+            with session_scope(self.engine) as session:
+                yield session
+        except refused as error:
+            raise UsageError(str(error)) from None
+
     def camera(self, camera_id: str) -> CameraSettings:
         try:
             return self.settings.camera(camera_id)
@@ -82,14 +98,36 @@ def with_app(command: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def default_actor() -> str:
-    """Who acts at the command line, for the audit trail: the operating-system user."""
-    return f"cli:{getpass.getuser()}"
+#: The audit trail's role for every change made at the command line, by whoever runs it on the server.
+CLI_ROLE = "cli"
+
+
+def cli_actor(user: str | None = None) -> str:
+    """Who acts at the command line, for the audit trail: ``cli:`` and the operating-system user."""
+    return f"cli:{user or getpass.getuser()}"
 
 
 def actor_option(command: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option("--by", "actor", default=default_actor, show_default="cli:<user>",
+    """Adds ``--by`` (default: ``cli_actor()``), handed to the command as ``actor``."""
+    return click.option("--by", "actor", default=cli_actor, show_default=cli_actor("<user>"),
                         help="Who does this, for the audit trail.")(command)
+
+
+def echo_json(value: object) -> None:
+    click.echo(json.dumps(value, indent=2, ensure_ascii=False, default=str))
+
+
+def fail(message: str) -> None:
+    """A check failed: say so on stderr and leave with the bad-input exit code."""
+    click.echo(message, err=True)
+    raise SystemExit(EXIT_INPUT)
+
+
+def gate_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Adds ``--line`` and ``--inside``, a gate instead of the camera's; ``gate_override`` applies them."""
+    line = click.option("--line", help="Gate line x1,y1,x2,y2 in 0..1, instead of the camera's.")
+    inside = click.option("--inside", help="A point x,y in 0..1 on the inside of --line.")
+    return line(inside(command))
 
 
 def gate_override(camera: CameraSettings, line: str | None, inside: str | None) -> CameraSettings:

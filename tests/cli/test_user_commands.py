@@ -17,8 +17,9 @@ from click.testing import CliRunner, Result
 from sqlmodel import Session
 
 from gatewatch.accounts import users
-from gatewatch.cli.accounts import serve, tokens
-from gatewatch.cli.accounts import users as users_command
+from gatewatch.cli.serve import serve
+from gatewatch.cli.users import tokens
+from gatewatch.cli.users import users as users_command
 from gatewatch.models.db import make_engine
 
 PASSWORD = "gate-password-1"
@@ -92,7 +93,7 @@ def _free_port() -> int:
 
 def test_serve_runs_the_app_on_an_empty_database(environment: dict[str, str]) -> None:
     port = _free_port()
-    code = "from gatewatch.cli.accounts import serve; serve()"
+    code = "from gatewatch.cli.serve import serve; serve()"
     server = subprocess.Popen(
         [sys.executable, "-c", code, "--port", str(port)],
         env={**os.environ, **environment},

@@ -1,48 +1,20 @@
-"""Commands for the web app: ``serve``, ``users add|list`` and ``tokens issue|list|revoke``.
+"""The ``users`` (``add``, ``list``) and ``tokens`` (``issue``, ``list``, ``revoke``) commands: who
+logs in to the web app, and the API tokens of machine clients.
 
-Each takes ``--config`` (default ``$GATEWATCH_CONFIG``) and ``--db`` like the other commands,
-and migrates the database before it runs, so they work on an empty one.
+They migrate the database before they run, like every command, so they work on an empty one.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import click
 from sqlmodel import Session, select
 
 from gatewatch.accounts import users as user_accounts
-from gatewatch.cli.app import App, UsageError, default_actor, with_app
-from gatewatch.models.db import session_scope
+from gatewatch.cli.app import CLI_ROLE, App, UsageError, cli_actor, with_app
 from gatewatch.models.enums import Role
 from gatewatch.models.tables import User
-
-#: The audit trail's role for changes made at the command line, by whoever runs it on the server.
-CLI_ROLE = "cli"
-
-
-@contextmanager
-def user_change(app: App) -> Iterator[Session]:
-    """One transaction; a refused user or token change ends the command with its message."""
-    try:
-        with session_scope(app.engine) as session:
-            yield session
-    except user_accounts.UserError as error:
-        raise UsageError(str(error)) from None
-
-
-@click.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
-@with_app
-def serve(app: App, host: str, port: int) -> None:
-    """Run the web app on Flask's development server (production: gunicorn, see gatewatch/web/app.py)."""
-    from gatewatch.web.app import create_app
-
-    # The development server speaks plain HTTP: a Secure cookie would never come back.
-    create_app(app.settings, app.engine, secure_cookies=False).run(host=host, port=port, threaded=True)
 
 
 def _read_password() -> str:
@@ -68,7 +40,7 @@ def users() -> None:
 def users_add(app: App, username: str, role: str, full_name: str, locale: str | None) -> None:
     """Add a user; the password is prompted for, or read from standard input."""
     password = _read_password()
-    with user_change(app) as session:
+    with app.change(user_accounts.UserError) as session:
         user = user_accounts.create_user(
             session,
             username,
@@ -76,7 +48,7 @@ def users_add(app: App, username: str, role: str, full_name: str, locale: str | 
             role,
             full_name=full_name,
             locale=locale,
-            actor=default_actor(),
+            actor=cli_actor(),
             actor_role=CLI_ROLE,
         )
     click.echo(f"user {user.username} ({user.role}) created")
@@ -107,12 +79,12 @@ def tokens() -> None:
 @with_app
 def tokens_issue(app: App, username: str, name: str) -> None:
     """Issue a token acting as USERNAME and print it, once: only its SHA-256 is kept."""
-    with user_change(app) as session:
+    with app.change(user_accounts.UserError) as session:
         user = user_accounts.find_user(session, username)
         if user is None:
             raise UsageError(f"there is no user {username!r}")
         row, token = user_accounts.issue_token(
-            session, user.id, name, actor=default_actor(), actor_role=CLI_ROLE
+            session, user.id, name, actor=cli_actor(), actor_role=CLI_ROLE
         )
     click.echo(f"token #{row.id} for {username} ({name}); store it now, it is not shown again:", err=True)
     click.echo(token)
@@ -136,6 +108,6 @@ def tokens_list(app: App) -> None:
 @with_app
 def tokens_revoke(app: App, token_id: int) -> None:
     """Revoke a token by its id: clients using it get 401 from now on."""
-    with user_change(app) as session:
-        row = user_accounts.revoke_token(session, token_id, actor=default_actor(), actor_role=CLI_ROLE)
+    with app.change(user_accounts.UserError) as session:
+        row = user_accounts.revoke_token(session, token_id, actor=cli_actor(), actor_role=CLI_ROLE)
     click.echo(f"token #{row.id} ({row.name}) revoked")
