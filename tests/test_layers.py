@@ -40,7 +40,7 @@ LAYERS = (
 HEAVY = ("cv2", "av", "torch", "ultralytics", "openvino", "onnxruntime", "rapidocr_onnxruntime")
 #: Modules outside the web package that the web app will need, so they must load without ``HEAVY``:
 #: the event store's core (crossings posted by other systems) and the gate geometry (a line preview).
-PURE = ("gatewatch.vision.gate", "gatewatch.plates")
+PURE = ("gatewatch.camera.recording", "gatewatch.vision.gate", "gatewatch.plates")
 #: What ``gatewatch.vision`` may import of ``gatewatch.models``: the enums, never the tables.
 VISION_MODELS = {"gatewatch.models.enums"}
 

@@ -17,9 +17,9 @@ import logging
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Literal
 
 import sqlalchemy as sa
 from sqlmodel import select
@@ -28,27 +28,16 @@ from gatewatch.audit.events import record_event
 from gatewatch.crosscheck.service import check_event
 from gatewatch.evidence.files import PARTIAL_FILES, SHARED_MODE, write_atomic
 from gatewatch.models.db import session_scope
-from gatewatch.models.enums import Direction, EventStatus, PlateStatus
+from gatewatch.models.enums import EventStatus, PlateStatus
 from gatewatch.models.tables import EntryEvent
 from gatewatch.settings import Settings
+from gatewatch.vision.gate import Crossing
 
 log = logging.getLogger(__name__)
 
 EvidenceKind = Literal["snapshot", "clip", "plate_crop"]
 #: How each kind of evidence file's name ends; its path and hash go to ``<kind>_path`` and ``<kind>_sha256``.
 EVIDENCE_SUFFIXES: dict[EvidenceKind, str] = {"snapshot": ".jpg", "clip": ".mp4", "plate_crop": "-plate.jpg"}
-
-
-class CrossingFacts(Protocol):
-    """What the store needs of a crossing (``gatewatch.vision.gate.Crossing`` has it)."""
-
-    track_id: int
-    label: str
-    direction: Direction
-    frame_index: int
-    time: datetime
-    confidence: float
-    box: tuple[float, float, float, float]
 
 
 @dataclass(frozen=True)
@@ -86,7 +75,7 @@ class EventRecorder:
         self.camera_id = camera_id
         self.source_key = source_key
 
-    def record(self, crossing: CrossingFacts, evidence: Iterable[Evidence] = ()) -> StoredEvent:
+    def record(self, crossing: Crossing, evidence: Iterable[Evidence] = ()) -> StoredEvent:
         """Store ``crossing`` with ``evidence``, unless the same occurrence is stored already.
 
         ``evidence`` is gone through only for a new event, item by item as its files are written,
@@ -127,7 +116,7 @@ class EventRecorder:
             record_event(session, event)
         return StoredEvent(event, created=True)
 
-    def _add_evidence(self, event: EntryEvent, crossing: CrossingFacts, evidence: Iterable[Evidence]) -> None:
+    def _add_evidence(self, event: EntryEvent, crossing: Crossing, evidence: Iterable[Evidence]) -> None:
         try:
             for item in evidence:
                 if isinstance(item, EvidenceFile):
@@ -142,13 +131,13 @@ class EventRecorder:
             log.error("evidence for %s track %s not written: %s", self.camera_id, crossing.track_id, exc)
             event.evidence_error = f"evidence could not be written: {exc}"[:500]
 
-    def _write(self, event: EntryEvent, crossing: CrossingFacts, kind: EvidenceKind, data: bytes) -> None:
+    def _write(self, event: EntryEvent, crossing: Crossing, kind: EvidenceKind, data: bytes) -> None:
         path = self.evidence_path(crossing, EVIDENCE_SUFFIXES[kind])
         write_atomic(self.settings.data_dir / path, data, mode=SHARED_MODE)
         setattr(event, f"{kind}_path", path.as_posix())
         setattr(event, f"{kind}_sha256", hashlib.sha256(data).hexdigest())
 
-    def evidence_path(self, crossing: CrossingFacts, suffix: str) -> Path:
+    def evidence_path(self, crossing: Crossing, suffix: str) -> Path:
         """Where the event's file of type ``suffix`` goes, relative to the data directory.
 
         The name is built whole, not with ``with_suffix``: a live source key holds a dot (its
