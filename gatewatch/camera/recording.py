@@ -1,8 +1,8 @@
 """The event store's core: an event's row, evidence files, audit record and cross-check, stored together.
 
 It takes a crossing and its evidence already encoded, as bytes, so it loads neither OpenCV nor
-PyAV nor the vision code: the camera side (``gatewatch.camera.store``) renders and encodes a
-draft's evidence, and crossings that other systems post can be stored the same way.
+PyAV (of the vision code, only the pure ``vision.gate``): the camera side (``camera.store``)
+renders and encodes a draft's evidence, and crossings other systems post can be stored the same way.
 Evidence paths are relative to the data directory, so the store can move with it.
 
 Each stored event gets an ``event.recorded`` audit record holding its fields as stored,
