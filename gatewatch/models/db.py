@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
 from sqlmodel import Session
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -38,6 +39,8 @@ def make_engine(url: str) -> sa.Engine:
 
 
 def alembic_config(engine: sa.Engine) -> Config:
+    from alembic.config import Config  # only commands that migrate pay for Alembic's import
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     # ConfigParser reads % as interpolation; URLs carry it in escapes (socket paths, passwords).
@@ -48,6 +51,8 @@ def alembic_config(engine: sa.Engine) -> Config:
 
 def migrate(engine: sa.Engine) -> None:
     """Bring the schema up to the newest migration (creates it in an empty database)."""
+    from alembic import command
+
     command.upgrade(alembic_config(engine), "head")
 
 
