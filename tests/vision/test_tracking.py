@@ -54,3 +54,19 @@ def test_a_track_unseen_for_longer_than_the_buffer_is_forgotten_counting_skipped
         tracker.skip()
     tracker.update(np.zeros((0, 6), np.float32), FRAME)
     assert tracker.motions() == []
+
+
+def test_a_rider_and_the_motorcycle_under_them_keep_their_own_tracks_and_labels() -> None:
+    """ByteTrack matches by overlap alone: with one tracker, the rider's box would take over the bike's track."""
+    tracker = Tracker("bytetrack.yaml", {0: "person", 3: "motorcycle"}, warmup=3)
+    seen: dict[int, set[str]] = {}
+    for index in range(12):
+        y = 300.0 + 25.0 * index
+        bike = [500.0, y + 40.0, 600.0, y + 200.0, 0.8, 3.0]
+        rider = [510.0, y, 590.0, y + 150.0, 0.85, 0.0]  # on the upper part of the bike
+        # The bike alone at first, then the rider always and the bike in every other frame, as the
+        # detector finds them on the street: a lone rider box overlaps the bike's track well enough.
+        rows = [bike] if index < 4 else [bike, rider] if index % 2 else [rider]
+        for obj in tracker.update(np.array(rows, np.float32), FRAME):
+            seen.setdefault(obj.track_id, set()).add(obj.label)
+    assert sorted(map(sorted, seen.values())) == [["motorcycle"], ["person"]]
