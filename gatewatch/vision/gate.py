@@ -16,6 +16,14 @@ the ends of the line segment.
 supervision's LineZone was the first choice, but it forgets a track's side after
 ``minimum_crossing_threshold + 1`` frames of absence, which loses every crossing made behind an
 occlusion, and it has no dead band.
+
+Riders: a person's crossing names the two-wheeler (motorcycle or bicycle) it rides in that
+frame, ``Crossing.rides_track_id``. A person rides a two-wheeler when at least half
+(``RIDE_OVERLAP``) of the area of the lower half of the person's box lies inside the vehicle's
+box: a rider sits on the vehicle, so hips and legs are within its box, while a pedestrian beside
+it overlaps it at most at an edge. Of several such two-wheelers the one covering the most wins
+(ties: the lower track id). Cars, buses and trucks are never ridden; a person with no
+two-wheeler meeting the rule gets None. The rule is ``rides_on``/``ridden_vehicle``.
 """
 
 from __future__ import annotations
@@ -27,10 +35,14 @@ from datetime import datetime
 
 from gatewatch.models.enums import Direction
 from gatewatch.settings import GateSettings
-from gatewatch.vision.objects import TrackedObject
+from gatewatch.vision.objects import Box, TrackedObject
 
 #: Pixels from the bottom edge within which a box counts as cut off by the frame.
 EDGE_TOLERANCE_PX = 2.0
+#: Labels a person can ride.
+RIDDEN_LABELS = frozenset({"motorcycle", "bicycle"})
+#: Fraction of the lower half of a person's box that must lie inside a two-wheeler's box.
+RIDE_OVERLAP = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +54,34 @@ class Crossing:
     time: datetime
     confidence: float
     box: tuple[float, float, float, float]
+    rides_track_id: int | None = None  # a person's: the two-wheeler it rides in this frame
+
+
+def rides_on(person: Box, vehicle: Box) -> float:
+    """The fraction of the lower half of ``person``'s box that lies inside ``vehicle``'s box."""
+    px1, py1, px2, py2 = person
+    top = (py1 + py2) / 2.0
+    area = (px2 - px1) * (py2 - top)
+    if area <= 0:
+        return 0.0
+    vx1, vy1, vx2, vy2 = vehicle
+    width = min(px2, vx2) - max(px1, vx1)
+    height = min(py2, vy2) - max(top, vy1)
+    if width <= 0 or height <= 0:
+        return 0.0
+    return width * height / area
+
+
+def ridden_vehicle(person: TrackedObject, objects: Iterable[TrackedObject]) -> int | None:
+    """The track id of the two-wheeler ``person`` rides (see the module docstring), or None."""
+    best: tuple[float, int] | None = None
+    for obj in objects:
+        if obj.label not in RIDDEN_LABELS or obj.track_id == person.track_id:
+            continue
+        cover = rides_on(person.box, obj.box)
+        if cover >= RIDE_OVERLAP and (best is None or (cover, -obj.track_id) > (best[0], -best[1])):
+            best = (cover, obj.track_id)
+    return None if best is None else best[1]
 
 
 class GateLine:
@@ -108,6 +148,7 @@ class GateCounter:
         self._tracks: dict[int, _TrackState] = {}
 
     def update(self, objects: Iterable[TrackedObject], frame_index: int, time: datetime) -> list[Crossing]:
+        objects = list(objects)
         crossings = []
         for obj in objects:
             state = self._tracks.get(obj.track_id)
@@ -118,7 +159,9 @@ class GateCounter:
             direction = self._observe(state, self.line.side_of(obj))
             if direction is not None:
                 label = state.label_votes.most_common(1)[0][0]
-                crossings.append(Crossing(obj.track_id, label, direction, frame_index, time, obj.confidence, obj.box))
+                rides = ridden_vehicle(obj, objects) if label == "person" else None
+                crossings.append(Crossing(obj.track_id, label, direction, frame_index, time, obj.confidence, obj.box,
+                                          rides))
         self._forget_stale(time)
         return crossings
 

@@ -9,7 +9,7 @@ import pytest
 from gatewatch.models.enums import Direction
 from gatewatch.settings import GateSettings
 from gatewatch.vision.detector import TrackedObject
-from gatewatch.vision.gate import Crossing, GateCounter, GateLine
+from gatewatch.vision.gate import Crossing, GateCounter, GateLine, rides_on
 
 WIDTH, HEIGHT, FPS = 1000, 1000, 10.0
 T0 = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
@@ -116,3 +116,64 @@ def test_in_then_out_again_is_an_entry_and_an_exit(settle: int) -> None:
     ys = [900, 700, 600] + [300] * 4 + [700] * 4
     crossings = run(counter(settle=settle), walk(1, ys))
     assert [c.direction for c in crossings] == [Direction.ENTRY, Direction.EXIT]
+
+
+# --- riders -------------------------------------------------------------------------------------
+
+RIDE_YS = [900, 800, 700, 600, 400, 300, 200]  # across the line at 500: one entry
+
+
+def vehicle(track_id: int, bottom_y: float, x: float = 500.0, label: str = "motorcycle", width: float = 200.0,
+            height: float = 150.0) -> TrackedObject:
+    """A vehicle box whose bottom centre (where the wheels touch the ground) is at (x, bottom_y)."""
+    return TrackedObject(track_id, label, 0.8, (x - width / 2, bottom_y - height, x + width / 2, bottom_y))
+
+
+def rider(track_id: int, feet_y: float, x: float = 500.0) -> TrackedObject:
+    """A seated rider: a shorter box, the feet on the pegs a little above the wheels' bottom."""
+    return person(track_id, feet_y - 10, x=x, height=170.0)
+
+
+def crossings_by_track(frames: list[list[TrackedObject]]) -> dict[int, Crossing]:
+    return {c.track_id: c for c in run(counter(), frames)}
+
+
+def test_a_rider_crossing_names_the_motorcycle_it_rides() -> None:
+    frames = [[vehicle(7, y), rider(1, y)] for y in RIDE_YS]
+    crossings = crossings_by_track(frames)
+    assert crossings[1].label == "person" and crossings[1].rides_track_id == 7
+    assert crossings[7].label == "motorcycle" and crossings[7].rides_track_id is None
+
+
+def test_a_pedestrian_walking_beside_a_motorcycle_rides_nothing() -> None:
+    # Walking alongside the bike, the boxes overlapping at the edge: the legs are beside it, not on it.
+    frames = [[vehicle(7, y), rider(1, y), person(2, y, x=620)] for y in RIDE_YS]
+    crossings = crossings_by_track(frames)
+    assert crossings[1].rides_track_id == 7
+    assert crossings[2].rides_track_id is None
+
+
+def test_two_riders_on_one_bike_both_name_it() -> None:
+    frames = [[vehicle(7, y, width=240), rider(1, y, x=470), rider(2, y, x=540)] for y in RIDE_YS]
+    crossings = crossings_by_track(frames)
+    assert crossings[1].rides_track_id == 7 and crossings[2].rides_track_id == 7
+
+
+def test_a_person_in_front_of_a_car_rides_nothing() -> None:
+    # The person's legs lie wholly inside the car's box, but nobody rides a car.
+    frames = [[vehicle(9, y + 20, label="car", width=400, height=250), person(1, y)] for y in RIDE_YS]
+    crossings = crossings_by_track(frames)
+    assert crossings[1].rides_track_id is None
+    # A person near a car and a bicycle it rides: the bicycle.
+    frames = [[vehicle(9, y + 20, label="car", width=400, height=250), vehicle(4, y, label="bicycle"), rider(1, y)]
+              for y in RIDE_YS]
+    assert crossings_by_track(frames)[1].rides_track_id == 4
+
+
+def test_the_ride_rule() -> None:
+    person_box = (460.0, 400.0, 540.0, 600.0)  # lower half: y 500..600
+    assert rides_on(person_box, (400.0, 450.0, 600.0, 620.0)) == 1.0
+    assert rides_on(person_box, (400.0, 550.0, 600.0, 620.0)) == 0.5  # half the lower half
+    assert rides_on(person_box, (520.0, 450.0, 700.0, 620.0)) == 0.25  # a quarter of its width
+    assert rides_on(person_box, (600.0, 450.0, 800.0, 620.0)) == 0.0
+    assert rides_on(person_box, (400.0, 300.0, 600.0, 480.0)) == 0.0  # only the upper half
