@@ -107,6 +107,7 @@ class EventRecorder:
                 box_y1=crossing.box[1],
                 box_x2=crossing.box[2],
                 box_y2=crossing.box[3],
+                rides_track_id=crossing.rides_track_id,
                 status=EventStatus.FLAGGED.value,
             )
             self._add_evidence(event, crossing, evidence)

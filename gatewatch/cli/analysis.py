@@ -37,6 +37,7 @@ def _event_json(event: EntryEvent) -> str:
         "frame": event.frame_index,
         "confidence": event.confidence,
         "flag": event.flag,
+        "rides_track_id": event.rides_track_id,
     })
 
 

@@ -136,6 +136,10 @@ class EntryEvent(SQLModel, table=True):
     plate_crop_sha256: str | None = Field(default=None, max_length=64, description="of the plate crop as written")
     plate_status: str | None = Field(default=None, max_length=16, description="a PlateStatus; null: not a vehicle")
     plate_corrected_by: str | None = Field(default=None, max_length=100, description="who last corrected plate_text")
+    rides_track_id: int | None = Field(
+        default=None, description="a person's: the track id of the motorcycle or bicycle it rides; null: on foot "
+        "(or recorded before riders were told)",
+    )
 
     @property
     def box(self) -> tuple[float, float, float, float]:

@@ -11,6 +11,7 @@ from alembic import command
 from click.testing import CliRunner
 from sqlmodel import Session
 
+from gatewatch.audit import events as audit_events
 from gatewatch.audit import trail
 from gatewatch.cli.main import main
 from gatewatch.evidence.files import file_sha256
@@ -216,6 +217,30 @@ def test_the_migration_chains_records_written_before_it(engine: sa.Engine, setti
     records = chain(engine)
     assert [(r.seq, r.action) for r in records] == [(1, "visit.created"), (2, "user.created"), (3, "test.after")]
     assert verify_integrity(engine, settings).ok
+
+
+def test_events_recorded_before_riders_verify_after_the_migration(
+    engine: sa.Engine, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Recorded as the pipeline did before 0005: the audit record does not name rides_track_id.
+    before = tuple(name for name in audit_events.FIXED_EVENT_FIELDS if name != "rides_track_id")
+    monkeypatch.setattr(audit_events, "FIXED_EVENT_FIELDS", before)
+    event = store_event(engine, settings)
+    monkeypatch.undo()
+    [record] = [r for r in chain(engine) if r.action == "event.recorded"]
+    assert "rides_track_id" not in record.after
+    config = alembic_config(engine)
+    command.downgrade(config, "0004")
+    command.upgrade(config, "head")
+    with Session(engine) as session:
+        assert session.get(EntryEvent, event.id).rides_track_id is None
+    assert verify_integrity(engine, settings).ok
+    # An event recorded now names it, and is checked on it.
+    later = store_event(engine, settings, track_id=6)
+    assert '"rides_track_id":null' in chain(engine)[-1].after
+    execute(engine, "UPDATE entryevent SET rides_track_id = 3 WHERE id = :id", id=later.id)
+    [issue] = verify_integrity(engine, settings).event_issues.items
+    assert (issue.kind, issue.event_id, issue.field) == (EventProblem.ALTERED, later.id, "rides_track_id")
 
 
 def test_events_stored_before_the_chain_are_reported_until_sealed(engine: sa.Engine, settings: Settings) -> None:

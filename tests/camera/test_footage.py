@@ -67,7 +67,7 @@ def assert_evidence(workdir: Path, event: EntryEvent) -> None:
 def test_people_crossing_the_street_gate(workdir: Path) -> None:
     lines = process_json(workdir, STREET, "street-gate", "2026-11-20T09:00:00+07:00")
     assert {tuple(sorted(line)) for line in lines} == {
-        ("camera", "confidence", "direction", "flag", "frame", "label", "time", "track_id")
+        ("camera", "confidence", "direction", "flag", "frame", "label", "rides_track_id", "time", "track_id")
     }
     entries = [line for line in lines if line["direction"] == "entry"]
     exits = [line for line in lines if line["direction"] == "exit"]

@@ -58,6 +58,24 @@ def test_a_crossing_is_stored_with_the_evidence_bytes_as_given(recorder: EventRe
     assert verify_integrity(recorder.engine, settings).ok
 
 
+def test_a_rider_keeps_the_two_wheeler_it_rides(recorder: EventRecorder, settings: Settings) -> None:
+    bike = Crossing(8, "motorcycle", Direction.ENTRY, 120, WHEN, 0.9, (40.0, 120.0, 160.0, 230.0))
+    rider = Crossing(9, "person", Direction.ENTRY, 121, WHEN, 0.8, (70.0, 60.0, 130.0, 220.0), rides_track_id=8)
+    recorder.record(bike, [])
+    stored = recorder.record(rider, [])
+    assert stored.event.rides_track_id == 8
+    with Session(recorder.engine) as session:
+        rows = {e.track_id: e.rides_track_id for e in session.exec(select(EntryEvent)).all()}
+    assert rows == {8: None, 9: 8}
+    assert verify_integrity(recorder.engine, settings).ok
+    # The audit chain fixes it: changed behind the application's back, the check says so.
+    with Session(recorder.engine) as session:
+        session.get(EntryEvent, stored.event.id).rides_track_id = 7
+        session.commit()
+    [issue] = verify_integrity(recorder.engine, settings).event_issues.items
+    assert (issue.field, issue.expected, issue.actual) == ("rides_track_id", 8, 7)
+
+
 def test_evidence_is_asked_for_only_when_the_occurrence_is_new(recorder: EventRecorder) -> None:
     asked = []
 

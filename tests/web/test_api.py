@@ -91,6 +91,24 @@ def test_event_list_filters_and_pages_like_the_queue(
     assert state == {"newest_open_id": car.id, "open_count": 4}
 
 
+def test_an_event_says_which_two_wheeler_a_rider_rides(
+    api: FlaskClient, store_event: StoreEvent, token_for: Callable[[Role], dict[str, str]], web_engine: sa.Engine
+) -> None:
+    bike = store_event(MORNING, label="motorcycle", camera_id=VEHICLE_GATE)
+    rider = store_event(MORNING + timedelta(minutes=1))
+    with session_scope(web_engine) as session:
+        session.execute(sa.update(EntryEvent).where(EntryEvent.id == rider.id).values(rides_track_id=bike.track_id))
+    headers = token_for(Role.AUDITOR)
+    items = {item["id"]: item for item in api.get("/api/v1/events", headers=headers).json["items"]}
+    assert items[rider.id]["rides_track_id"] == bike.track_id
+    assert items[bike.id]["rides_track_id"] is None
+    assert api.get(f"/api/v1/events/{rider.id}", headers=headers).json["rides_track_id"] == bike.track_id
+    document = api.get("/api/v1/openapi.json").json
+    event_schema = document["components"]["schemas"]["EventOut"]
+    assert "rides_track_id" in event_schema["required"]
+    assert event_schema["properties"]["rides_track_id"]["anyOf"] == [{"type": "integer"}, {"type": "null"}]
+
+
 def test_event_detail_has_the_review_history(
     api: FlaskClient, store_event: StoreEvent, token_for: Callable[[Role], dict[str, str]]
 ) -> None:

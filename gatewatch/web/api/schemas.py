@@ -51,6 +51,10 @@ class EventOut(_Out):
     plate_text: str | None = Field(description='the vehicle\'s plate as read or corrected, "BG 1234 AB"')
     plate_status: str | None = Field(description="read or unreadable; null for people and older events")
     plate_confidence: float | None = Field(description="the plate reader's confidence")
+    rides_track_id: int | None = Field(
+        description="a person's: the track id of the motorcycle or bicycle it rides; null: on foot, a "
+        "vehicle, or an event stored before riders were recorded"
+    )
     snapshot_url: str | None = None
     clip_url: str | None = None
     plate_url: str | None = None
