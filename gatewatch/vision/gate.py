@@ -5,7 +5,10 @@ ground the line is drawn on. Three things keep a count honest on real footage:
 
 * a dead band of ``margin`` around the line: a person standing on the line is on neither side;
 * ``settle_frames``: a track must be seen that many analysed frames on the new side before the
-  crossing counts, so a wobble across the line and back counts nothing;
+  crossing counts, so a wobble across the line and back counts nothing; except while its box
+  touches the picture's left or right edge: an object leaving the picture there (a motorbike
+  turning off the street just past the line) is gone before it could settle, so there its first
+  observation on the new side counts;
 * a track's last confirmed side is kept for ``forget_after`` seconds of absence, so a person who
   passes behind a sign and reappears beyond the line still counts.
 
@@ -101,7 +104,7 @@ class GateLine:
             normal = (-normal[0], -normal[1])
         self._normal = normal
         self.margin_px = gate.margin * height
-        self.height = height
+        self.width, self.height = width, height
 
     def signed_distance(self, point: tuple[float, float]) -> float:
         """Pixels from the line; positive on the inside."""
@@ -116,6 +119,10 @@ class GateLine:
         dx, dy = self._direction
         t = ((point[0] - self.a[0]) * dx + (point[1] - self.a[1]) * dy) / self._length_sq
         return 0.0 <= t <= 1.0
+
+    def at_side_edge(self, obj: TrackedObject) -> bool:
+        """Whether the box touches the picture's left or right edge, where objects leave it."""
+        return obj.box[0] <= EDGE_TOLERANCE_PX or obj.box[2] >= self.width - EDGE_TOLERANCE_PX
 
     def side_of(self, obj: TrackedObject) -> int | None:
         """+1 inside, -1 outside, 0 in the dead band, None when the anchor cannot be trusted."""
@@ -156,7 +163,8 @@ class GateCounter:
                 state = self._tracks[obj.track_id] = _TrackState(time)
             state.last_seen = time
             state.label_votes[obj.label] += obj.confidence
-            direction = self._observe(state, self.line.side_of(obj))
+            settle = 1 if self.line.at_side_edge(obj) else self.settle_frames
+            direction = self._observe(state, self.line.side_of(obj), settle)
             if direction is not None:
                 label = state.label_votes.most_common(1)[0][0]
                 rides = ridden_vehicle(obj, objects) if label == "person" else None
@@ -165,7 +173,7 @@ class GateCounter:
         self._forget_stale(time)
         return crossings
 
-    def _observe(self, state: _TrackState, side: int | None) -> Direction | None:
+    def _observe(self, state: _TrackState, side: int | None, settle_frames: int) -> Direction | None:
         if not side:  # in the band, or not judged: neither extends nor resets a run
             return None
         if state.side == 0:
@@ -175,7 +183,7 @@ class GateCounter:
             state.run = 0
             return None
         state.run += 1
-        if state.run < self.settle_frames:
+        if state.run < settle_frames:
             return None
         state.side, state.run = side, 0
         return Direction.ENTRY if side > 0 else Direction.EXIT

@@ -73,6 +73,15 @@ def test_stepping_over_and_back_is_no_crossing() -> None:
     assert crossings == []
 
 
+def test_leaving_the_picture_at_its_side_just_past_the_line_counts_at_once() -> None:
+    """A motorbike turning off the street past the line is gone before it could settle."""
+    leaving = [[person(1, y, x=x)] for y, x in ((700, 800), (600, 880), (470, 960))] + [[]] * 5
+    assert [c.direction for c in run(counter(settle=2), leaving)] == [Direction.ENTRY]
+    # The same single step beyond the band away from the edge still has to settle.
+    stopping = [[person(2, y, x=500)] for y in (700, 600, 470)] + [[]] * 5
+    assert run(counter(settle=2), stopping) == []
+
+
 def test_a_box_centre_beyond_the_line_with_feet_before_it_is_not_a_crossing() -> None:
     # A tall person: the box centre is 150 px beyond the line, the feet 50 px before it.
     frames = walk(1, [800, 700, 600, 560, 560, 560, 560], height=400)
