@@ -197,6 +197,18 @@ class AnalysisSettings(_Strict):
         0.75, gt=0.0, le=1.0,
         description="detection resolution relative to detector.image_size across the whole frame; 1 keeps it",
     )
+    min_object_pixels: int | None = Field(
+        None, ge=4, le=4000,
+        description="height in pixels of the picture of the smallest object to find (a distant motorbike); "
+                    "the detector then runs, in both modes, at the resolution where such an object is as "
+                    "large as the model finds reliably, instead of at `scale`; null: `scale` decides",
+    )
+    tiling: Literal["auto", "off"] = Field(
+        "auto",
+        description="auto: where that resolution makes the window larger than detector.image_size, detect "
+                    "on overlapping tiles of at most that size and merge them; off: lower the resolution "
+                    "until the window fits",
+    )
     max_stride: int = Field(
         4, ge=1, le=30,
         description="at most this many frames from one detection to the next while nothing is near the line",

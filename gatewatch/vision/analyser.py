@@ -15,7 +15,7 @@ from gatewatch.vision.detector import YoloTracker
 from gatewatch.vision.gate import Crossing, GateCounter, GateLine
 from gatewatch.vision.motion import MotionGate
 from gatewatch.vision.objects import TrackedObject
-from gatewatch.vision.region import gate_window, reference_window
+from gatewatch.vision.region import gate_window, reference_window, tiles
 from gatewatch.vision.runstats import RunStats
 from gatewatch.vision.schedule import Scheduler
 from gatewatch.vision.sources import Frame
@@ -41,8 +41,8 @@ class FrameAnalyser:
         if fast:
             window = gate_window(camera.gate, width, height, analysis, image_size)
         else:
-            window = reference_window(width, height, image_size)
-        self.detector = yolo.detector(window)
+            window = reference_window(width, height, image_size, analysis)
+        self.detector = yolo.detector(tiles(window, image_size, analysis.object_height * height))
         self.tracker = yolo.tracker(analysis.track_warmup)
         self.scheduler = Scheduler(line, analysis) if fast else None
         gated = fast and analysis.motion_threshold > 0

@@ -150,17 +150,26 @@ def load_model(settings: DetectorSettings) -> Model:
 
 
 class Detector:
-    """Detects one camera's classes inside its window of the frame; boxes come back in frame pixels."""
+    """Detects one camera's classes inside its window of the frame; boxes come back in frame pixels.
 
-    def __init__(self, model: Model, class_ids: list[int], confidence: float, window: Window) -> None:
+    A window too large for the model at the wanted resolution comes as several overlapping tiles
+    (``region.tiles``); their detections are merged with ``merge_tiles``.
+    """
+
+    def __init__(self, model: Model, class_ids: list[int], confidence: float, windows: list[Window]) -> None:
         self.model = model
-        self.window = window
+        self.windows = windows
         self._class_ids = class_ids
         self._confidence = confidence
 
     def detect(self, frame: Frame) -> np.ndarray:
         """Rows x1 y1 x2 y2 confidence class, in frame pixels."""
-        w = self.window
+        if len(self.windows) == 1:
+            return self._detect(frame, self.windows[0], None)
+        small = self._scaled(frame, self.windows[0])
+        return merge_tiles([self._detect(frame, window, small) for window in self.windows])
+
+    def _detect(self, frame: Frame, w: Window, small: np.ndarray | None) -> np.ndarray:
         if w.scale is None:  # full resolution, letterboxed by the model as YOLO.predict does
             image = frame.bgr()
             if not w.is_whole(*frame.size):
@@ -170,13 +179,51 @@ class Detector:
             found[:, [1, 3]] += w.y
             return found
         width, height = frame.size
-        small = cv2.cvtColor(frame.i420((_even(width * w.scale), _even(height * w.scale))), cv2.COLOR_YUV2BGR_I420)
+        small = small if small is not None else self._scaled(frame, w)
         top, left = round(w.y * small.shape[0] / height), round(w.x * small.shape[1] / width)
         image = small[top : top + w.input_size[1], left : left + w.input_size[0]]
         found = self.model.predict(image, w.input_size, self._class_ids, self._confidence)
         found[:, [0, 2]] = (found[:, [0, 2]] + left) * (width / small.shape[1])
         found[:, [1, 3]] = (found[:, [1, 3]] + top) * (height / small.shape[0])
         return found
+
+    @staticmethod
+    def _scaled(frame: Frame, w: Window) -> np.ndarray:
+        """The whole frame at the window's resolution, scaled as YUV and then converted to BGR."""
+        width, height = frame.size
+        return cv2.cvtColor(frame.i420((_even(width * w.scale), _even(height * w.scale))), cv2.COLOR_YUV2BGR_I420)
+
+
+#: Two boxes of one class from different tiles are one object when this much of the smaller lies in the larger.
+TILE_MERGE_OVERLAP = 0.5
+
+
+def merge_tiles(found: list[np.ndarray]) -> np.ndarray:
+    """One set of detections from overlapping tiles' (rows x1 y1 x2 y2 conf class, frame pixels).
+
+    An object in the overlap is found by both tiles, whole in one and often cut in the other, so
+    the two boxes need not overlap by much of their union: of two boxes of one class from
+    different tiles, the less confident goes when most of the smaller lies inside the other
+    (intersection over the smaller area). Boxes from one tile were already suppressed by the
+    model's own NMS, and are left as they are.
+    """
+    rows = np.concatenate(found) if found else np.zeros((0, 6), np.float32)
+    tile = np.concatenate([np.full(len(f), i) for i, f in enumerate(found)]) if found else np.zeros(0)
+    order = np.argsort(-rows[:, 4], kind="stable")
+    rows, tile = rows[order], tile[order]
+    areas = (rows[:, 2] - rows[:, 0]) * (rows[:, 3] - rows[:, 1])
+    kept: list[int] = []
+    for i in range(len(rows)):
+        others = [k for k in kept if tile[k] != tile[i] and rows[k, 5] == rows[i, 5]]
+        if others:
+            k = np.array(others)
+            w = np.minimum(rows[k, 2], rows[i, 2]) - np.maximum(rows[k, 0], rows[i, 0])
+            h = np.minimum(rows[k, 3], rows[i, 3]) - np.maximum(rows[k, 1], rows[i, 1])
+            inter = np.clip(w, 0, None) * np.clip(h, 0, None)
+            if np.any(inter > TILE_MERGE_OVERLAP * np.minimum(areas[k], areas[i])):
+                continue
+        kept.append(i)
+    return rows[kept]
 
 
 def _even(length: float) -> int:
@@ -195,8 +242,9 @@ class YoloTracker:
         if missing:
             raise DetectorError(f"detector.model does not know the classes {', '.join(sorted(missing))}")
 
-    def detector(self, window: Window) -> Detector:
-        return Detector(self.model, self.class_ids, self.settings.confidence, window)
+    def detector(self, windows: list[Window]) -> Detector:
+        """A detector for the window, or the tiles it is cut into (``region.tiles``)."""
+        return Detector(self.model, self.class_ids, self.settings.confidence, windows)
 
     def tracker(self, warmup: int) -> Tracker:
         """A fresh tracker: track ids start again for every source."""
