@@ -42,6 +42,7 @@ class FrameAnalyser:
             window = gate_window(camera.gate, width, height, analysis, image_size)
         else:
             window = reference_window(width, height, image_size, analysis)
+        self.counted = yolo.counted
         self.detector = yolo.detector(tiles(window, image_size, analysis.object_height * height))
         self.tracker = yolo.tracker(analysis.track_warmup)
         self.scheduler = Scheduler(line, analysis) if fast else None
@@ -79,6 +80,7 @@ class FrameAnalyser:
                 self.motion.nothing_in(frame)
         with self._times.measure("gate"):
             crossings = self.counter.update(objects, frame.index, frame.time)
+            crossings = [c for c in crossings if c.label in self.counted]  # every class is tracked
         self.stats.analysed += 1
         return FrameResult(objects, crossings, measured=True)
 

@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 import yaml
 
-from gatewatch.settings import DetectorSettings
+from gatewatch.settings import COUNTABLE_CLASSES, DetectorSettings
 from gatewatch.vision.objects import TrackedObject
 from gatewatch.vision.region import Window
 from gatewatch.vision.sources import Frame
@@ -231,16 +231,22 @@ def _even(length: float) -> int:
 
 
 class YoloTracker:
-    """A model bound to one camera's classes and tracker settings; loads the model when not given one."""
+    """A model bound to one camera's classes and tracker settings; loads the model when not given one.
+
+    Every countable class the model knows is detected and tracked, whatever the camera counts
+    (``counted``): what a camera counts must not change how its tracks are followed, and a
+    rider is told by the motorbike under them even where only people are counted.
+    """
 
     def __init__(self, settings: DetectorSettings, classes: Iterable[str], model: Model | None = None) -> None:
         self.settings = settings
         self.model = model if model is not None else load_model(settings)
-        wanted = set(classes)
-        self.class_ids = sorted(i for i, name in self.model.names.items() if name in wanted)
-        missing = wanted - {self.model.names[i] for i in self.class_ids}
+        self.counted = frozenset(classes)
+        missing = self.counted - set(self.model.names.values())
         if missing:
             raise DetectorError(f"detector.model does not know the classes {', '.join(sorted(missing))}")
+        tracked = self.counted | set(COUNTABLE_CLASSES)
+        self.class_ids = sorted(i for i, name in self.model.names.items() if name in tracked)
 
     def detector(self, windows: list[Window]) -> Detector:
         """A detector for the window, or the tiles it is cut into (``region.tiles``)."""
