@@ -20,7 +20,9 @@ The model is loaded and compiled for the camera's detection window before the cl
 as a running worker has it.
 Then N workers analyse the first 1080p file (or the first file) at once in default mode, one
 process each, started together after each has loaded the model, and the aggregate real-time
-factor is printed. Compare runs with the JSON; the machine's load average is recorded in it.
+factor is printed. Last, the footage counted by hand (``tests/data/*_hand_count.json``) is counted
+on its lines in both modes with the configuration's settings (``scripts/sweep.py --hand-only``),
+beside the hand count. Compare runs with the JSON; the machine's load average is recorded in it.
 """
 
 from __future__ import annotations
@@ -250,6 +252,16 @@ def _print_table(files: list[dict[str, Any]], together: list[dict[str, Any]]) ->
           " CPU ms: CPU time of all the process's threads per input frame (up to 2x the wall time on 2 cores)")
 
 
+def _hand_counts(config: Path) -> list[dict[str, Any]]:
+    """The footage counted by hand, counted in both modes (``scripts/sweep.py --hand-only`` prints the lines)."""
+    print("\ncounted by hand, per class (en: entries, ex: exits; persons are riders and pedestrians):", flush=True)
+    with tempfile.TemporaryDirectory() as scratch:
+        out = Path(scratch) / "hand.json"
+        sweep = [sys.executable, str(ROOT / "scripts" / "sweep.py"), "--config", str(config), "--hand-only"]
+        subprocess.run([*sweep, "--json", str(out)], check=True, cwd=ROOT)
+        return json.loads(out.read_text())["results"]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", type=Path, default=ROOT / "samples" / "gatewatch.yaml")
@@ -300,6 +312,7 @@ def main() -> None:
         "together": together,
     }
     _print_table(files, together)
+    results["hand_counts"] = _hand_counts(args.config)
     args.json.write_text(json.dumps(results, indent=2) + "\n")
     print(f"\n{results['seconds']:.0f} s in all; load average {load_before[0]:.2f} before, "
           f"{results['machine']['load_after'][0]:.2f} after; figures in {args.json}")

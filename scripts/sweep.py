@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Does the default mode count what the reference mode counts on many lines, and what a person counts?
 
-    python scripts/sweep.py [--footage street-motorcycles.mp4 ...] [--image-size 640]
+    python scripts/sweep.py [--footage street-motorcycles.mp4 ...] [--image-size 640] [--hand-only]
                             [--set analysis.scale=1.0 ...] [--json test-output/sweep.json]
 
 For each footage file (all of ../shared/footage by default), with every countable class:
@@ -95,13 +95,16 @@ def text(counts: Counts) -> str:
     return " ".join(f"{label}:{direction[:2]}{n}" for (label, direction), n in counts.items()) or "-"
 
 
-def sweep(video: Path, settings: Any, model: Any, fast: AnalysisSettings) -> dict[str, Any]:
+def sweep(video: Path, settings: Any, model: Any, fast: AnalysisSettings,
+          hand_only: bool = False) -> dict[str, Any]:
     yolo = YoloTracker(settings.detector, COUNTABLE_CLASSES, model=model)
     started = time.perf_counter()
-    _, reference, size, _ = analyse(video, camera(LINES[0]), yolo, fast.model_copy(update={"mode": "reference"}))
+    reference_mode = fast.model_copy(update={"mode": "reference"})
+    _, reference, size, _ = analyse(video, camera(LINES[0]), yolo, reference_mode)
     print(f"{video.name}: reference tracked in {time.perf_counter() - started:.0f} s", flush=True)
     rows = []
-    lines = [(f"{line}", line, (0.5, 0.95), None) for line in LINES] + list(hand_lines(video))
+    swept = [] if hand_only else [(f"{line}", line, (0.5, 0.95), None) for line in LINES]
+    lines = swept + list(hand_lines(video))
     for name, line, inside, hand in lines:
         cam = camera(line, inside)
         ref = count_line(reference, cam.gate, size, COUNTABLE_CLASSES)
@@ -115,7 +118,8 @@ def sweep(video: Path, settings: Any, model: Any, fast: AnalysisSettings) -> dic
         print(f"  {'same' if same else 'DIFF'} {name:<32} reference {text(ref):<44} default {text(default)}"
               f"{hand_text}", flush=True)
     differ = sum(not row["same"] for row in rows if row["hand"] is None)
-    print(f"  {differ} of {len(LINES)} lines differ; {time.perf_counter() - started:.0f} s", flush=True)
+    if swept:
+        print(f"  {differ} of {len(swept)} lines differ; {time.perf_counter() - started:.0f} s", flush=True)
     return {"footage": video.name, "lines": rows, "lines_differing": differ}
 
 
@@ -126,6 +130,7 @@ def main() -> None:
     parser.add_argument("--image-size", type=int, help="detector.image_size for both modes")
     parser.add_argument("--set", nargs="*", default=[], metavar="analysis.KEY=VALUE",
                         help="change the default mode's analysis settings")
+    parser.add_argument("--hand-only", action="store_true", help="only the lines counted by hand")
     parser.add_argument("--json", type=Path, default=ROOT / "test-output" / "sweep.json")
     args = parser.parse_args()
     settings = load_settings(args.config)
@@ -136,7 +141,9 @@ def main() -> None:
     fast = AnalysisSettings.model_validate({**settings.analysis.model_dump(), **changes})
     model = load_model(settings.detector)
     names = args.footage or sorted(p.name for p in (SHARED / "footage").glob("*.mp4"))
-    results = [sweep(SHARED / "footage" / name, settings, model, fast) for name in names]
+    if args.hand_only:
+        names = [name for name in names if any(hand_lines(SHARED / "footage" / name))]
+    results = [sweep(SHARED / "footage" / name, settings, model, fast, args.hand_only) for name in names]
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps({"image_size": settings.detector.image_size, "analysis": changes,
                                      "results": results}, indent=2))
