@@ -207,8 +207,8 @@ def merge_tiles(found: list[np.ndarray]) -> np.ndarray:
     (intersection over the smaller area). Boxes from one tile were already suppressed by the
     model's own NMS, and are left as they are.
     """
-    rows = np.concatenate(found) if found else np.zeros((0, 6), np.float32)
-    tile = np.concatenate([np.full(len(f), i) for i, f in enumerate(found)]) if found else np.zeros(0)
+    rows = np.concatenate(found)
+    tile = np.concatenate([np.full(len(f), i) for i, f in enumerate(found)])
     order = np.argsort(-rows[:, 4], kind="stable")
     rows, tile = rows[order], tile[order]
     areas = (rows[:, 2] - rows[:, 0]) * (rows[:, 3] - rows[:, 1])
@@ -253,5 +253,5 @@ class YoloTracker:
         return Detector(self.model, self.class_ids, self.settings.confidence, windows)
 
     def tracker(self, warmup: int) -> Tracker:
-        """A fresh tracker: track ids start again for every source."""
-        return Tracker(self.settings.tracker, self.model.names, warmup)
+        """A fresh tracker for the detected classes: track ids start again for every source."""
+        return Tracker(self.settings.tracker, {i: self.model.names[i] for i in self.class_ids}, warmup)

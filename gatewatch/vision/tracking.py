@@ -45,6 +45,7 @@ class Tracker:
     """One camera's tracker: ``update`` with detections on analysed frames, ``skip`` on the others."""
 
     def __init__(self, config: str, names: dict[int, str], warmup: int) -> None:
+        """``names``: the class id and name of every class detected; one tracker per group of them."""
         from ultralytics.trackers.byte_tracker import BYTETracker
         from ultralytics.trackers.track import TRACKER_MAP
         from ultralytics.utils import YAML, IterableSimpleNamespace
