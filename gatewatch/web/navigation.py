@@ -21,7 +21,13 @@ def form_next(fallback: str | None = None) -> str:
     return safe_next(request.form.get("next"), fallback)
 
 
-def int_arg(name: str, default: int, minimum: int = 1, maximum: int | None = None, *, strict: bool = False) -> int:
+#: The largest whole number a query argument takes unless told otherwise: a page number beyond it
+#: would make an offset the database cannot hold (a 500 where the page should simply be empty).
+MAX_INT_ARG = 10_000_000
+
+
+def int_arg(name: str, default: int, minimum: int = 1, maximum: int = MAX_INT_ARG, *,
+            strict: bool = False) -> int:
     """A whole-number query argument; a missing one is ``default``.
 
     A page reads leniently: a malformed one is ``default`` and one out of range is brought into it.
@@ -31,14 +37,11 @@ def int_arg(name: str, default: int, minimum: int = 1, maximum: int | None = Non
     if not text:
         return default
     number = int(text) if text.isdecimal() else None
-    if number is not None and minimum <= number and (maximum is None or number <= maximum):
+    if number is not None and minimum <= number <= maximum:
         return number
     if strict:
-        upto = "" if maximum is None else f" to {maximum}"
-        raise FilterError(name, f"a whole number from {minimum}{upto}")
-    if number is None:
-        return default
-    return max(minimum, number) if maximum is None else min(max(minimum, number), maximum)
+        raise FilterError(name, f"a whole number from {minimum} to {maximum}")
+    return default if number is None else min(max(minimum, number), maximum)
 
 
 def day_arg(name: str = "date") -> date | None:

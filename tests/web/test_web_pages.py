@@ -117,6 +117,15 @@ def test_queue_pages_and_caps_its_count(
     assert "More than 20 entries." in _text(operator.get("/events"))
 
 
+def test_a_page_number_beyond_any_list_shows_an_empty_page_not_an_error(
+    client_for: ClientFor, store_event: StoreEvent
+) -> None:
+    store_event(MORNING, with_evidence=False)
+    huge = "?page=99999999999999999999999"
+    assert _row_ids(_text(client_for(Role.OPERATOR).get("/events" + huge))) == []
+    assert client_for(Role.AUDITOR).get("/audit" + huge).status_code == 200
+
+
 def test_a_bad_queue_filter_is_named_and_ignored(client_for: ClientFor, store_event: StoreEvent) -> None:
     event = store_event(MORNING)
     response = client_for(Role.OPERATOR).get("/events?date=20-11-2026")
