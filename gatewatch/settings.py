@@ -252,8 +252,27 @@ class AnalysisSettings(_Strict):
 
 
 class CrossCheckSettings(_Strict):
-    window_before_minutes: float = Field(15.0, ge=0.0, description="a check-in this long before an entry covers it")
-    window_after_minutes: float = Field(2.0, ge=0.0, description="a check-in this long after an entry covers it")
+    """How long a visit covers entries, and when the count of people inside starts afresh."""
+
+    window_before_minutes: float = Field(
+        15.0, ge=0.0, description="a visit's first entry may come at most this long after its check-in",
+    )
+    window_after_minutes: float = Field(
+        2.0, ge=0.0, description="a visit covers entries from this long before its check-in (typed just after)",
+    )
+    checkout_grace_minutes: float = Field(
+        30.0, ge=0.0,
+        description="a visit not checked out covers until its expected check-out plus this",
+    )
+    default_visit_hours: float = Field(
+        8.0, gt=0.0, le=72.0,
+        description="a visit with neither check-out nor expected check-out covers this long after check-in",
+    )
+    presence_reset: time = Field(
+        time(4, 0),
+        description="site time of day at which the count of people and vehicles inside starts again from "
+                    "zero, so exits the camera missed do not pile up",
+    )
 
 
 class PlateSettings(_Strict):

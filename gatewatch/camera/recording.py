@@ -22,9 +22,10 @@ from pathlib import Path
 from typing import Literal
 
 import sqlalchemy as sa
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from gatewatch.audit.events import record_event
+from gatewatch.crosscheck.passages import passage_of
 from gatewatch.crosscheck.service import check_event
 from gatewatch.evidence.files import PARTIAL_FILES, SHARED_MODE, write_atomic
 from gatewatch.models.db import session_scope
@@ -111,10 +112,7 @@ class EventRecorder:
                 status=EventStatus.FLAGGED.value,
             )
             self._add_evidence(event, crossing, evidence)
-            session.add(event)
-            check_event(session, event, self.settings)
-            session.flush()
-            record_event(session, event)
+            store_event(session, event, self.settings)
         return StoredEvent(event, created=True)
 
     def _add_evidence(self, event: EntryEvent, crossing: Crossing, evidence: Iterable[Evidence]) -> None:
@@ -148,6 +146,21 @@ class EventRecorder:
         key = self.source_key.replace(":", "-")
         name = f"{key}-f{crossing.frame_index:07d}-t{crossing.track_id}{suffix}"
         return Path("evidence") / self.camera_id / day / name
+
+
+def store_event(session: Session, event: EntryEvent, settings: Settings) -> None:
+    """Add a new ``event`` (its evidence already written) to its passage, cross-check it and audit it.
+
+    Every new event goes through here, a camera's and one another system posted alike.
+    """
+    event.passage_id = passage_of(session, event)
+    session.add(event)
+    check_event(session, event, settings)
+    session.flush()
+    if event.passage_id is None:  # the first of its passage names it
+        event.passage_id = event.id
+        session.flush()
+    record_event(session, event)
 
 
 def remove_stale_partial_files(data_dir: Path, camera_id: str, older_than_seconds: float = 300.0) -> int:

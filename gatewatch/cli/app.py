@@ -56,7 +56,7 @@ class App:
     @cached_property
     def engine(self) -> sa.Engine:
         engine = make_engine(self.settings.effective_database_url)
-        migrate(engine)
+        migrate(engine, self.settings.timezone)
         return engine
 
     @contextmanager

@@ -38,7 +38,7 @@ def make_engine(url: str) -> sa.Engine:
     return sa.create_engine(url, pool_pre_ping=True)
 
 
-def alembic_config(engine: sa.Engine) -> Config:
+def alembic_config(engine: sa.Engine, zone: str | None = None) -> Config:
     from alembic.config import Config  # only commands that migrate pay for Alembic's import
 
     config = Config()
@@ -46,14 +46,18 @@ def alembic_config(engine: sa.Engine) -> Config:
     # ConfigParser reads % as interpolation; URLs carry it in escapes (socket paths, passwords).
     config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False).replace("%", "%%"))
     config.attributes["engine"] = engine
+    config.attributes["zone"] = zone  # the site's, for migrations that turn instants into site dates
     return config
 
 
-def migrate(engine: sa.Engine) -> None:
-    """Bring the schema up to the newest migration (creates it in an empty database)."""
+def migrate(engine: sa.Engine, zone: str | None = None) -> None:
+    """Bring the schema up to the newest migration (creates it in an empty database).
+
+    ``zone``: the site's time zone name, which migrations turning stored instants into site dates need.
+    """
     from alembic import command
 
-    command.upgrade(alembic_config(engine), "head")
+    command.upgrade(alembic_config(engine, zone), "head")
 
 
 @contextmanager

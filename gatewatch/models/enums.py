@@ -51,3 +51,8 @@ class Role(StrEnum):
     GUARD = "guard"
     AUDITOR = "auditor"
     ADMIN = "admin"
+    DEVICE = "device"  # another system posting crossings: API token only, no pages, nothing else
+
+
+#: The roles of people, who log in to pages; a device only posts crossings.
+HUMAN_ROLES = (Role.OPERATOR, Role.GUARD, Role.AUDITOR, Role.ADMIN)

@@ -7,7 +7,7 @@ schema is the same on SQLite and PostgreSQL and needs no database enum types.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, time
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
@@ -78,19 +78,32 @@ class VisitImport(SQLModel, table=True):
 
 
 class Authorisation(SQLModel, table=True):
-    """A standing authorisation: staff on duty or a scheduled delivery, not one visit."""
+    """A standing authorisation: staff on duty or a scheduled delivery, not one visit.
+
+    It covers up to ``max_persons`` people and ``max_vehicles`` vehicles inside at once, on the
+    days from ``valid_from`` to ``valid_until`` (site dates, both included) whose ISO weekday is in
+    ``weekdays``, from ``start_time`` to ``end_time`` (site time; an end before the start spans
+    midnight; both null: all day). Ending one sets ``ended_at``; it is never deleted.
+    """
 
     id: int | None = Field(default=None, primary_key=True)
-    holder: str = Field(max_length=200, description="who it is for: a team, a carrier")
+    holder: str = Field(max_length=200, description="who it is for: a unit, a person, a carrier")
     organisation: str = Field(default="", max_length=200)
     purpose: str = Field(default="", max_length=500)
+    members: str = Field(default="[]", description='JSON list of {"name", "id_number"}')
     max_persons: int = Field(default=0, ge=0)
     max_vehicles: int = Field(default=0, ge=0)
+    plates: str = Field(default="[]", description="JSON list of plates in display form; [] names none")
     camera_id: str | None = Field(default=None, foreign_key="camera.id", description="null: any gate")
-    valid_from: datetime = Field(sa_column=_time_column(index=True))
-    valid_until: datetime = Field(sa_column=_time_column(index=True))
+    valid_from: date = Field(sa_column=sa.Column(sa.Date(), nullable=False, index=True))
+    valid_until: date = Field(sa_column=sa.Column(sa.Date(), nullable=False, index=True))
+    weekdays: str = Field(default="1,2,3,4,5,6,7", max_length=32, description="ISO weekdays, comma-separated")
+    start_time: time | None = Field(default=None, sa_column=sa.Column(sa.Time(), nullable=True))
+    end_time: time | None = Field(default=None, sa_column=sa.Column(sa.Time(), nullable=True))
     created_by: str = Field(max_length=100)
     created_at: datetime = Field(default_factory=utcnow, sa_column=_time_column())
+    ended_at: datetime | None = Field(default=None, sa_column=_time_column(nullable=True))
+    ended_by: str | None = Field(default=None, max_length=100)
 
 
 class EntryEvent(SQLModel, table=True):
@@ -99,6 +112,8 @@ class EntryEvent(SQLModel, table=True):
     __table_args__ = (
         # The same footage analysed again as the same camera must not add events twice.
         sa.UniqueConstraint("camera_id", "source_key", "track_id", "frame_index", name="uq_event_occurrence"),
+        # A crossing another system posts is stored once per its own id.
+        sa.UniqueConstraint("camera_id", "source_id", name="uq_event_source_id"),
         sa.Index("ix_event_queue", "status", "occurred_at"),
     )
 
@@ -121,6 +136,15 @@ class EntryEvent(SQLModel, table=True):
     status: str = Field(max_length=16)
     flag: str | None = Field(default=None, max_length=32, index=True)
     flag_detail: str | None = Field(default=None, description="why no visit explained it")
+    flag_items: str | None = Field(
+        default=None, description="JSON list of the verdict's items (reason code, cover, numbers), for rendering"
+    )
+    passage_id: int | None = Field(
+        default=None, index=True, description="id of the first event of the passage this one belongs to",
+    )
+    source_id: str | None = Field(
+        default=None, max_length=200, description="a crossing another system posted: its id there",
+    )
     visit_id: int | None = Field(default=None, foreign_key="visit.id", index=True)
     authorisation_id: int | None = Field(default=None, foreign_key="authorisation.id", index=True)
     created_at: datetime = Field(default_factory=utcnow, sa_column=_time_column())

@@ -15,12 +15,12 @@ from flask import Flask, Response, current_app, jsonify, redirect, render_templa
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
-from gatewatch.models.enums import Role
+from gatewatch.models.enums import HUMAN_ROLES, Role
 
 _ATTRIBUTE = "_gatewatch_roles"
 _REGISTRY = "gatewatch.access"
-#: Every role: a page anyone logged in may read.
-EVERYONE = frozenset(Role)
+#: Every role of a person: a page anyone logged in may read. A device is not one of them.
+EVERYONE = frozenset(HUMAN_ROLES)
 #: Marks an endpoint open without a login (the login page, health, static files).
 PUBLIC: frozenset[Role] = frozenset()
 #: Flask's own endpoints, which no decorator reaches.

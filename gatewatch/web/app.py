@@ -80,7 +80,7 @@ def create_app(
     """
     if engine is None:
         engine = make_engine(settings.effective_database_url)
-        migrate(engine)
+        migrate(engine, settings.timezone)
         engine.dispose()  # no pooled connection may cross a gunicorn fork
     app = Flask(__name__)
     app.config.update(
