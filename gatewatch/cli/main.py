@@ -12,6 +12,7 @@ import click
 
 from gatewatch.cli.analysis import process, worker
 from gatewatch.cli.audit import audit
+from gatewatch.cli.authorisations import authorisations
 from gatewatch.cli.demo import demo
 from gatewatch.cli.events import events
 from gatewatch.cli.export import export
@@ -30,6 +31,6 @@ def main(verbose: bool) -> None:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
 
 
-for _command in (process, worker, events, visits, audit, export, retention, replay, replay_run, serve, users,
-                 tokens, demo):
+for _command in (process, worker, events, visits, authorisations, audit, export, retention, replay, replay_run,
+                 serve, users, tokens, demo):
     main.add_command(_command)
