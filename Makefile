@@ -5,7 +5,7 @@ SHARED ?= ../shared
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup shared-data system-deps demo test test-fast bench load clean
+.PHONY: setup shared-data system-deps demo test test-fast bench day load clean
 
 setup: $(STAMP) shared-data
 
@@ -37,6 +37,11 @@ test-fast: setup
 # Speed and memory figures, measured in one run (not a test): see scripts/bench.py.
 bench: setup
 	$(BIN)/python scripts/bench.py
+
+# A scripted working day at a staffed gate through the real store and cross-check: flags against
+# the script's truth (not a test; tests/test_working_day.py plays a short one). See scripts/day.py.
+day: setup
+	$(BIN)/python scripts/day.py
 
 # Requests/s and latency of the API under 20 clients for 60 s, on SQLite and PostgreSQL (not a test):
 # see scripts/loadtest.py. PostgreSQL's server comes from Debian (make system-deps).

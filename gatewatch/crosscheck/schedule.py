@@ -60,9 +60,9 @@ def parse_weekdays(text: str) -> tuple[int, ...]:
     """ISO weekdays from "1-5", "1,3,5" or "6-7,1"; ValueError naming what is wrong."""
     days: set[int] = set()
     for part in (p.strip() for p in text.split(",")):
-        first, _, last = part.partition("-")
+        first, dash, last = part.partition("-")
         try:
-            low, high = int(first), int(last or first)
+            low, high = int(first), int(last if dash else first)
         except ValueError:
             raise ValueError(f"weekdays: {part!r} is not a weekday number 1-7 or a range like 1-5") from None
         if not (1 <= low <= high <= 7):

@@ -1,23 +1,24 @@
 """The cross-check against the database: gathers the facts for ``rules.judge`` and stores its verdict.
 
-Nothing here commits: the caller owns the transaction. Usage of a visit or authorisation is the
-number of entry events already linked to it, whatever their status (a flagged ``after_hours``
-entry linked to a visit counts too: the people did come in), except events a person judged a
-false alarm, which were never real people or vehicles.
+Nothing here commits: the caller owns the transaction. The explained people and vehicles inside
+are counted by ``presence.explained_inside`` from the day's crossings since the last
+``presence_reset``: entries linked to a visit or authorisation, whatever their status (a flagged
+``after_hours`` entry linked to a visit counts too: the people did come in), and exits; events
+a person judged a false alarm were never real people or vehicles and count for nothing.
 """
 
 from __future__ import annotations
 
-import dataclasses
-from collections import Counter, defaultdict
+import json
 from collections.abc import Sequence
-from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from gatewatch.audit import trail
+from gatewatch.crosscheck.presence import Capacity, Movement, explained_inside
 from gatewatch.crosscheck.rules import (
     PERSON,
     VEHICLE,
@@ -28,18 +29,18 @@ from gatewatch.crosscheck.rules import (
     WatchlistFacts,
     judge,
 )
+from gatewatch.crosscheck.schedule import Schedule
 from gatewatch.models.enums import OPEN_STATUSES, Direction, EventStatus, FlagReason, PlateStatus
 from gatewatch.models.sql import plate_key_sql
 from gatewatch.models.tables import Authorisation, EntryEvent, Visit, WatchlistPlate
+from gatewatch.models.types import UTCDateTime
 from gatewatch.plates import match_key
 from gatewatch.settings import VEHICLE_CLASSES, ConfigError, Settings
 
 #: The fields of an event the cross-check sets and the audit trail records.
 LINK_FIELDS = ("status", "flag", "visit_id", "authorisation_id")
-
-_Usage = dict[int, Counter[EntryKind]]
-_Facts = TypeVar("_Facts", VisitFacts, AuthorisationFacts)
-_USAGE_FIELDS = ("used_persons", "used_vehicles")
+#: A visit checked in longer ago than this covers nothing, whatever its expected check-out says.
+MAX_VISIT_DAYS = 7
 
 
 def entry_kind(label: str) -> EntryKind:
@@ -52,9 +53,51 @@ def entry_kind(label: str) -> EntryKind:
 
 
 def coverage_window(settings: Settings) -> tuple[timedelta, timedelta]:
-    """How long before and after an entry a check-in still covers it."""
+    """How long after a check-in a visit's first entry may come, and how long before it one is covered."""
     minutes = settings.crosscheck
     return timedelta(minutes=minutes.window_before_minutes), timedelta(minutes=minutes.window_after_minutes)
+
+
+def cover_until(visit: Visit, settings: Settings) -> datetime:
+    """When a visit's cover ends unless it checks out first: its expected check-out plus the
+    grace, or ``default_visit_hours`` after check-in."""
+    crosscheck = settings.crosscheck
+    if visit.expected_check_out_at is not None:
+        return visit.expected_check_out_at + timedelta(minutes=crosscheck.checkout_grace_minutes)
+    return visit.check_in_at + timedelta(hours=crosscheck.default_visit_hours)
+
+
+def cover_end(visit: Visit, settings: Settings) -> datetime:
+    """When a visit's cover ends: its check-out, or ``cover_until``."""
+    until = cover_until(visit, settings)
+    return min(visit.checked_out_at, until) if visit.checked_out_at is not None else until
+
+
+def presence_day_start(moment: datetime, settings: Settings) -> datetime:
+    """The last ``presence_reset`` at or before ``moment``, in UTC: the count of people inside starts there."""
+    local = moment.astimezone(settings.zone)
+    start = datetime.combine(local.date(), settings.crosscheck.presence_reset, tzinfo=settings.zone)
+    if start > local:
+        start = datetime.combine(local.date() - timedelta(days=1), settings.crosscheck.presence_reset,
+                                 tzinfo=settings.zone)
+    return start.astimezone(UTC)
+
+
+def schedule_of(authorisation: Authorisation) -> Schedule:
+    return Schedule(
+        valid_from=authorisation.valid_from,
+        valid_until=authorisation.valid_until,
+        weekdays=tuple(int(day) for day in authorisation.weekdays.split(",") if day),
+        start_time=authorisation.start_time,
+        end_time=authorisation.end_time,
+    )
+
+
+def in_force(authorisation: Authorisation, moment: datetime, settings: Settings) -> bool:
+    """Whether ``authorisation`` covers entries at ``moment``: its schedule holds and it was not ended."""
+    if authorisation.ended_at is not None and authorisation.ended_at <= moment:
+        return False
+    return schedule_of(authorisation).in_force(moment, settings.zone)
 
 
 def within_hours(event: EntryEvent, settings: Settings) -> bool:
@@ -69,59 +112,135 @@ def within_hours(event: EntryEvent, settings: Settings) -> bool:
     return hours is None or hours.contains(event.occurred_at.astimezone(settings.zone).time())
 
 
-def _usage(session: Session, link: Any, owner_ids: Sequence[int], event: EntryEvent) -> _Usage:
-    """Entry events linked through ``link`` to each owner, by kind, leaving ``event`` out."""
-    usage: _Usage = defaultdict(Counter)
-    if not owner_ids:
-        return usage
-    query = (
-        select(link, EntryEvent.label, sa.func.count())
-        .where(
-            link.in_(owner_ids),
-            EntryEvent.direction == Direction.ENTRY,
-            EntryEvent.status != EventStatus.FALSE_ALARM,
+def _before(event: EntryEvent) -> Any:
+    """Events that happened before ``event``: earlier, or at the same moment and stored first."""
+    earlier = EntryEvent.occurred_at < event.occurred_at
+    if event.id is None:
+        return EntryEvent.occurred_at <= event.occurred_at
+    return sa.or_(earlier, sa.and_(EntryEvent.occurred_at == event.occurred_at, EntryEvent.id < event.id))
+
+
+class _Facts:
+    """Everything ``judge`` needs about one event, read from the database."""
+
+    def __init__(self, session: Session, event: EntryEvent, settings: Settings) -> None:
+        self.session, self.event, self.settings = session, event, settings
+        self.t = event.occurred_at
+        self.visits = self._visits()
+        self.authorisations = self._authorisations()
+        self.inside = self._inside()
+
+    def _visits(self) -> Sequence[Visit]:
+        _before_window, after = coverage_window(self.settings)
+        day_start = presence_day_start(self.t, self.settings)
+        return self.session.exec(select(Visit).where(
+            Visit.check_in_at <= self.t + after,
+            Visit.check_in_at >= self.t - timedelta(days=MAX_VISIT_DAYS),
+            sa.or_(Visit.checked_out_at.is_(None), Visit.checked_out_at >= day_start),
+        )).all()
+
+    def _authorisations(self) -> Sequence[Authorisation]:
+        """Every authorisation that may be in force from the day's presence reset to the entry."""
+        zone = self.settings.zone
+        first_day = presence_day_start(self.t, self.settings).astimezone(zone).date()
+        return self.session.exec(select(Authorisation).where(
+            Authorisation.valid_from <= self.t.astimezone(zone).date(),
+            Authorisation.valid_until >= first_day - timedelta(days=1),  # a night shift runs into the next day
+        )).all()
+
+    def _inside(self) -> Any:
+        day_start = presence_day_start(self.t, self.settings)
+        rows = self.session.exec(
+            select(EntryEvent.occurred_at, EntryEvent.label, EntryEvent.direction, EntryEvent.visit_id,
+                   EntryEvent.authorisation_id)
+            .where(
+                EntryEvent.occurred_at >= day_start,
+                _before(self.event),
+                EntryEvent.status != EventStatus.FALSE_ALARM,
+                EntryEvent.label.in_(("person", *VEHICLE_CLASSES)),
+            )
+            .order_by(EntryEvent.occurred_at, EntryEvent.id)
+        ).all()
+        movements = [
+            Movement(at, entry_kind(label), direction == Direction.EXIT, bool(visit_id or authorisation_id))
+            for at, label, direction, visit_id, authorisation_id in rows
+        ]
+        return explained_inside(movements, self._capacity(day_start), self.t)
+
+    def _capacity(self, day_start: datetime) -> Capacity:
+        """The places of the covers in force at a moment of the day, by kind."""
+        _before_window, after = coverage_window(self.settings)
+        visits = [(v.check_in_at - after, cover_end(v, self.settings), v.party_size, int(v.has_vehicle))
+                  for v in self._day_visits(day_start)]
+        authorisations = self.authorisations
+
+        def capacity(kind: str, moment: datetime) -> int:
+            total = sum(persons if kind == PERSON else vehicles
+                        for start, end, persons, vehicles in visits if start <= moment < end)
+            return total + sum(a.max_persons if kind == PERSON else a.max_vehicles
+                               for a in authorisations if in_force(a, moment, self.settings))
+
+        return capacity
+
+    def _day_visits(self, day_start: datetime) -> list[Visit]:
+        """Every visit whose cover holds at some time from ``day_start`` to the entry."""
+        _before_window, after = coverage_window(self.settings)
+        rows = self.session.exec(select(Visit).where(
+            Visit.check_in_at <= self.t + after,
+            Visit.check_in_at >= day_start - timedelta(days=MAX_VISIT_DAYS),
+        )).all()
+        return [v for v in rows if cover_end(v, self.settings) > day_start]
+
+    def first_entries(self) -> dict[int, datetime]:
+        ids = [visit.id for visit in self.visits]
+        if not ids:
+            return {}
+        query = (
+            select(EntryEvent.visit_id, sa.type_coerce(sa.func.min(EntryEvent.occurred_at), UTCDateTime()))
+            .where(EntryEvent.visit_id.in_(ids), EntryEvent.direction == Direction.ENTRY,
+                   EntryEvent.status != EventStatus.FALSE_ALARM, _before(self.event))
+            .group_by(EntryEvent.visit_id)
         )
-        .group_by(link, EntryEvent.label)
-    )
-    if event.id is not None:
-        query = query.where(EntryEvent.id != event.id)
-    for owner_id, label, count in session.exec(query):
-        usage[owner_id][entry_kind(label)] += count
-    return usage
+        return dict(self.session.exec(query).all())
 
+    def visit_facts(self) -> list[VisitFacts]:
+        first = self.first_entries()
+        return [
+            VisitFacts(
+                id=visit.id, visitor_name=visit.visitor_name, check_in_at=visit.check_in_at,
+                cover_until=cover_until(visit, self.settings), party_size=visit.party_size,
+                has_vehicle=visit.has_vehicle, camera_id=visit.camera_id, checked_out_at=visit.checked_out_at,
+                first_entry_at=first.get(visit.id), vehicle_plate=visit.vehicle_plate,
+            )
+            for visit in self.visits
+        ]
 
-def _with_usage(
-    session: Session, event: EntryEvent, rows: Sequence[Any], link: Any, facts: type[_Facts]
-) -> list[_Facts]:
-    """``facts`` of each row: the row's attributes of the same names, and its usage through ``link``."""
-    usage = _usage(session, link, [row.id for row in rows], event)
-    names = [field.name for field in dataclasses.fields(facts) if field.name not in _USAGE_FIELDS]
-    return [
-        facts(
-            **{name: getattr(row, name) for name in names},
-            used_persons=usage[row.id][PERSON],
-            used_vehicles=usage[row.id][VEHICLE],
+    def authorisation_facts(self) -> list[AuthorisationFacts]:
+        return [
+            AuthorisationFacts(
+                id=a.id, holder=a.holder, in_force=in_force(a, self.t, self.settings),
+                max_persons=a.max_persons, max_vehicles=a.max_vehicles, camera_id=a.camera_id,
+                plates=tuple(json.loads(a.plates or "[]")),
+            )
+            for a in self.authorisations
+        ]
+
+    def passage_cover(self) -> tuple[Any, int] | None:
+        """What the passage's other members are linked to, the earliest first."""
+        if self.event.passage_id is None:
+            return None
+        query = (
+            select(EntryEvent.visit_id, EntryEvent.authorisation_id)
+            .where(sa.or_(EntryEvent.passage_id == self.event.passage_id, EntryEvent.id == self.event.passage_id),
+                   sa.or_(EntryEvent.visit_id.is_not(None), EntryEvent.authorisation_id.is_not(None)))
+            .order_by(EntryEvent.occurred_at, EntryEvent.id)
         )
-        for row in rows
-    ]
-
-
-def _visit_facts(
-    session: Session, event: EntryEvent, window: tuple[timedelta, timedelta]
-) -> list[VisitFacts]:
-    t = event.occurred_at
-    visits = session.exec(
-        select(Visit).where(Visit.check_in_at >= t - window[0], Visit.check_in_at <= t + window[1])
-    ).all()
-    return _with_usage(session, event, visits, EntryEvent.visit_id, VisitFacts)
-
-
-def _authorisation_facts(session: Session, event: EntryEvent) -> list[AuthorisationFacts]:
-    t = event.occurred_at
-    authorisations = session.exec(
-        select(Authorisation).where(Authorisation.valid_from <= t, Authorisation.valid_until >= t)
-    ).all()
-    return _with_usage(session, event, authorisations, EntryEvent.authorisation_id, AuthorisationFacts)
+        if self.event.id is not None:
+            query = query.where(EntryEvent.id != self.event.id)
+        row = self.session.exec(query).first()
+        if row is None:
+            return None
+        return ("visit", row[0]) if row[0] else ("authorisation", row[1])
 
 
 def watch_entries(session: Session, plate: str) -> Sequence[WatchlistPlate]:
@@ -135,7 +254,9 @@ def _watchlist_facts(session: Session, plate: str) -> list[WatchlistFacts]:
     return [WatchlistFacts(id=row.id, plate=row.plate, reason=row.reason) for row in watch_entries(session, plate)]
 
 
-def _entry_facts(event: EntryEvent, settings: Settings) -> EntryFacts:
+def _entry_facts(
+    event: EntryEvent, settings: Settings, passage_cover: tuple[Any, int] | None, inside: int
+) -> EntryFacts:
     read = event.plate_status == PlateStatus.READ
     return EntryFacts(
         occurred_at=event.occurred_at,
@@ -144,31 +265,33 @@ def _entry_facts(event: EntryEvent, settings: Settings) -> EntryFacts:
         within_hours=within_hours(event, settings),
         plate=event.plate_text if read else None,
         plate_unreadable=event.plate_status == PlateStatus.UNREADABLE,
+        passage_cover=passage_cover,
+        inside=inside,
     )
 
 
 def check_event(session: Session, event: EntryEvent, settings: Settings) -> None:
     """Explain or flag ``event`` (a new or still open one) by setting its status and links.
 
-    ``flag_detail`` gets the verdict's detail when the event is flagged and is cleared when it
-    is explained (its visit or authorisation link says why). An event an operator has
-    acknowledged stays acknowledged while it remains unexplained; only its flag and detail
-    follow the new verdict.
+    ``flag_detail`` and ``flag_items`` get the verdict's detail when the event is flagged and
+    are cleared when it is explained (its visit or authorisation link says why). An event an
+    operator has acknowledged stays acknowledged while it remains unexplained; only its flag and
+    detail follow the new verdict.
     """
     if event.direction == Direction.EXIT:
-        event.status, event.flag, event.flag_detail = EventStatus.EXIT, None, None
+        event.status, event.flag, event.flag_detail, event.flag_items = EventStatus.EXIT, None, None, None
         event.visit_id = event.authorisation_id = None
         return
-    window = coverage_window(settings)
-    entry = _entry_facts(event, settings)
-    visits = _visit_facts(session, event, window)
+    facts = _Facts(session, event, settings)
+    entry = _entry_facts(event, settings, facts.passage_cover(), facts.inside[entry_kind(event.label)])
     watchlist = _watchlist_facts(session, entry.plate) if entry.plate else []
-    verdict = judge(entry, visits, _authorisation_facts(session, event), *window, watchlist)
+    verdict = judge(entry, facts.visit_facts(), facts.authorisation_facts(), *coverage_window(settings), watchlist)
     flagged = verdict.status == EventStatus.FLAGGED
     if not (flagged and event.status == EventStatus.ACKNOWLEDGED):
         event.status = verdict.status
     event.flag = verdict.reason
     event.flag_detail = verdict.detail if flagged else None
+    event.flag_items = json.dumps(verdict.items, ensure_ascii=False) if flagged else None
     event.visit_id = verdict.visit_id
     event.authorisation_id = verdict.authorisation_id
 

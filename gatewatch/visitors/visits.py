@@ -35,7 +35,7 @@ from pydantic_core import ErrorDetails
 from sqlmodel import Session, SQLModel, select
 
 from gatewatch.audit import trail
-from gatewatch.crosscheck.service import coverage_window, recheck_open_events
+from gatewatch.crosscheck.service import MAX_VISIT_DAYS, cover_until, coverage_window, recheck_open_events
 from gatewatch.models.sql import plate_key_sql
 from gatewatch.models.tables import Authorisation, Camera, Visit
 from gatewatch.models.types import utcnow
@@ -47,6 +47,8 @@ VehicleType = Literal["bicycle", "car", "motorcycle", "bus", "truck", "van"]
 #: Validation context key holding the site's time zone, for times given without an offset.
 ZONE = "zone"
 
+#: How far ahead of this machine's clock a given check-out time may be (the guard's tablet may run fast).
+CLOCK_SKEW = timedelta(minutes=2)
 #: A CSV import stops reading after this many errors.
 MAX_CSV_ERRORS = 50
 #: Visits inserted per flush during a CSV import.
@@ -71,6 +73,10 @@ class AlreadyCheckedOut(VisitLogError):
 
 class UnknownCamera(VisitLogError):
     pass
+
+
+class InvalidCheckOutTime(VisitLogError):
+    """The check-out time given is before the check-in, or still to come."""
 
 
 # --- identity numbers and number plates ------------------------------------------------------
@@ -168,6 +174,18 @@ class VisitInput(_LogInput):
     ] = None
 
 
+class CheckOutInput(BaseModel):
+    """When a visit left, given by a guard recording it late; none: now."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    at: Annotated[_SiteTime | None, _Blank] = None
+
+    @classmethod
+    def parse(cls, data: Mapping[str, Any], zone: tzinfo) -> Self:
+        return cls.model_validate(data, context={ZONE: zone})
+
+
 class AuthorisationInput(_LogInput):
     """A standing authorisation: up to max_persons and max_vehicles entries from valid_from to valid_until."""
 
@@ -213,10 +231,11 @@ def _store_all(session: Session, rows: list[SQLModel], *, actor: str, role: str,
         )
 
 
-def _recheck_check_ins(session: Session, settings: Settings, first: datetime, last: datetime) -> None:
-    """Re-run the cross-check on the open events that visits checked in from first to last may cover."""
-    before, after = coverage_window(settings)
-    recheck_open_events(session, settings, since=first - after, until=last + before)
+def _recheck_check_ins(session: Session, settings: Settings, first: datetime, until: datetime) -> None:
+    """Re-run the cross-check on the open events that visits checked in from ``first`` and
+    covering until ``until`` may explain."""
+    _before, after = coverage_window(settings)
+    recheck_open_events(session, settings, since=first - after, until=until)
 
 
 def register_visit(session: Session, data: VisitInput, *, actor: str, role: str, settings: Settings) -> Visit:
@@ -224,7 +243,7 @@ def register_visit(session: Session, data: VisitInput, *, actor: str, role: str,
     _check_camera(data.camera_id, _camera_ids(session))
     visit = Visit(**data.model_dump(), registered_by=actor)
     _store_all(session, [visit], actor=actor, role=role, action="visit.created")
-    _recheck_check_ins(session, settings, visit.check_in_at, visit.check_in_at)
+    _recheck_check_ins(session, settings, visit.check_in_at, cover_until(visit, settings))
     return visit
 
 
@@ -243,8 +262,13 @@ def check_out(
     moment = utcnow() if at is None else at
     if moment.tzinfo is None:
         raise ValueError(f"check-out time {moment.isoformat()} has no time zone")
+    if moment > utcnow() + CLOCK_SKEW:
+        raise InvalidCheckOutTime(
+            f"a check-out is recorded when it happens or after; {moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC "
+            "is still to come"
+        )
     if moment < visit.check_in_at:
-        raise VisitLogError(
+        raise InvalidCheckOutTime(
             f"visit #{visit_id} checked in at {visit.check_in_at:%Y-%m-%d %H:%M} UTC, "
             f"so it cannot check out at {moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
         )
@@ -456,7 +480,8 @@ def import_csv(
     if progress:
         progress(rows_done)
     if importer.first_check_in and importer.last_check_in:
-        _recheck_check_ins(session, settings, importer.first_check_in, importer.last_check_in)
+        _recheck_check_ins(session, settings, importer.first_check_in,
+                           importer.last_check_in + timedelta(days=MAX_VISIT_DAYS))
     return importer.stored
 
 

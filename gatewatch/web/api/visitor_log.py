@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from flask import Response, request
+from pydantic import ValidationError
 
 from gatewatch.models.enums import Role
 from gatewatch.models.filters import MAX_PAGE_SIZE
 from gatewatch.models.tables import Visit
 from gatewatch.visitors import visits
-from gatewatch.visitors.visits import VisitInput
+from gatewatch.visitors.visits import CheckOutInput, VisitInput
 from gatewatch.web import access
 from gatewatch.web.api import schemas
 from gatewatch.web.api.blueprint import DATE, NotFound, bp, day_arg, error, json_body, json_response
@@ -18,6 +19,7 @@ from gatewatch.web.context import db, settings
 from gatewatch.web.messages import visit_error
 from gatewatch.web.navigation import int_arg
 from gatewatch.web.registration import register
+from gatewatch.web.validation import field_errors
 
 VISIT_QUERY = (
     Param("date", DATE, "only visits checked in on this day at the site"),
@@ -80,14 +82,30 @@ def create_visit() -> Response:
 
 @bp.post("/visits/<int:visit_id>/check-out")
 @access.allow(Role.GUARD)
-@documented(Operation("Check a visit out now", schemas.VisitOut, errors=(404, 409)))
+@documented(
+    Operation(
+        'Check a visit out, now or at the time given in {"at": ISO 8601} (without an offset: site time), '
+        "for a check-out recorded late",
+        schemas.VisitOut,
+        body=CheckOutInput,
+        body_required=False,
+        errors=(400, 404, 409, 422),
+    )
+)
 def check_out(visit_id: int) -> Response:
+    try:
+        moment = CheckOutInput.parse(json_body(), settings().zone).at
+    except ValidationError as problem:
+        return error(422, "invalid check-out", field_errors(problem))
     session = db()
     username, role = actor()
     try:
-        visit = visits.check_out(session, visit_id, actor=username, role=role)
+        visit = visits.check_out(session, visit_id, actor=username, role=role, at=moment)
     except visits.VisitNotFound:
         raise NotFound(f"there is no visit #{visit_id}") from None
+    except visits.InvalidCheckOutTime as problem:
+        session.rollback()
+        return error(422, "invalid check-out", {"at": str(problem)})
     except visits.VisitLogError as problem:
         session.rollback()
         return error(409, visit_error(problem, session.get(Visit, visit_id)))
