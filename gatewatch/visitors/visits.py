@@ -1,5 +1,6 @@
-"""The guards' visitor log: validated input, registration, check-out, standing authorisations,
-CSV import and look-up.
+"""The guards' visitor log: validated input, registration, check-out, CSV import and look-up.
+
+Standing authorisations are in ``authorisations.py``; it shares this module's input helpers.
 
 The input models serve every way in (CLI, CSV, web form, JSON API), so their errors name the
 field. Nothing here commits: the caller owns the transaction (``models.db.session_scope``).
@@ -29,7 +30,6 @@ from pydantic import (
     Field,
     ValidationError,
     ValidationInfo,
-    model_validator,
 )
 from pydantic_core import ErrorDetails
 from sqlmodel import Session, SQLModel, select
@@ -37,7 +37,7 @@ from sqlmodel import Session, SQLModel, select
 from gatewatch.audit import trail
 from gatewatch.crosscheck.service import MAX_VISIT_DAYS, cover_until, coverage_window, recheck_open_events
 from gatewatch.models.sql import plate_key_sql
-from gatewatch.models.tables import Authorisation, Camera, Visit
+from gatewatch.models.tables import Camera, Visit
 from gatewatch.models.types import utcnow
 from gatewatch.plates import match_key, normalise_plate
 from gatewatch.settings import Settings
@@ -186,22 +186,6 @@ class CheckOutInput(BaseModel):
         return cls.model_validate(data, context={ZONE: zone})
 
 
-class AuthorisationInput(_LogInput):
-    """A standing authorisation: up to max_persons and max_vehicles entries from valid_from to valid_until."""
-
-    holder: str = Field(min_length=1, max_length=200)
-    max_persons: int = Field(0, ge=0, le=10_000)
-    max_vehicles: int = Field(0, ge=0, le=10_000)
-    valid_from: _SiteTime
-    valid_until: Annotated[_SiteTime, AfterValidator(_later_than("valid_from"))]
-
-    @model_validator(mode="after")
-    def _lets_someone_in(self) -> Self:
-        if self.max_persons == 0 and self.max_vehicles == 0:
-            raise ValueError("max_persons and max_vehicles are both 0: the authorisation would cover nothing")
-        return self
-
-
 # --- changes to the log ----------------------------------------------------------------------
 
 
@@ -286,17 +270,6 @@ def check_out(
         after=trail.row_values(visit, ["checked_out_at"]),
     )
     return visit
-
-
-def add_authorisation(
-    session: Session, data: AuthorisationInput, *, actor: str, role: str, settings: Settings
-) -> Authorisation:
-    """Add a standing authorisation (audit ``authorisation.created``) and re-check its validity."""
-    _check_camera(data.camera_id, _camera_ids(session))
-    authorisation = Authorisation(**data.model_dump(), created_by=actor)
-    _store_all(session, [authorisation], actor=actor, role=role, action="authorisation.created")
-    recheck_open_events(session, settings, since=authorisation.valid_from, until=authorisation.valid_until)
-    return authorisation
 
 
 # --- CSV import ------------------------------------------------------------------------------
