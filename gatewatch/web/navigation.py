@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from urllib.parse import urlsplit
 
 from flask import request, url_for
 
@@ -11,9 +12,21 @@ from gatewatch.models.filters import FilterError, parse_day
 
 def safe_next(target: str | None, fallback: str | None = None) -> str:
     """``target`` if it is a path on this site, else ``fallback`` (a URL; default the home page)."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+    if target and _on_this_site(target):
         return target
     return fallback or url_for("home.index")
+
+
+def _on_this_site(target: str) -> bool:
+    """A relative path with no scheme and no host, however a browser normalises it.
+
+    Browsers drop tabs and line breaks from a URL and read a backslash as a slash, so
+    ``/\t/evil.example`` and ``/\\evil.example`` are both ``//evil.example``: another site.
+    """
+    if any(ord(c) < 32 or ord(c) == 127 for c in target) or "\\" in target:
+        return False
+    parts = urlsplit(target)
+    return target.startswith("/") and not target.startswith("//") and not (parts.scheme or parts.netloc)
 
 
 def form_next(fallback: str | None = None) -> str:
