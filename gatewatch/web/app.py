@@ -40,6 +40,7 @@ from gatewatch.web.secret import secret_key
 from gatewatch.web.views import (
     admin,
     audit,
+    authorisations,
     cameras,
     events,
     evidence,
@@ -113,7 +114,8 @@ def create_app(
 
 def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth.bp)
-    for module in (home, events, evidence, visits, overview, cameras, audit, integrity, exports, replays, admin):
+    for module in (home, events, evidence, visits, authorisations, overview, cameras, audit, integrity, exports,
+                   replays, admin):
         app.register_blueprint(module.bp)
     app.register_blueprint(api)
 

@@ -4,7 +4,7 @@ import a CSV file of visits and follow the import."""
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import get_args
 
 from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
@@ -18,6 +18,7 @@ from gatewatch.models.enums import Role
 from gatewatch.models.tables import Visit
 from gatewatch.visitors import imports as visit_imports
 from gatewatch.visitors import visits
+from gatewatch.visitors.authorisations import active_authorisations
 from gatewatch.visitors.imports import MEGABYTE, ImportState, UploadProblem, UploadRefused
 from gatewatch.visitors.visits import CSV_COLUMNS, CSV_REQUIRED, VehicleType
 from gatewatch.web import access, csrf
@@ -67,6 +68,7 @@ def _page(
         required_columns=REQUIRED_COLUMNS,
         optional_columns=OPTIONAL_COLUMNS,
         import_max_mb=settings().visits_import_max_mb,
+        authorised_now=active_authorisations(session, datetime.now(UTC), zone),
     )
 
 
