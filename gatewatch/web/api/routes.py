@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gatewatch.web.api import events, site, visitor_log
+from gatewatch.web.api import authorisations, events, site, visitor_log
 from gatewatch.web.api.blueprint import bp
 
-__all__ = ["bp", "events", "site", "visitor_log"]
+__all__ = ["authorisations", "bp", "events", "site", "visitor_log"]
