@@ -28,7 +28,7 @@ import zlib
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
@@ -169,7 +169,7 @@ def _read_contents(session: Session, selection: ExportSelection) -> _Contents:
 
 
 def _plain(value: Any) -> Any:
-    if isinstance(value, (datetime, date)):
+    if isinstance(value, (datetime, date, time)):  # an authorisation's dates and daily hours too
         return value.isoformat()
     raise TypeError(f"{type(value).__name__} is not JSON")
 
