@@ -95,10 +95,20 @@ class OperatingHours(_Strict):
         return moment >= self.open or moment < self.close
 
 
+#: A camera's ``source`` when another system (an NVR, an ANPR camera) detects and posts its crossings.
+EXTERNAL_SOURCE = "external"
+#: The gate an external camera gets when none is configured: nothing is analysed there, but every
+#: camera has one, so code that draws or replays a gate needs no special case.
+_NOMINAL_GATE = {"line": ((0.0, 0.5), (1.0, 0.5)), "inside": (0.5, 0.9)}
+
+
 class CameraSettings(_Strict):
     id: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
     name: str
-    source: str = Field(description="RTSP/HTTP URL, webcam index (0, 1, ...) or video file path")
+    source: str = Field(
+        description=f"RTSP/HTTP URL, webcam index (0, 1, ...), video file path, or {EXTERNAL_SOURCE!r}: "
+        "another system posts the crossings (POST /api/v1/crossings) and nothing is analysed here",
+    )
     gate: GateSettings
     classes: tuple[str, ...] = COUNTABLE_CLASSES
     hours: OperatingHours | None = Field(None, description="null: open around the clock")
@@ -116,6 +126,18 @@ class CameraSettings(_Strict):
         if not classes:
             raise ValueError("at least one class must count")
         return classes
+
+    @model_validator(mode="before")
+    @classmethod
+    def _external_needs_no_gate(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("source") == EXTERNAL_SOURCE and data.get("gate") is None:
+            return {**data, "gate": _NOMINAL_GATE}
+        return data
+
+    @property
+    def is_external(self) -> bool:
+        """Whether another system detects for this camera: no picture comes here, nothing analyses it."""
+        return self.source == EXTERNAL_SOURCE
 
 
 def override_gate(camera: CameraSettings, line: str, inside: str, names: tuple[str, str] = ("line", "inside")
@@ -375,7 +397,7 @@ class Settings(BaseSettings):
 
 
 def _is_local_path(value: str) -> bool:
-    return bool(value) and "://" not in value and not value.isdigit()
+    return bool(value) and "://" not in value and not value.isdigit() and value != EXTERNAL_SOURCE
 
 
 def _resolve_relative_paths(raw: dict[str, Any], base: Path) -> dict[str, Any]:

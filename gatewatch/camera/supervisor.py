@@ -2,7 +2,8 @@
 
 Each camera gets its own process, so a crash in one (a decoder fault, the model runtime) never
 stops the others, and each uses its own core where there are several. A worker that ends
-cleanly (a file source analysed to its end) is not restarted.
+cleanly (a file source analysed to its end) is not restarted. A camera whose source is
+``external`` gets no worker: another system detects there and posts its crossings.
 """
 
 from __future__ import annotations
@@ -41,7 +42,10 @@ class Supervisor:
         self.settings = settings
         self.config_path = config_path
         self.database_url = database_url
-        self.children = {c.id: _Child(c.id) for c in settings.cameras}
+        self.children = {c.id: _Child(c.id) for c in settings.cameras if not c.is_external}
+        for camera in settings.cameras:
+            if camera.is_external:
+                log.info("camera %s: external, receives crossings from another system; no worker", camera.id)
 
     def _command(self, camera_id: str) -> list[str]:
         command = [sys.executable, "-m", "gatewatch", "worker", "--camera", camera_id, "--config", self.config_path]

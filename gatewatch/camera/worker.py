@@ -137,8 +137,13 @@ def run_camera(engine: sa.Engine, settings: Settings, camera: CameraSettings, st
     backoff while opens bring no frame; a file that cannot be opened raises SourceError at once,
     since waiting will not mend it. The events a session left are stored on a thread of their
     own while the next session runs: writing their evidence must not keep the camera unwatched.
+    An external camera (another system posts its crossings) has nothing to analyse: only its row
+    is written.
     """
     sync_camera(engine, camera)
+    if camera.is_external:
+        log.info("%s: external, receives crossings from another system; nothing to analyse", camera.id)
+        return
     if removed := remove_stale_partial_files(settings.data_dir, camera.id):
         log.info("%s: removed %d partial evidence files left by an earlier crash", camera.id, removed)
     status = CameraStatus(engine, camera.id, live=_is_live(camera.source))

@@ -56,6 +56,15 @@ def video_errors(*bad_input: type[Exception]) -> Iterator[None]:
         raise UsageError(str(exc)) from None
 
 
+def analysed_camera(app: App, camera_id: str) -> CameraSettings:
+    """The configured camera ``camera_id``; a usage error when it is external (nothing to analyse)."""
+    camera = app.camera(camera_id)
+    if camera.is_external:
+        raise UsageError(f"camera {camera_id!r} is external: another system posts its crossings "
+                         "(POST /api/v1/crossings), so there is no video to analyse as it")
+    return camera
+
+
 def run_analysis(app: App, camera: CameraSettings, video: Path, start: datetime, model: Any = None) -> AnalysisResult:
     """``analyse_file`` with its errors turned into messages and exit codes."""
     from gatewatch.camera.analysis import AnalysisBrokenOff, analyse_file
@@ -88,7 +97,7 @@ def print_summary(video: Path, camera: CameraSettings, result: AnalysisResult) -
 def process(app: App, video: Path, camera_id: str, start: str | None, line: str | None,
             inside: str | None, as_json: bool) -> None:
     """Analyse a stored video file as camera ID and store its events."""
-    camera = gate_override(app.camera(camera_id), line, inside)
+    camera = gate_override(analysed_camera(app, camera_id), line, inside)
     start_time = app.parse_time(start, "--start") if start else datetime.now(UTC)
     result = run_analysis(app, camera, video, start_time)
     if as_json:
@@ -120,4 +129,4 @@ def worker(app: App, camera_id: str | None, all_cameras: bool) -> None:
     from gatewatch.camera.worker import run_camera
 
     with video_errors():
-        run_camera(app.engine, app.settings, app.camera(camera_id), stop)
+        run_camera(app.engine, app.settings, analysed_camera(app, camera_id), stop)
