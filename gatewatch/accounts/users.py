@@ -1,7 +1,8 @@
 """People who log in and the API tokens of machine clients.
 
 Passwords are kept only as werkzeug hashes and tokens only as their SHA-256, so a copy of the
-database lets nobody log in. A user who keeps giving a wrong password is locked out for a
+database lets nobody log in. A ``device`` (another system posting crossings) has no password at
+all: it acts only through its API tokens, and a login as one is refused like a wrong password. A user who keeps giving a wrong password is locked out for a
 while (``LOCKOUT``), which makes guessing slow whatever the web server in front does.
 Nothing here commits: the caller owns the transaction. Every change is audited.
 """
@@ -36,6 +37,8 @@ TOKEN_USE_RESOLUTION = timedelta(minutes=1)
 _USERNAME = re.compile(r"[a-z0-9][a-z0-9_.-]{1,63}")
 _AUDITED_USER_FIELDS = ("username", "role", "full_name", "locale", "active")
 _LOCKED = "account locked after repeated wrong passwords"
+#: A device's password hash: no werkzeug hash has this form, so no password ever matches it.
+NO_PASSWORD = "!no password: a device acts through its API tokens"
 
 
 @cache
@@ -73,6 +76,16 @@ class UsernameTaken(UserError):
 class TokenRevoked(UserError):
     def __init__(self, token: ApiToken) -> None:
         super().__init__(None, f"API token #{token.id} ({token.name}) is already revoked")
+
+
+class DeviceHasNoPassword(UserError):
+    def __init__(self) -> None:
+        super().__init__(None, "a device has no password: it acts through its API tokens")
+
+
+class RoleKindChange(UserError):
+    def __init__(self) -> None:
+        super().__init__(None, "a device cannot become a person's account, nor a person's a device: add a new user")
 
 
 class LoginRefused(Exception):
@@ -128,10 +141,17 @@ def find_user(session: Session, username: str) -> User | None:
     return session.exec(select(User).where(User.username == username)).first()
 
 
+def _password_hash(role: Role, password: str | None) -> str:
+    """A person's password hashed; for a device, ``NO_PASSWORD`` whatever is given."""
+    if role == Role.DEVICE:
+        return NO_PASSWORD
+    return generate_password_hash(check_password(password or ""))
+
+
 def create_user(
     session: Session,
     username: str,
-    password: str,
+    password: str | None,
     role: str,
     *,
     full_name: str = "",
@@ -139,14 +159,18 @@ def create_user(
     actor: str,
     actor_role: str,
 ) -> User:
-    """Add a user (audit ``user.created``; the hash is never written to the audit trail)."""
+    """Add a user (audit ``user.created``; the hash is never written to the audit trail).
+
+    A device gets no password (``password`` is not used): it acts through API tokens only.
+    """
     check_username(username)
+    checked_role = check_role(role)
     if find_user(session, username) is not None:
         raise UsernameTaken(username)
     user = User(
         username=username,
-        password_hash=generate_password_hash(check_password(password)),
-        role=check_role(role).value,
+        password_hash=_password_hash(checked_role, password),
+        role=checked_role.value,
         full_name=full_name.strip()[:200],
         locale=check_locale(locale),
     )
@@ -168,9 +192,13 @@ def update_user(
 ) -> User:
     """Change a user's role, active flag or language (audit ``user.updated``).
 
-    The last active admin can be neither demoted nor deactivated: nobody could undo it.
+    The last active admin can be neither demoted nor deactivated: nobody could undo it. A device
+    stays a device and a person's account a person's: one has no password, the other no business
+    posting crossings.
     """
     user = get_user(session, user_id)
+    if role is not None and (check_role(role) == Role.DEVICE) != (user.role == Role.DEVICE):
+        raise RoleKindChange()
     before = trail.row_values(user, _AUDITED_USER_FIELDS)
     stays_admin = (role is None or role == Role.ADMIN) and active is not False
     if user.role == Role.ADMIN and user.active and not stays_admin and _active_admins(session) <= 1:
@@ -195,6 +223,8 @@ def _active_admins(session: Session) -> int:
 def set_password(session: Session, user_id: int, password: str, *, actor: str, actor_role: str) -> User:
     """Give a user a new password and lift a lockout (audit ``user.password_set``, without the hash)."""
     user = get_user(session, user_id)
+    if user.role == Role.DEVICE:
+        raise DeviceHasNoPassword()
     user.password_hash = generate_password_hash(check_password(password))
     user.failed_logins, user.locked_until = 0, None
     session.flush()
@@ -228,14 +258,15 @@ def _audit_user(
 def verify_login(session: Session, username: str, password: str, *, now: datetime | None = None) -> User:
     """The active user with this name and password, or LoginRefused.
 
-    The message does not tell an unknown name from a wrong password. The ``MAX_FAILED_LOGINS``-th
+    The message does not tell an unknown name from a wrong password, nor a device (which never
+    logs in) from an unknown name. The ``MAX_FAILED_LOGINS``-th
     wrong password in a row locks the account for ``LOCKOUT``; while locked even the right
     password is refused. Failures and lockouts are audited so an auditor sees guessing; the
     caller commits after LoginRefused too, or the count of failures is lost.
     """
     moment = now or utcnow()
     user = find_user(session, username)
-    if user is None:
+    if user is None or user.role == Role.DEVICE:
         check_password_hash(_dummy_hash(), password)
         raise LoginRefused("wrong username or password")
     if user.locked_until is not None and user.locked_until > moment:

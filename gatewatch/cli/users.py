@@ -1,6 +1,9 @@
 """The ``users`` (``add``, ``list``) and ``tokens`` (``issue``, ``list``, ``revoke``) commands: who
 logs in to the web app, and the API tokens of machine clients.
 
+A ``device`` user (an NVR or ANPR camera posting crossings) is added without a password, which
+it never has: it acts through the API token ``tokens issue`` then gives it.
+
 They migrate the database before they run, like every command, so they work on an empty one.
 """
 
@@ -31,15 +34,16 @@ def users() -> None:
 
 @users.command("add")
 @click.argument("username")
-@click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
+@click.option("--role", required=True, type=click.Choice([r.value for r in Role]),
+              help="device: another system posting crossings, through an API token only (no password).")
 @click.option("--full-name", default="", help="Shown on pages instead of the username.")
 @click.option(
     "--locale", type=click.Choice(list(user_accounts.LOCALES)), help="Language (default: the site's)."
 )
 @with_app
 def users_add(app: App, username: str, role: str, full_name: str, locale: str | None) -> None:
-    """Add a user; the password is prompted for, or read from standard input."""
-    password = _read_password()
+    """Add a user; the password is prompted for, or read from standard input (a device has none)."""
+    password = None if role == Role.DEVICE else _read_password()
     with app.change(user_accounts.UserError) as session:
         user = user_accounts.create_user(
             session,
@@ -52,6 +56,8 @@ def users_add(app: App, username: str, role: str, full_name: str, locale: str | 
             actor_role=CLI_ROLE,
         )
     click.echo(f"user {user.username} ({user.role}) created")
+    if user.role == Role.DEVICE:
+        click.echo(f"it has no password; give it an API token: gatewatch tokens issue {user.username} --name CLIENT")
 
 
 @users.command("list")

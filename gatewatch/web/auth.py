@@ -1,7 +1,9 @@
 """Logging in and out, who the current user is, and API tokens for machine clients.
 
 A browser logs in with a password and carries a session cookie; a machine client sends
-``Authorization: Bearer <token>`` to /api/v1 and nothing else (tokens open no page). Guessing
+``Authorization: Bearer <token>`` to /api/v1 and nothing else (tokens open no page). A device
+(another system posting crossings) is only ever a token client: its session is never accepted,
+even one signed with the right key, so no cookie can make it act on a page. Guessing
 is slowed twice: per account (``users.verify_login`` locks it after repeated failures) and per
 address (``LOGIN_RATE``, counting only failed attempts). The address limit is kept in memory,
 per process: behind gunicorn each worker counts for itself.
@@ -21,7 +23,7 @@ from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 
 from gatewatch.accounts import users
-from gatewatch.models.enums import Role
+from gatewatch.models.enums import HUMAN_ROLES, Role
 from gatewatch.models.tables import User
 from gatewatch.web import access
 from gatewatch.web.context import db, settings
@@ -70,7 +72,9 @@ def _load_session_user(user_id: str) -> Account | None:
     if access.is_api_request() and _bearer_token() is not None:
         return None  # a request that names a token is judged by the token alone
     user = db().get(User, int(user_id)) if user_id.isdigit() else None
-    return Account.of(user) if user is not None and user.active else None
+    if user is None or not user.active or user.role not in HUMAN_ROLES:
+        return None
+    return Account.of(user)
 
 
 def _load_token_user(_request: object) -> Account | None:

@@ -1,6 +1,9 @@
 """Administration: users (create, change role, deactivate, new password), API tokens and the
 plates watch list.
 
+A device (another system posting crossings) is created like a person but without a password; it
+keeps the device role and acts through the API tokens issued here.
+
 Auditors may read these pages too; only admins change anything.
 """
 
@@ -13,7 +16,7 @@ from sqlmodel import select
 
 from gatewatch.accounts import users
 from gatewatch.crosscheck import watchlist
-from gatewatch.models.enums import Role
+from gatewatch.models.enums import HUMAN_ROLES, Role
 from gatewatch.models.tables import User
 from gatewatch.models.types import utcnow
 from gatewatch.web import access
@@ -31,7 +34,8 @@ READERS = (Role.ADMIN, Role.AUDITOR)
 def _users_page(form: dict[str, str] | None = None, errors: dict[str, str] | None = None) -> str:
     rows = db().exec(select(User).order_by(User.username)).all()
     return render_template(
-        "admin_users.html", users=rows, roles=list(Role), form=form or {}, errors=errors or {}, now=utcnow()
+        "admin_users.html", users=rows, roles=list(Role), human_roles=list(HUMAN_ROLES), device=Role.DEVICE,
+        form=form or {}, errors=errors or {}, now=utcnow(),
     )
 
 
@@ -51,7 +55,7 @@ def create_user() -> ResponseReturnValue:
         created = users.create_user(
             session,
             form.get("username", "").strip().lower(),
-            form.get("password", ""),
+            None if form.get("role") == Role.DEVICE else form.get("password", ""),
             form.get("role", ""),
             full_name=form.get("full_name", ""),
             locale=form.get("locale") or None,
