@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gatewatch.web.api.crossings  # noqa: F401 (registers POST /crossings, for devices)
 from gatewatch.web.api import authorisations, events, site, visitor_log
 from gatewatch.web.api.blueprint import bp
 
