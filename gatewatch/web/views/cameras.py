@@ -1,4 +1,8 @@
-"""Live status of the gate cameras, as their workers last reported it."""
+"""Live status of the gate cameras, as their workers last reported it.
+
+An external camera has no worker (another system posts its crossings), so it is shown as such,
+never as disconnected.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from flask import Blueprint, render_template
 
 from gatewatch.events.queries import cameras_by_id
 from gatewatch.models.types import utcnow
+from gatewatch.settings import EXTERNAL_SOURCE
 from gatewatch.web import access
 from gatewatch.web.context import db
 
@@ -21,5 +26,6 @@ STALE_AFTER = timedelta(seconds=30)
 @access.allow(access.EVERYONE)
 def index() -> str:
     return render_template(
-        "cameras.html", cameras=list(cameras_by_id(db()).values()), now=utcnow(), stale_after=STALE_AFTER
+        "cameras.html", cameras=list(cameras_by_id(db()).values()), now=utcnow(), stale_after=STALE_AFTER,
+        external_source=EXTERNAL_SOURCE,
     )
