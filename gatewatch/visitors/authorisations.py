@@ -69,6 +69,8 @@ __all__ = [
 ]
 
 _CLOCK = re.compile(r"([01]?[0-9]|2[0-3]):([0-5][0-9])")
+#: The dates an authorisation may name: a typo such as 0226 or 9999 is refused, not stored.
+FIRST_DATE, LAST_DATE = date(2000, 1, 1), date(2999, 12, 31)
 #: Digits of a NIK left visible by ``mask_nik``.
 NIK_VISIBLE = 4
 
@@ -134,8 +136,8 @@ class AuthorisationInput(_LogInput):
     max_persons: int = Field(0, ge=0, le=10_000, description="people it lets in at once")
     max_vehicles: int = Field(0, ge=0, le=10_000, validate_default=True, description="vehicles it lets in at once")
     plates: list[_Plate] = Field(default_factory=list, max_length=200, description="[] names no plate")
-    valid_from: date = Field(description="first site date, YYYY-MM-DD")
-    valid_until: date = Field(description="last site date, YYYY-MM-DD, included")
+    valid_from: date = Field(ge=FIRST_DATE, le=LAST_DATE, description="first site date, YYYY-MM-DD")
+    valid_until: date = Field(ge=FIRST_DATE, le=LAST_DATE, description="last site date, YYYY-MM-DD, included")
     weekdays: Annotated[
         tuple[_Weekday, ...], BeforeValidator(_weekday_list), AfterValidator(_sorted_days)
     ] = Field(ALL_WEEKDAYS, min_length=1, description="ISO weekdays, 1 Monday .. 7 Sunday")

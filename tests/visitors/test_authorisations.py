@@ -100,6 +100,7 @@ def test_without_weekdays_or_hours_it_is_every_day_all_day() -> None:
         ({"weekdays": []}, "weekdays", "at least 1"),
         ({"valid_until": "2026-11-22"}, "valid_until", "before valid_from"),
         ({"valid_from": "23/11/2026"}, "valid_from", "date"),
+        ({"valid_until": "9999-12-31"}, "valid_until", "less than or equal to 2999-12-31"),
         ({"start_time": "8 am"}, "start_time", "HH:MM"),
         ({"end_time": "24:00"}, "end_time", "HH:MM"),
         ({"end_time": None}, "end_time", "go together"),

@@ -112,6 +112,7 @@ def test_the_active_filter_and_ending(api: FlaskClient, token_for: Headers) -> N
         ({"weekdays": []}, "weekdays"),
         ({"valid_until": "2026-11-01"}, "valid_until"),
         ({"valid_from": "next monday"}, "valid_from"),
+        ({"valid_until": "9999-12-31"}, "valid_until"),
         ({"start_time": "8.00"}, "start_time"),
         ({"end_time": None}, "end_time"),
         ({"max_persons": 0, "max_vehicles": 0}, "max_vehicles"),
