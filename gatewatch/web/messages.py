@@ -70,6 +70,8 @@ def visit_error(error: visits.VisitLogError, visit: Visit | None = None) -> str:
         )
     if isinstance(error, visits.UnknownCamera):
         return _("There is no such gate.")
+    if isinstance(error, visits.InvalidCheckOutTime):
+        return _("A check-out time must lie between the check-in and now.")
     return str(error)
 
 

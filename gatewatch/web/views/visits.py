@@ -4,7 +4,7 @@ import a CSV file of visits and follow the import."""
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time, timedelta
 from typing import get_args
 
 from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
@@ -104,13 +104,29 @@ def check_out(visit_id: int) -> ResponseReturnValue:
         return visit_error(error, db().get(Visit, visit_id))
 
     visit = commit_or_flash(
-        lambda session: visits.check_out(session, visit_id, actor=username, role=role),
+        lambda session: visits.check_out(session, visit_id, actor=username, role=role,
+                                         at=_left_at(request.form.get("at", ""))),
         visits.VisitLogError,
         explain,
     )
     if visit is not None:
         flash(_("%(name)s checked out.", name=visit.visitor_name), "success")
     return redirect(form_next(url_for("visits.index")), 303)
+
+
+def _left_at(text: str) -> datetime | None:
+    """The time of day a guard typed for a check-out recorded late, as the last such moment at the
+    site (today's, or yesterday's if that is still to come); None when left blank: now."""
+    if not text.strip():
+        return None
+    try:
+        clock = time.fromisoformat(text.strip())
+    except ValueError:
+        raise visits.InvalidCheckOutTime(f"{text!r} is not a time of day") from None
+    zone = settings().zone
+    now = datetime.now(zone)
+    moment = datetime.combine(now.date(), clock, tzinfo=zone)
+    return moment - timedelta(days=1) if moment > now else moment
 
 
 # --- CSV import ------------------------------------------------------------------------------
