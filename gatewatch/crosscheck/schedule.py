@@ -36,6 +36,17 @@ class Schedule:
     def in_force(self, moment: datetime, zone: tzinfo) -> bool:
         return self.shift_at(moment, zone) is not None
 
+    def shift_ends(self, since: datetime, until: datetime, zone: tzinfo) -> list[datetime]:
+        """The ends of its shifts that end in (``since``, ``until``] (aware), in UTC, in order."""
+        day, last = since.astimezone(zone).date() - timedelta(days=1), until.astimezone(zone).date()
+        ends = []
+        while day <= last:
+            shift = self._shift_of(day, zone)
+            if shift is not None and since < shift[1] <= until:
+                ends.append(shift[1])
+            day += timedelta(days=1)
+        return ends
+
     def span(self, zone: tzinfo) -> tuple[datetime, datetime]:
         """The first instant it can be in force and the instant after the last, in UTC."""
         start = _at(self.valid_from, time(0), zone)

@@ -165,13 +165,14 @@ class _Facts:
             Movement(at, entry_kind(label), direction == Direction.EXIT, bool(visit_id or authorisation_id))
             for at, label, direction, visit_id, authorisation_id in rows
         ]
-        return explained_inside(movements, self._capacity(day_start), self.t)
+        day_visits = self._day_visits(day_start)
+        return explained_inside(movements, self._capacity(day_visits), self.t, self._cover_ends(day_visits, day_start))
 
-    def _capacity(self, day_start: datetime) -> Capacity:
+    def _capacity(self, day_visits: Sequence[Visit]) -> Capacity:
         """The places of the covers in force at a moment of the day, by kind."""
         _before_window, after = coverage_window(self.settings)
         visits = [(v.check_in_at - after, cover_end(v, self.settings), v.party_size, int(v.has_vehicle))
-                  for v in self._day_visits(day_start)]
+                  for v in day_visits]
         authorisations = self.authorisations
 
         def capacity(kind: str, moment: datetime) -> int:
@@ -181,6 +182,16 @@ class _Facts:
                                for a in authorisations if in_force(a, moment, self.settings))
 
         return capacity
+
+    def _cover_ends(self, day_visits: Sequence[Visit], day_start: datetime) -> list[datetime]:
+        """When covers ended from ``day_start`` to the entry: check-outs, ends of visits' covers and of
+        shifts, authorisations ended. The count inside drops then, even with no one crossing."""
+        ends = [cover_end(visit, self.settings) for visit in day_visits]
+        for authorisation in self.authorisations:
+            ends += schedule_of(authorisation).shift_ends(day_start, self.t, self.settings.zone)
+            if authorisation.ended_at is not None:
+                ends.append(authorisation.ended_at)
+        return [end for end in ends if day_start < end <= self.t]
 
     def _day_visits(self, day_start: datetime) -> list[Visit]:
         """Every visit whose cover holds at some time from ``day_start`` to the entry."""

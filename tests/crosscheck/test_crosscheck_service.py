@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlmodel import Session, select
 
@@ -12,7 +12,8 @@ from gatewatch.crosscheck.service import check_event
 from gatewatch.models.enums import EventStatus, FlagReason
 from gatewatch.models.tables import AuditRecord, Camera, EntryEvent
 from gatewatch.settings import Settings
-from gatewatch.visitors.visits import AuthorisationInput, VisitInput, add_authorisation, register_visit
+from gatewatch.visitors.authorisations import AuthorisationInput, add_authorisation
+from gatewatch.visitors.visits import VisitInput, register_visit
 
 T = datetime(2024, 5, 1, 3, 0, tzinfo=UTC)  # 10:00 in Jakarta, within the gate's 06:00-22:00
 NIGHT = datetime(2024, 5, 1, 16, 0, tzinfo=UTC)  # 23:00 in Jakarta
@@ -62,12 +63,14 @@ def test_a_new_authorisation_resolves_the_open_events_in_its_validity(
     session: Session, settings: Settings, make_event: EventFactory
 ) -> None:
     event = checked(session, settings, make_event(T))
-    data = AuthorisationInput(holder="Tim Logistik KPU", max_persons=5, valid_from=T - timedelta(hours=1),
-                              valid_until=T + timedelta(hours=8))
+    day_before = checked(session, settings, make_event(T - timedelta(days=1)))
+    data = AuthorisationInput(holder="Tim Logistik KPU", max_persons=5, valid_from=date(2024, 5, 1),
+                              valid_until=date(2024, 5, 1), start_time="08:00", end_time="16:00")
 
     authorisation = add_authorisation(session, data, actor="admin", role="admin", settings=settings)
 
     assert (event.status, event.authorisation_id) == (EventStatus.EXPLAINED, authorisation.id)
+    assert (day_before.status, day_before.flag) == (EventStatus.FLAGGED, FlagReason.UNREGISTERED)
     assert len(auto_resolved(session)) == 1
 
 
@@ -103,7 +106,12 @@ def test_the_third_person_on_a_party_of_two_is_over_party_size(
 
     assert [e.visit_id for e in events] == [visit_id, visit_id, None]
     assert [e.flag for e in events] == [None, None, FlagReason.OVER_PARTY_SIZE]
-    assert "party of 2 already used by 2 entries" in events[2].flag_detail
+    items = json.loads(events[2].flag_items)
+    assert items[0]["code"] == "over_party_size"
+    assert (items[0]["inside"], items[0]["capacity"], items[0]["cover"]) == (2, 2, None)
+    assert items[1] == {"code": "places", "cover": {"type": "visit", "id": visit_id, "name": "Budi"},
+                        "kind": "person", "capacity": 2}
+    assert f"visit #{visit_id} (Budi): could cover it: room for 2 people at once" in events[2].flag_detail
 
 
 def test_a_false_alarm_does_not_use_up_a_visit(
