@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 TRANSLATIONS = ROOT / "gatewatch" / "web" / "translations"
 MAPPING = ROOT / "gatewatch" / "web" / "babel.cfg"
 TEMPLATE = TRANSLATIONS / "messages.pot"
-KEYWORDS = ["_l", "lazy_gettext"]
+KEYWORDS = ["_l", "lazy_gettext", "N_"]  # N_: crosscheck/wording.py
 
 
 def pybabel(*args: str) -> None:

@@ -3,25 +3,29 @@
 The language is the user's own (``User.locale``), else the site's (``settings.language``).
 Catalogues live in ``translations/``; ``scripts/i18n.py`` extracts, updates and compiles them.
 Times are shown in the site's time zone with its abbreviation (WIB), never in UTC.
+The cross-check's verdicts (``flag_items``) are rendered here in the reader's language and clock.
 """
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 
 from flask import Flask, g
-from flask_babel import Babel, LazyString, get_locale
+from flask_babel import Babel, LazyString, get_locale, gettext, ngettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from gatewatch.camera.replay import Outcome, ReplayStatus
+from gatewatch.crosscheck import wording
 from gatewatch.events.queries import ANY, EVER_FLAGGED, OPEN
-from gatewatch.events.reviews import Decision
+from gatewatch.events.reviews import Decision, VisitDoesNotCover
 from gatewatch.models.enums import Direction, EventStatus, FlagReason, Role
+from gatewatch.models.tables import EntryEvent
 from gatewatch.visitors.imports import ImportStatus
 from gatewatch.web.context import settings
 
@@ -92,6 +96,16 @@ IMPORT_STATUS_LABELS: dict[str, LazyString] = {
     ImportStatus.DONE: _l("Imported"),
     ImportStatus.FAILED: _l("Nothing imported"),
 }
+#: "2 motorcycles": how many of a class a passage has, for ``passage_summary``.
+CLASS_COUNTS: dict[str, Callable[[int], str]] = {
+    "person": lambda n: ngettext("%(count)d person", "%(count)d persons", n, count=n),
+    "bicycle": lambda n: ngettext("%(count)d bicycle", "%(count)d bicycles", n, count=n),
+    "car": lambda n: ngettext("%(count)d car", "%(count)d cars", n, count=n),
+    "motorcycle": lambda n: ngettext("%(count)d motorcycle", "%(count)d motorcycles", n, count=n),
+    "bus": lambda n: ngettext("%(count)d bus", "%(count)d buses", n, count=n),
+    "truck": lambda n: ngettext("%(count)d truck", "%(count)d trucks", n, count=n),
+    "van": lambda n: ngettext("%(count)d van", "%(count)d vans", n, count=n),
+}
 OUTCOME_LABELS: dict[str, LazyString] = {
     Outcome.SAME: _l("Same"),
     Outcome.SHIFTED: _l("A few frames apart"),
@@ -125,6 +139,14 @@ def site_time(moment: datetime | None, pattern: str = TIME_FORMAT) -> str:
     return moment.astimezone(settings().zone).strftime(pattern)
 
 
+def site_clock(moment: datetime, reference: datetime) -> str:
+    """``moment``'s time of day at the site, with its date when that is not ``reference``'s."""
+    zone = settings().zone
+    local = moment.astimezone(zone)
+    same_day = local.date() == reference.astimezone(zone).date()
+    return local.strftime("%H:%M %Z" if same_day else "%Y-%m-%d %H:%M %Z")
+
+
 _UTC_CLOCK = re.compile(r"(?:(\d{4}-\d{2}-\d{2}) )?(\d{2}):(\d{2}) UTC")
 
 
@@ -133,15 +155,46 @@ def site_clocks(text: str, reference: datetime) -> str:
 
     A time without a date is on ``reference``'s UTC date, as the cross-check writes them.
     """
-    zone = settings().zone
-    reference_day = reference.astimezone(zone).date()
 
     def convert(match: re.Match[str]) -> str:
         day = date.fromisoformat(match.group(1)) if match.group(1) else reference.astimezone(UTC).date()
-        moment = datetime.combine(day, time(int(match.group(2)), int(match.group(3))), UTC).astimezone(zone)
-        return moment.strftime("%H:%M %Z" if moment.date() == reference_day else "%Y-%m-%d %H:%M %Z")
+        moment = datetime.combine(day, time(int(match.group(2)), int(match.group(3))), UTC)
+        return site_clock(moment, reference)
 
     return _UTC_CLOCK.sub(convert, text)
+
+
+def flag_lines(event: EntryEvent) -> list[str]:
+    """Why the event was flagged, a line each, in the reader's language and the site's clock.
+
+    Events stored before verdicts were kept as items have only the English ``flag_detail``.
+    """
+    if event.flag_items:
+        return wording.render(json.loads(event.flag_items), translate=gettext, clock=site_clock).splitlines()
+    return site_clocks(event.flag_detail or "", event.occurred_at).splitlines()
+
+
+def passage_summary(counts: Sequence[tuple[str, int]]) -> str:
+    """"1 motorcycle, 2 persons" from (class, how many) pairs; an unknown class as it is."""
+    return ", ".join(
+        CLASS_COUNTS[kind](count) if kind in CLASS_COUNTS else f"{count} {kind}" for kind, count in counts
+    )
+
+
+def cover_refusal(error: VisitDoesNotCover) -> str:
+    """Why a visit cannot be linked to an entry: its cover does not hold it."""
+    if error.reason == VisitDoesNotCover.GATE:
+        return gettext("Visit #%(id)d was registered for another gate: it does not cover this entry.",
+                       id=error.visit_id)
+    if error.reason == VisitDoesNotCover.VEHICLE:
+        return gettext("Visit #%(id)d registers no vehicle: it does not cover a vehicle's entry.",
+                       id=error.visit_id)
+    return gettext(
+        "Visit #%(id)d does not cover this entry: its cover runs from %(start)s to %(end)s.",
+        id=error.visit_id,
+        start=site_clock(error.start, error.end),
+        end=site_clock(error.end, error.start),
+    )
 
 
 def zone_name() -> str:
@@ -183,6 +236,8 @@ def init_app(app: Flask) -> None:
     Babel(app, locale_selector=_locale)
     app.jinja_env.filters["site_time"] = site_time
     app.jinja_env.filters["site_clocks"] = site_clocks
+    app.jinja_env.filters["flag_lines"] = flag_lines
+    app.jinja_env.filters["passage_summary"] = passage_summary
     app.jinja_env.globals.update(
         label=label,
         options=options,

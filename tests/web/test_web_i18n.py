@@ -15,7 +15,7 @@ from gatewatch.web.i18n import TRANSLATIONS
 
 PACKAGE = TRANSLATIONS.parent.parent
 MAPPING = TRANSLATIONS.parent / "babel.cfg"
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None, "_l": None}
+KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None, "_l": None, "N_": None}
 
 
 def _source_messages() -> set[str]:

@@ -157,7 +157,8 @@ def test_event_page_shows_why_in_site_time_and_offers_each_role_its_decisions(
     visit = _visit(web_engine, check_in_at=MORNING - timedelta(hours=1))
     event = store_event(MORNING)
     operator_page = _text(client_for(Role.OPERATOR).get(f"/events/{event.id}"))
-    assert "no visit checked in between 08:45 WIB and 09:02 WIB" in operator_page  # stored as 01:45 UTC
+    assert "unregistered: no visit or authorisation covers the person entry at 09:00 WIB" in operator_page
+    assert f"visit #{visit.id} (Budi Santoso): checked in at 08:00 WIB, more than" in operator_page  # 01:00 UTC
     assert f'src="/evidence/{event.id}/clip.mp4"' in operator_page
     assert "do-acknowledge" in operator_page and "do-note" in operator_page
     assert "do-confirm" not in operator_page and "do-link" not in operator_page

@@ -28,9 +28,9 @@ from gatewatch.web.api.blueprint import (
 from gatewatch.web.api.docs import Operation, Param, documented
 from gatewatch.web.auth import actor
 from gatewatch.web.context import db, settings
-from gatewatch.web.messages import review_error
 from gatewatch.web.navigation import int_arg
 from gatewatch.web.validation import field_errors
+from gatewatch.web.views.events import decision_error
 
 EVENT_QUERY = (
     CAMERA,
@@ -54,7 +54,8 @@ def _event_out(event: EntryEvent, model: type[schemas.EventOut] = schemas.EventO
         "clip_url": url_for("evidence.clip", event_id=event.id) if event.clip_path else None,
         "plate_url": url_for("evidence.plate", event_id=event.id) if event.plate_crop_path else None,
     }
-    return model.model_validate({**event.model_dump(), **urls, **extra})
+    passage = {"passage_id": event.passage_id or event.id}
+    return model.model_validate({**event.model_dump(), **urls, **passage, **extra})
 
 
 @bp.get("/events")
@@ -78,7 +79,7 @@ def list_events() -> Response:
     )
     return json_response(
         schemas.EventPageOut(
-            items=[_event_out(e) for e in page.events],
+            items=[_event_out(e) for e in page.rows],
             page=page.number,
             size=page.size,
             total=page.total,
@@ -119,7 +120,11 @@ def event_detail(event_id: int) -> Response:
 
 
 _REVIEW_STATUS = {reviews.TransitionRefused: 409, reviews.EventNotFound: 404}
-_REVIEW_FIELD = {reviews.NoteRequired: "note", reviews.VisitNotFound: "visit_id"}
+_REVIEW_FIELD = {
+    reviews.NoteRequired: "note",
+    reviews.VisitNotFound: "visit_id",
+    reviews.VisitDoesNotCover: "visit_id",
+}
 
 
 def _review_view(decision: Decision) -> Callable[[int], Response]:
@@ -132,12 +137,13 @@ def _review_view(decision: Decision) -> Callable[[int], Response]:
         username, role = actor()
         try:
             row = reviews.decide(
-                session, event_id, decision, actor=username, role=role, note=body.note, visit_id=body.visit_id
+                session, event_id, decision, actor=username, role=role, note=body.note,
+                visit_id=body.visit_id, settings=settings(),
             )
         except reviews.ReviewError as problem:
             session.rollback()
             event = session.get(EntryEvent, event_id)
-            message = review_error(problem, event.status if event else "")
+            message = decision_error(problem, event.status if event else "")
             status = _REVIEW_STATUS.get(type(problem), 422)
             field = _REVIEW_FIELD.get(type(problem), "note")
             return error(status, message, {field: message} if status == 422 else None)
@@ -146,7 +152,8 @@ def _review_view(decision: Decision) -> Callable[[int], Response]:
 
     review.__name__ = f"review_{decision.value}"
     operation = Operation(
-        f"Review the event: {decision.value.replace('_', ' ')}",
+        f"Review the event: {decision.value.replace('_', ' ')}"
+        + ("" if DECISIONS[decision].to_status is None else "; applies to every open member of its passage"),
         schemas.ReviewOut,
         status=201,
         body=schemas.ReviewIn,

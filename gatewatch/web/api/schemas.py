@@ -3,9 +3,11 @@ document's schemas are generated from them, so the document says what the endpoi
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from gatewatch.events.queries import COUNT_CAP
 from gatewatch.events.reviews import MAX_NOTE_LENGTH
@@ -33,6 +35,35 @@ class HealthOut(BaseModel):
     database: str
 
 
+class CoverOut(BaseModel):
+    type: str = Field(description="visit or authorisation")
+    id: int
+    name: str = Field(description="the visitor's name, or the authorisation's holder")
+
+
+class FlagItemOut(BaseModel):
+    """One item of the cross-check's verdict: the headline first, then watch-list entries, then one
+    per visit or authorisation considered."""
+
+    code: str = Field(
+        description="the headline's reason (unregistered, over_party_size, after_hours, checked_out, "
+        "unknown_plate, watchlist), watchlist_entry, plate_unreadable, or what a cover considered says "
+        "(covers, full, other_gate, checked_in_later, no_vehicle, other_plate, checked_out, cover_ended, "
+        "first_entry_late, off_duty, allows_none)"
+    )
+    cover: CoverOut | None = Field(None, description="the visit or authorisation the item is about")
+    numbers: dict[str, Any] = Field(
+        default_factory=dict,
+        description="the item's other values: kind (person or vehicle), inside, capacity, minutes, plates, "
+        "camera ids, times as ISO 8601 in UTC (at, check_in, checked_out, until)",
+    )
+
+    @classmethod
+    def from_stored(cls, item: dict[str, Any]) -> FlagItemOut:
+        rest = {k: v for k, v in item.items() if k not in ("code", "cover")}
+        return cls(code=item["code"], cover=item.get("cover"), numbers=rest)
+
+
 class EventOut(_Out):
     id: int
     camera_id: str
@@ -43,7 +74,15 @@ class EventOut(_Out):
     status: str
     flag: str | None = Field(description="why the entry was flagged, if it was")
     flag_detail: str | None = Field(
-        description="the visits and authorisations considered and why none matched"
+        description="the visits and authorisations considered and why none matched, in English"
+    )
+    flag_items: list[FlagItemOut] | None = Field(
+        description="the same as data, to render in any language; null when not flagged or stored before "
+        "items"
+    )
+    passage_id: int = Field(
+        description="the passage (crossings that belong together, a motorbike and its riders): the id of "
+        "its first event; an event stored before passages is its own"
     )
     visit_id: int | None
     authorisation_id: int | None
@@ -58,6 +97,14 @@ class EventOut(_Out):
     snapshot_url: str | None = None
     clip_url: str | None = None
     plate_url: str | None = None
+
+    @field_validator("flag_items", mode="before")
+    @classmethod
+    def _stored_items(cls, value: Any) -> Any:
+        """The stored JSON text, as items."""
+        if isinstance(value, str):
+            return [FlagItemOut.from_stored(item) for item in json.loads(value)]
+        return value
 
 
 class EventPageOut(BaseModel):
@@ -91,7 +138,10 @@ class ReviewIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     note: str = Field("", max_length=MAX_NOTE_LENGTH, description="required to confirm and to add a note")
-    visit_id: int | None = Field(None, description="the visit that explains the entry; required to link")
+    visit_id: int | None = Field(
+        None, ge=1, le=2_147_483_647,
+        description="the visit that explains the entry, one whose cover holds it; required to link",
+    )
 
 
 class VisitOut(_Out):

@@ -1,4 +1,9 @@
-"""The flagged queue, an event's page, and the decisions people take on it."""
+"""The flagged queue (a row per passage), an event's page, and the decisions people take on it.
+
+A decision that moves an entry's status applies to every open member of its passage; the page
+says so. The link form offers only the visits whose cover holds the passage's entries, the
+same ones ``reviews.decide`` accepts.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +12,17 @@ from collections.abc import Callable
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from gatewatch.events import reviews
-from gatewatch.events.queries import STATUS_FILTERS, EventFilter, cameras_by_id, find_events
+from gatewatch.events.queries import (
+    STATUS_FILTERS,
+    EventFilter,
+    cameras_by_id,
+    find_passages,
+    passage_members,
+)
 from gatewatch.events.reviews import DECISIONS, Decision
 from gatewatch.models.enums import FlagReason, Role
 from gatewatch.models.filters import FilterError
@@ -19,7 +31,7 @@ from gatewatch.settings import VEHICLE_CLASSES
 from gatewatch.web import access
 from gatewatch.web.auth import actor
 from gatewatch.web.context import db, settings
-from gatewatch.web.i18n import label
+from gatewatch.web.i18n import cover_refusal, label
 from gatewatch.web.messages import review_error
 from gatewatch.web.navigation import form_next, int_arg
 from gatewatch.web.transaction import commit_or_flash
@@ -37,7 +49,7 @@ def queue() -> tuple[str, int]:
         event_filter, error = EventFilter.parse(request.args), None
     except FilterError as problem:
         event_filter, error = EventFilter(), problem.field
-    page = find_events(session, event_filter, settings().zone, page=int_arg("page", 1), size=PAGE_SIZE)
+    page = find_passages(session, event_filter, settings().zone, page=int_arg("page", 1), size=PAGE_SIZE)
     html = render_template(
         "queue.html",
         page=page,
@@ -57,6 +69,8 @@ def detail(event_id: int) -> str:
     if event is None:
         abort(404)
     decisions = reviews.available_decisions(event, current_user.role)
+    members = passage_members(session, event)
+    linkable = reviews.shared_with(event, members, Decision.LINK) if Decision.LINK in decisions else []
     return render_template(
         "event.html",
         event=event,
@@ -65,10 +79,18 @@ def detail(event_id: int) -> str:
         authorisation=session.get(Authorisation, event.authorisation_id) if event.authorisation_id else None,
         history=reviews.history(session, event_id),
         decisions=decisions,
-        candidates=reviews.link_candidates(session, event) if Decision.LINK in decisions else [],
-        link_hours=int(reviews.LINK_WINDOW.total_seconds() // 3600),
+        others=[member for member in members if member.id != event.id],
+        sharing=len(reviews.shared_with(event, members, Decision.CONFIRM)),
+        candidates=reviews.link_candidates(session, linkable, settings()),
         is_vehicle=event.label in VEHICLE_CLASSES,
     )
+
+
+def decision_error(error: reviews.ReviewError, status: str) -> str:
+    """Why a decision was refused, in the reader's language."""
+    if isinstance(error, reviews.VisitDoesNotCover):
+        return cover_refusal(error)
+    return review_error(error, status)
 
 
 @bp.post("/events/<int:event_id>/plate")
@@ -88,6 +110,23 @@ def correct_plate(event_id: int) -> ResponseReturnValue:
     return redirect(url_for("events.detail", event_id=event_id), 303)
 
 
+def _visit_id(text: str) -> int | None:
+    """The visit chosen in the form; None (refused as "choose a visit") for anything but an id."""
+    text = text.strip()
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 9 else None
+
+
+def _saved(decision: Decision, count: int) -> str:
+    if count == 1:
+        return _("Saved: %(decision)s.", decision=label("decision", decision))
+    return ngettext(
+        "Saved: %(decision)s, for the %(num)d crossing of this passage.",
+        "Saved: %(decision)s, for the %(num)d crossings of this passage.",
+        count,
+        decision=label("decision", decision),
+    )
+
+
 def _decision_view(decision: Decision) -> Callable[[int], ResponseReturnValue]:
     def decide(event_id: int) -> ResponseReturnValue:
         username, role = actor()
@@ -98,25 +137,26 @@ def _decision_view(decision: Decision) -> Callable[[int], ResponseReturnValue]:
             event = db().get(EntryEvent, event_id)
             if event is None:
                 abort(404)
-            return review_error(error, event.status)
+            return decision_error(error, event.status)
 
-        review = commit_or_flash(
-            lambda session: reviews.decide(
+        taken = commit_or_flash(
+            lambda session: reviews.decide_passage(
                 session,
                 event_id,
                 decision,
                 actor=username,
                 role=role,
                 note=form.get("note", ""),
-                visit_id=int(visit_text) if visit_text.isdigit() else None,
+                visit_id=_visit_id(visit_text),
+                settings=settings(),
             ),
             reviews.ReviewError,
             explain,
         )
         here = url_for("events.detail", event_id=event_id)
-        if review is None:
+        if taken is None:
             return redirect(here, 303)
-        flash(_("Saved: %(decision)s.", decision=label("decision", decision)), "success")
+        flash(_saved(decision, len(taken)), "success")
         return redirect(form_next(here), 303)
 
     decide.__name__ = f"decide_{decision.value}"
