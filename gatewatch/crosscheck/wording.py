@@ -35,8 +35,12 @@ HEADLINES = {
 FULL_HEADLINES = {
     "person": N_("full: the %(inside)s people inside already fill the places of every visit and authorisation "
                  "that could cover the %(what)s"),
+    "person.one": N_("full: the one person inside already fills the place of every visit and authorisation "
+                     "that could cover the %(what)s"),
     "vehicle": N_("full: the %(inside)s vehicles inside already fill the places of every visit and authorisation "
                   "that could cover the %(what)s"),
+    "vehicle.one": N_("full: the one vehicle inside already fills the place of every visit and authorisation "
+                      "that could cover the %(what)s"),
 }
 WHAT = {
     "person": N_("person entry at %(time)s on camera %(camera)s"),
@@ -60,6 +64,7 @@ NOTES = {
     "allows_none.person": N_("allows no persons"),
     "allows_none.vehicle": N_("allows no vehicles"),
     "places.person": N_("could cover it: room for %(capacity)s people at once"),
+    "places.person.one": N_("could cover it: room for one person"),
     "places.vehicle": N_("could cover it: room for %(capacity)s vehicles at once"),
     "places.vehicle.one": N_("could cover it: room for its one vehicle"),
 }
@@ -109,7 +114,10 @@ def _headline(item: Mapping[str, Any], reference: datetime, translate: Translate
                                          "plate": item.get("plate")}
     cover = _cover(item["cover"], translate) if item.get("cover") else None
     would = translate(WOULD_COVER) % {"cover": cover} if cover else translate(NOTHING_COVERS)
-    message = FULL_HEADLINES[item["kind"]] if item["code"] == "over_party_size" else HEADLINES[item["code"]]
+    if item["code"] == "over_party_size":
+        message = FULL_HEADLINES[item["kind"] + (".one" if item.get("inside") == 1 else "")]
+    else:
+        message = HEADLINES[item["code"]]
     return translate(message) % {"what": what, "cover": cover, "would": would, "inside": item.get("inside")}
 
 
@@ -124,7 +132,7 @@ def _note(item: Mapping[str, Any], reference: datetime, translate: Translate, cl
 def _note_key(item: Mapping[str, Any]) -> str:
     code = item["code"]
     if code == "places":
-        return f"places.{item['kind']}" + (".one" if (item["kind"], item["capacity"]) == ("vehicle", 1) else "")
+        return f"places.{item['kind']}" + (".one" if item["capacity"] == 1 else "")
     if code == "allows_none":
         return f"allows_none.{item['kind']}"
     if code == "other_plate" and not item.get("registered"):

@@ -215,7 +215,7 @@ def test_a_full_visit_outranks_a_checked_out_one_as_reason() -> None:
     assert verdict.reason == FlagReason.OVER_PARTY_SIZE
     # Each candidate is listed with why it did not explain the entry.
     assert [item["code"] for item in notes(verdict)] == ["places", "checked_out"]
-    assert "visit #1 (Budi Santoso): could cover it: room for 1 people at once" in verdict.detail
+    assert "visit #1 (Budi Santoso): could cover it: room for one person" in verdict.detail
     assert "visit #2 (Sari): checked out at 02:59 UTC" in verdict.detail
 
 
@@ -266,7 +266,7 @@ def test_a_visit_covers_one_vehicle_whatever_its_party_size() -> None:
         "code": "places", "cover": None, "kind": "vehicle", "capacity": 1,
     }
     assert "visit #5 (Budi Santoso): could cover it: room for its one vehicle" in verdict.detail
-    assert "vehicles inside already fill the places" in verdict.detail.splitlines()[0]
+    assert "the one vehicle inside already fills the place" in verdict.detail.splitlines()[0]
     assert "party" not in verdict.detail and "people" not in verdict.detail
 
 

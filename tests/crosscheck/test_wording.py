@@ -99,6 +99,8 @@ def every_kind_of_item() -> list[dict]:
     car_at_night = EntryFacts(T, "vehicle", "gate-1", within_hours=False, plate="B 1234 XYZ")
     unread = EntryFacts(T, "vehicle", "gate-1", within_hours=True, plate_unreadable=True, inside=1)
     crowd = EntryFacts(T, "person", "gate-1", within_hours=True, inside=2)
+    one_inside = EntryFacts(T, "person", "gate-1", within_hours=True, inside=1)
+    cars = EntryFacts(T, "vehicle", "gate-1", within_hours=True, inside=2)
     person = EntryFacts(T, "person", "gate-1", within_hours=True)
 
     def visit(id: int, **changes: object) -> VisitFacts:
@@ -128,6 +130,8 @@ def every_kind_of_item() -> list[dict]:
         judge(person, [], [authorisation(10, max_persons=0)], BEFORE, AFTER),
         judge(unread, [visit(10)], [], BEFORE, AFTER),
         judge(crowd, [visit(11)], [authorisation(5)], BEFORE, AFTER),
+        judge(one_inside, [visit(16)], [], BEFORE, AFTER),
+        judge(cars, [visit(17)], [authorisation(11, max_vehicles=1)], BEFORE, AFTER),
         judge(person, [visit(12, party_size=3)], [authorisation(6, max_persons=2)], BEFORE, AFTER),
         judge(person, [visit(13, checked_out_at=T)], [], BEFORE, AFTER),
         judge(person, [visit(14, camera_id="gate-2")], [], BEFORE, AFTER),
