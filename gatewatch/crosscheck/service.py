@@ -121,14 +121,19 @@ def _before(event: EntryEvent) -> Any:
 
 
 class _Facts:
-    """Everything ``judge`` needs about one event, read from the database."""
+    """Everything ``judge`` needs about one event (or the presence at a moment), read from the database."""
 
-    def __init__(self, session: Session, event: EntryEvent, settings: Settings) -> None:
+    def __init__(self, session: Session, settings: Settings, moment: datetime, event: EntryEvent | None = None
+                 ) -> None:
         self.session, self.event, self.settings = session, event, settings
-        self.t = event.occurred_at
+        self.t = moment
         self.visits = self._visits()
         self.authorisations = self._authorisations()
         self.inside = self._inside()
+
+    def _earlier(self) -> Any:
+        """Events before the one judged, or up to the moment asked about."""
+        return _before(self.event) if self.event is not None else EntryEvent.occurred_at <= self.t
 
     def _visits(self) -> Sequence[Visit]:
         _before_window, after = coverage_window(self.settings)
@@ -155,7 +160,7 @@ class _Facts:
                    EntryEvent.authorisation_id)
             .where(
                 EntryEvent.occurred_at >= day_start,
-                _before(self.event),
+                self._earlier(),
                 EntryEvent.status != EventStatus.FALSE_ALARM,
                 EntryEvent.label.in_(("person", *VEHICLE_CLASSES)),
             )
@@ -209,7 +214,7 @@ class _Facts:
         query = (
             select(EntryEvent.visit_id, sa.type_coerce(sa.func.min(EntryEvent.occurred_at), UTCDateTime()))
             .where(EntryEvent.visit_id.in_(ids), EntryEvent.direction == Direction.ENTRY,
-                   EntryEvent.status != EventStatus.FALSE_ALARM, _before(self.event))
+                   EntryEvent.status != EventStatus.FALSE_ALARM, self._earlier())
             .group_by(EntryEvent.visit_id)
         )
         return dict(self.session.exec(query).all())
@@ -238,7 +243,7 @@ class _Facts:
 
     def passage_cover(self) -> tuple[Any, int] | None:
         """What the passage's other members are linked to, the earliest first."""
-        if self.event.passage_id is None:
+        if self.event is None or self.event.passage_id is None:
             return None
         query = (
             select(EntryEvent.visit_id, EntryEvent.authorisation_id)
@@ -252,6 +257,12 @@ class _Facts:
         if row is None:
             return None
         return ("visit", row[0]) if row[0] else ("authorisation", row[1])
+
+
+def explained_inside_at(session: Session, settings: Settings, moment: datetime) -> dict[EntryKind, int]:
+    """The explained people and vehicles inside at ``moment``, as the cross-check counts them."""
+    inside = _Facts(session, settings, moment).inside
+    return {PERSON: inside[PERSON], VEHICLE: inside[VEHICLE]}
 
 
 def watch_entries(session: Session, plate: str) -> Sequence[WatchlistPlate]:
@@ -293,7 +304,7 @@ def check_event(session: Session, event: EntryEvent, settings: Settings) -> None
         event.status, event.flag, event.flag_detail, event.flag_items = EventStatus.EXIT, None, None, None
         event.visit_id = event.authorisation_id = None
         return
-    facts = _Facts(session, event, settings)
+    facts = _Facts(session, settings, event.occurred_at, event)
     entry = _entry_facts(event, settings, facts.passage_cover(), facts.inside[entry_kind(event.label)])
     watchlist = _watchlist_facts(session, entry.plate) if entry.plate else []
     verdict = judge(entry, facts.visit_facts(), facts.authorisation_facts(), *coverage_window(settings), watchlist)

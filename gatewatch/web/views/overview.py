@@ -1,4 +1,5 @@
-"""The day at a glance: entries and exits per hour, flags by reason, and who is still inside."""
+"""The day at a glance: entries and exits per hour, flags by reason, who is still inside, and how
+many people and vehicles the cross-check counts inside now (the count its capacity rule uses)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from datetime import datetime
 
 from flask import Blueprint, render_template, request
 
+from gatewatch.crosscheck.service import explained_inside_at
 from gatewatch.events import stats
 from gatewatch.events.queries import cameras_by_id
 from gatewatch.web import access
@@ -36,4 +38,6 @@ def index() -> str:
         chart=hour_chart(counts),
         flags=stats.flag_counts(session, day, zone, camera_id),
         inside=stats.still_inside(session),
+        present=explained_inside_at(session, settings(), datetime.now(zone)),
+        presence_reset=settings().crosscheck.presence_reset.strftime("%H:%M"),
     )
