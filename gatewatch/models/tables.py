@@ -249,6 +249,9 @@ class User(SQLModel, table=True):
     locked_until: datetime | None = Field(default=None, sa_column=_time_column(nullable=True))
     last_login_at: datetime | None = Field(default=None, sa_column=_time_column(nullable=True))
     created_at: datetime = Field(default_factory=utcnow, sa_column=_time_column())
+    session_version: int = Field(
+        default=0, description="raised to end every session of the user (logout, password reset, deactivation)",
+    )
 
 
 class ApiToken(SQLModel, table=True):
@@ -292,3 +295,43 @@ class ReplayEvent(SQLModel, table=True):
     occurred_at: datetime = Field(sa_column=_time_column())
     frame_index: int
     confidence: float
+
+
+class LoginThrottle(SQLModel, table=True):
+    """Failed logins per address or per username, shared by every web worker and server.
+
+    ``scope`` is ``addr:<ip>`` or ``user:<name>``; a row is kept for names that do not exist too,
+    so an unknown username is answered like a known one.
+    """
+
+    scope: str = Field(primary_key=True, max_length=300)
+    failures: int = 0
+    last_failure_at: datetime | None = Field(default=None, sa_column=_time_column(nullable=True))
+    blocked_until: datetime | None = Field(default=None, sa_column=_time_column(nullable=True))
+
+
+class ExportJob(SQLModel, table=True):
+    """A signed export built in the background, with its progress, as CSV imports are."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    parameters: str = Field(description="JSON: what to export (days, cameras, statuses)")
+    status: str = Field(max_length=16)
+    items_done: int = 0
+    items_total: int | None = None
+    filename: str | None = Field(default=None, max_length=255, description="under the data directory's exports/")
+    error: str | None = Field(default=None, max_length=500)
+    requested_by: str = Field(max_length=100)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_time_column())
+    started_at: datetime | None = Field(default=None, sa_column=_time_column(nullable=True))
+    finished_at: datetime | None = Field(default=None, sa_column=_time_column(nullable=True))
+
+
+class JobLock(SQLModel, table=True):
+    """At most one holder of a named piece of heavy work at a time (a replay, an integrity run),
+    across web workers and servers: taken by inserting the row, given back by deleting it; one
+    left by a crashed holder lapses at ``expires_at``."""
+
+    name: str = Field(primary_key=True, max_length=64)
+    holder: str = Field(max_length=200)
+    acquired_at: datetime = Field(default_factory=utcnow, sa_column=_time_column())
+    expires_at: datetime = Field(sa_column=_time_column())
