@@ -119,7 +119,8 @@ def test_event_detail_has_the_review_history(
         headers=token_for(Role.OPERATOR),
     )
     detail = api.get(f"/api/v1/events/{event.id}", headers=token_for(Role.AUDITOR)).json
-    assert detail["flag"] == "unregistered" and "no visit checked in" in detail["flag_detail"]
+    assert detail["flag"] == "unregistered" and "no visit or authorisation covers the person entry" in detail["flag_detail"]
+    assert detail["flag_items"][0]["code"] == "unregistered"
     assert [(r["decision"], r["note"]) for r in detail["reviews"]] == [("note", "seen on camera 2 as well")]
     assert api.get("/api/v1/events/999", headers=token_for(Role.AUDITOR)).status_code == 404
 
