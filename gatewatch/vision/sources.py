@@ -6,6 +6,10 @@ time the frame arrived; a stream has no end, so one that ends, stalls or fails r
 SourceError, which tells the worker to reconnect. A webcam goes through OpenCV, the one library
 that opens local devices portably.
 
+A stream's URL may hold the camera's password, and FFmpeg quotes it whole in its errors: a
+SourceError's message and a stream's description are redacted (``gatewatch.vision.redaction``),
+so the password never leaves this module in clear.
+
 A frame keeps the decoder's picture as it came (YUV for PyAV) and converts it only when asked:
 most frames are never needed as a full-size BGR image, and the conversion costs about as much
 as decoding. Indexes count the frames the source produced; a gap means frames were dropped.
@@ -24,11 +28,16 @@ import av
 import cv2
 import numpy as np
 
+from gatewatch.vision.redaction import redact_url
+
 Size = tuple[int, int]  # width, height
 
 
 class SourceError(Exception):
-    """A source cannot be opened or read; the message says which and why."""
+    """A source cannot be opened or read; the message says which and why, credentials masked."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(redact_url(message))
 
 
 class Picture(Protocol):
@@ -248,13 +257,13 @@ class StreamSource(_PyAvSource):
     _broken = "broke off"
 
     def __init__(self, url: str, *, stall_seconds: float, open_timeout: float = 10.0, threads: int = 0) -> None:
-        self.description = f"stream {url}"
+        self.description = f"stream {redact_url(url)}"
         self.stall_seconds = stall_seconds
         options = {"rtsp_transport": "tcp"} if url.startswith("rtsp") else {}
         try:
             container = av.open(url, options=options, timeout=(open_timeout, stall_seconds))
         except (av.FFmpegError, OSError) as exc:
-            raise SourceError(f"stream {url} cannot be opened: {exc}") from None
+            raise SourceError(f"{self.description} cannot be opened: {exc}") from None
         self._attach(container, threads)
 
     def _stamp(self, index: int) -> datetime:
