@@ -3,7 +3,8 @@
 The camera's status row (connected, last frame time, frames/s, reconnects) is kept current so
 operators see a camera that dropped or fell behind: while analysis is slower than the source
 (a live source then drops frames), the status note says so and where the time goes, stage by
-stage.
+stage. Every role reads the note, so it is redacted as it is written, as are the audited reasons
+and the log lines: a failure quoting the source URL must not show the camera's password.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from gatewatch.models.tables import Camera
 from gatewatch.settings import CameraSettings, Settings
 from gatewatch.vision.detector import load_model
 from gatewatch.vision.plate_reader import PlateReader
+from gatewatch.vision.redaction import redact_url
 from gatewatch.vision.runstats import RunStats
 from gatewatch.vision.sources import Frame, SourceError, open_source
 
@@ -67,6 +69,8 @@ class CameraStatus:
 
         ``audited`` (action, after) is written to the audit trail in the same transaction.
         """
+        if "status_note" in fields:
+            fields = {**fields, "status_note": _note(fields["status_note"])}
         with session_scope(self.engine) as session:
             row = session.get(Camera, self.camera_id)
             if row is not None:
@@ -99,15 +103,16 @@ class CameraStatus:
             note = f"behind real time: {window.describe(self._nominal_fps)}"
             log.warning("%s: %s", self.camera_id, note)
         self.update(connected=True, last_frame_at=datetime.now(UTC),
-                    frames_per_second=round(window.frames_per_second, 2), status_note=note and note[:500])
+                    frames_per_second=round(window.frames_per_second, 2), status_note=note)
         self._since = self._stats.snapshot()
 
     def disconnected(self, reason: str, *, count_reconnect: bool) -> None:
         """The source broke off or could not be opened; for a live camera this may start an outage."""
+        reason = redact_url(reason)
         starts_outage = self.live and self._outage_since is None
         if starts_outage:
             self._outage_since = time.monotonic()
-        self._write({"connected": False, "status_note": reason[:500]}, reconnects=int(count_reconnect),
+        self._write({"connected": False, "status_note": reason}, reconnects=int(count_reconnect),
                     audited=("camera.disconnected", {"reason": reason}) if starts_outage else None)
 
     def _reconnected(self, outage_seconds: float) -> None:
@@ -119,6 +124,11 @@ class CameraStatus:
         self._outage_since = None
 
 
+def _note(text: object) -> str | None:
+    """A status note as stored: credentials masked, then cut to the column's 500 characters."""
+    return None if text is None else redact_url(str(text))[:500]
+
+
 def _is_live(spec: str) -> bool:
     return "://" in spec or spec.isdigit()
 
@@ -126,7 +136,7 @@ def _is_live(spec: str) -> bool:
 def _back_off(camera_id: str, failures: int, reason: str, stop: threading.Event) -> None:
     """Wait before opening again, the longer the more opens in a row brought no frame."""
     delay = backoff_delay(BACKOFF_SECONDS, failures)
-    log.warning("%s: %s; retrying in %.0f s", camera_id, reason, delay)
+    log.warning("%s: %s; retrying in %.0f s", camera_id, redact_url(reason), delay)
     stop.wait(delay)
 
 
@@ -173,7 +183,7 @@ def run_camera(engine: sa.Engine, settings: Settings, camera: CameraSettings, st
                 pipeline.run(source, writer.submit, stop=stop, on_frame=status.on_frame, stats=stats)
                 log.info("%s: %s", camera.id, stats.describe(source.fps))
             except SourceError as exc:
-                log.warning("%s: %s; reconnecting", camera.id, exc)
+                log.warning("%s: %s; reconnecting", camera.id, redact_url(str(exc)))
                 status.disconnected(str(exc), count_reconnect=True)
             finally:
                 source.close()

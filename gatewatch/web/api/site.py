@@ -1,4 +1,8 @@
-"""The site under /api/v1: health, this API's OpenAPI document, cameras and the day's figures."""
+"""The site under /api/v1: health, this API's OpenAPI document, cameras and the day's figures.
+
+A camera's status note is answered redacted: a note stored by an older worker may still quote the
+source URL with its password, and every role may read the camera status.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,8 @@ from flask import Response, jsonify, request
 
 from gatewatch.events import stats
 from gatewatch.events.queries import cameras_by_id
+from gatewatch.models.tables import Camera
+from gatewatch.vision.redaction import redact_optional
 from gatewatch.web import access
 from gatewatch.web.api import schemas
 from gatewatch.web.api.blueprint import CAMERA, DAY, bp, day_arg, json_response
@@ -44,7 +50,12 @@ def openapi() -> Response:
 @documented(Operation("The cameras and their live status", schemas.CameraListOut))
 def cameras() -> Response:
     rows = cameras_by_id(db()).values()
-    return json_response(schemas.CameraListOut(items=[schemas.CameraOut.model_validate(c) for c in rows]))
+    return json_response(schemas.CameraListOut(items=[_camera_out(c) for c in rows]))
+
+
+def _camera_out(camera: Camera) -> schemas.CameraOut:
+    out = schemas.CameraOut.model_validate(camera)
+    return out.model_copy(update={"status_note": redact_optional(out.status_note)})
 
 
 @bp.get("/stats")

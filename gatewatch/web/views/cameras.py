@@ -1,7 +1,8 @@
 """Live status of the gate cameras, as their workers last reported it.
 
 An external camera has no worker (another system posts its crossings), so it is shown as such,
-never as disconnected.
+never as disconnected. A status note is shown redacted: workers mask a source URL's password as
+they write the note, but a note from an older worker may still hold one, and every role reads this.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from flask import Blueprint, render_template
 from gatewatch.events.queries import cameras_by_id
 from gatewatch.models.types import utcnow
 from gatewatch.settings import EXTERNAL_SOURCE
+from gatewatch.vision.redaction import redact_optional
 from gatewatch.web import access
 from gatewatch.web.context import db
 
@@ -27,5 +29,5 @@ STALE_AFTER = timedelta(seconds=30)
 def index() -> str:
     return render_template(
         "cameras.html", cameras=list(cameras_by_id(db()).values()), now=utcnow(), stale_after=STALE_AFTER,
-        external_source=EXTERNAL_SOURCE,
+        external_source=EXTERNAL_SOURCE, redact=redact_optional,
     )
