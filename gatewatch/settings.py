@@ -433,6 +433,16 @@ def _format_validation_error(error: ValidationError, origin: str) -> str:
     return "\n".join(lines)
 
 
+def _yaml_problem(error: yaml.YAMLError) -> str:
+    """What is wrong with the YAML and where, without quoting the line.
+
+    PyYAML's own message quotes the line, which may be a camera's ``source`` with its password.
+    """
+    mark = getattr(error, "problem_mark", None)
+    problem = getattr(error, "problem", None) or type(error).__name__
+    return problem if mark is None else f"{problem} (line {mark.line + 1}, column {mark.column + 1})"
+
+
 def load_settings(config_path: str | Path | None = None) -> Settings:
     """Read the YAML file (argument, else ``GATEWATCH_CONFIG``) and apply the environment.
 
@@ -449,7 +459,7 @@ def load_settings(config_path: str | Path | None = None) -> Settings:
         except FileNotFoundError:
             raise ConfigError(f"configuration file {path} does not exist") from None
         except yaml.YAMLError as exc:
-            raise ConfigError(f"configuration file {path} is not valid YAML: {exc}") from None
+            raise ConfigError(f"configuration file {path} is not valid YAML: {_yaml_problem(exc)}") from None
         if loaded is None:
             loaded = {}
         if not isinstance(loaded, dict):

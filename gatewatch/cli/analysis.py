@@ -44,16 +44,19 @@ def _event_json(event: EntryEvent) -> str:
 @contextmanager
 def video_errors(*bad_input: type[Exception]) -> Iterator[None]:
     """Failures of the video libraries told as the exit codes say: bad footage (a ``SourceError``
-    or one of ``bad_input``) 1, a wrong model 2. Loads them: only for commands that run video."""
+    or one of ``bad_input``) 1, a wrong model 2. Loads them: only for commands that run video.
+
+    The message is redacted: it may quote a camera's source URL, password and all."""
     from gatewatch.vision.detector import DetectorError
+    from gatewatch.vision.redaction import redact_url
     from gatewatch.vision.sources import SourceError
 
     try:
         yield
     except (SourceError, *bad_input) as exc:
-        raise InputError(str(exc)) from None
+        raise InputError(redact_url(str(exc))) from None
     except DetectorError as exc:
-        raise UsageError(str(exc)) from None
+        raise UsageError(redact_url(str(exc))) from None
 
 
 def analysed_camera(app: App, camera_id: str) -> CameraSettings:

@@ -22,8 +22,9 @@ SECRET_PARAMETERS = (
     "key", "apikey", "api_key", "secret", "signature", "sig",
 )
 
-#: ``scheme://`` and the user information after it, up to the last ``@`` before the host ends.
-_USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)[^\s/?#]*@")
+#: ``scheme://`` and the user information after it, up to the last ``@`` before the host ends. One
+#: slash will do: a URL taken for a file path (``gatewatch process rtsp://...``) comes back as ``rtsp:/``.
+_USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*:/{1,2})[^\s/?#]*@")
 #: ``?name=`` / ``&name=`` / ``;name=`` of a secret parameter, and its value up to the next separator.
 _SECRET_VALUE = re.compile(
     r"(?P<name>[?&;](?:" + "|".join(map(re.escape, SECRET_PARAMETERS)) + r")=)[^&;#\s'\"]*",

@@ -21,6 +21,8 @@ from gatewatch.vision.sources import SourceError, StreamSource
         ("http://cam/x?passwd=s3cret;token=abc#top", "http://cam/x?passwd=***;token=***#top"),
         ("http://cam/x?auth=abc def", "http://cam/x?auth=*** def"),
         ("a: rtsp://u:p@h1/x, b: rtsp://u:q@h2/y", "a: rtsp://***@h1/x, b: rtsp://***@h2/y"),
+        # a URL taken for a file path loses a slash
+        ("video file rtsp:/admin:s3cret@h/x does not exist", "video file rtsp:/***@h/x does not exist"),
     ],
 )
 def test_credentials_are_masked(text: str, expected: str) -> None:
