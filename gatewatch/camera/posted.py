@@ -24,7 +24,6 @@ import io
 import logging
 import secrets
 import warnings
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -48,7 +47,7 @@ from gatewatch.models.enums import Direction, EventStatus, PlateStatus
 from gatewatch.models.tables import Camera, EntryEvent
 from gatewatch.plates import parse_plate
 from gatewatch.settings import COUNTABLE_CLASSES, PLATED_CLASSES, CameraSettings, ConfigError, Settings
-from gatewatch.visitors.visits import ZONE, _at_site
+from gatewatch.visitors.visits import ZONE, SiteTime
 
 log = logging.getLogger(__name__)
 
@@ -126,7 +125,6 @@ def check_jpeg(data: bytes) -> None:
         raise ValueError(f"not a JPEG picture that decodes: {exc}") from None
 
 
-_SiteTime = Annotated[datetime, AfterValidator(_at_site)]
 _Snapshot = Annotated[
     bytes | None,
     BeforeValidator(_decode_snapshot),
@@ -146,7 +144,7 @@ class CrossingInput(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     camera_id: str = Field(min_length=1, max_length=64, description="a configured camera (source: external)")
-    occurred_at: _SiteTime = Field(description="ISO 8601; without an offset it is site time")
+    occurred_at: SiteTime = Field(description="ISO 8601; without an offset it is site time")
     label: Annotated[str, AfterValidator(_countable)] = Field(
         description="person or a vehicle class", json_schema_extra={"enum": list(COUNTABLE_CLASSES)},
     )

@@ -140,7 +140,8 @@ def _later_than(earlier_field: str) -> Callable[[datetime | None, ValidationInfo
 
 
 _Blank = BeforeValidator(_blank_to_none)
-_SiteTime = Annotated[datetime, AfterValidator(_at_site)]
+#: A time as aware UTC; read in the site's zone (validation context ``ZONE``) when it has no offset.
+SiteTime = Annotated[datetime, AfterValidator(_at_site)]
 _OptionalText = Annotated[str, BeforeValidator(_none_to_empty)]
 
 
@@ -168,9 +169,9 @@ class VisitInput(_LogInput):
     vehicle_plate: Annotated[Annotated[str, AfterValidator(normalise_plate)] | None, _Blank] = None
     vehicle_type: Annotated[VehicleType | None, _Blank, BeforeValidator(_lower)] = None
     party_size: int = Field(1, ge=1, le=50)
-    check_in_at: _SiteTime
+    check_in_at: SiteTime
     expected_check_out_at: Annotated[
-        _SiteTime | None, _Blank, AfterValidator(_later_than("check_in_at"))
+        SiteTime | None, _Blank, AfterValidator(_later_than("check_in_at"))
     ] = None
 
 
@@ -179,7 +180,7 @@ class CheckOutInput(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    at: Annotated[_SiteTime | None, _Blank] = None
+    at: Annotated[SiteTime | None, _Blank] = None
 
     @classmethod
     def parse(cls, data: Mapping[str, Any], zone: tzinfo) -> Self:
