@@ -41,6 +41,7 @@ from pydantic import (
 )
 from sqlmodel import Session, select
 
+from gatewatch.audit import trail
 from gatewatch.camera.recording import EVIDENCE_SUFFIXES, StoredEvent, store_event
 from gatewatch.evidence.files import SHARED_MODE, write_atomic
 from gatewatch.models.enums import Direction, EventStatus, PlateStatus
@@ -205,13 +206,15 @@ def find_posted(session: Session, camera_id: str, source_id: str) -> EntryEvent 
     ).first()
 
 
-def store_posted(session: Session, settings: Settings, crossing: CrossingInput) -> StoredEvent:
+def store_posted(session: Session, settings: Settings, crossing: CrossingInput, *,
+                 device: tuple[str, str] = (trail.SYSTEM, trail.SYSTEM)) -> StoredEvent:
     """Store ``crossing`` as an event and commit, or find the event it was stored as before.
 
     Unlike most of the store this commits (or rolls back) ``session`` itself: when another
     request stores the same crossing at the same moment, the unique constraint stops one of them,
     which then answers with the other's event. PostedCrossingError names a wrong input; an
-    OSError means the snapshot could not be written (nothing is stored).
+    OSError means the snapshot could not be written (nothing is stored). ``device``: the username
+    and role of the client that posted it, for the ``event.recorded`` audit record.
     """
     camera = posted_camera(settings, crossing)
     for attempt in (1, 2):  # a second try only after losing a race (the camera's row, or this crossing)
@@ -219,7 +222,7 @@ def store_posted(session: Session, settings: Settings, crossing: CrossingInput) 
         if existing is not None:
             return StoredEvent(existing, created=False)
         try:
-            return StoredEvent(_store_new(session, settings, camera, crossing), created=True)
+            return StoredEvent(_store_new(session, settings, camera, crossing, device), created=True)
         except sa.exc.IntegrityError:
             session.rollback()
             if attempt == 2:
@@ -227,12 +230,13 @@ def store_posted(session: Session, settings: Settings, crossing: CrossingInput) 
     raise AssertionError("unreachable")
 
 
-def _store_new(session: Session, settings: Settings, camera: CameraSettings, crossing: CrossingInput) -> EntryEvent:
+def _store_new(session: Session, settings: Settings, camera: CameraSettings, crossing: CrossingInput,
+               device: tuple[str, str]) -> EntryEvent:
     _sync_camera_row(session, camera)
     event = _new_event(camera, crossing)
     written = _write_snapshot(settings, event, crossing)
     try:
-        store_event(session, event, settings)
+        store_event(session, event, settings, actor=device[0], role=device[1])
         session.commit()
     except BaseException:
         session.rollback()

@@ -24,6 +24,7 @@ from typing import Literal
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from gatewatch.audit import trail
 from gatewatch.audit.events import record_event
 from gatewatch.crosscheck.passages import passage_of
 from gatewatch.crosscheck.service import check_event
@@ -148,10 +149,12 @@ class EventRecorder:
         return Path("evidence") / self.camera_id / day / name
 
 
-def store_event(session: Session, event: EntryEvent, settings: Settings) -> None:
+def store_event(session: Session, event: EntryEvent, settings: Settings, *, actor: str = trail.SYSTEM,
+                role: str = trail.SYSTEM) -> None:
     """Add a new ``event`` (its evidence already written) to its passage, cross-check it and audit it.
 
-    Every new event goes through here, a camera's and one another system posted alike.
+    Every new event goes through here, a camera's and one another system posted alike; ``actor``
+    and ``role`` name who recorded it: the system for a camera, the device for a posted crossing.
     """
     event.passage_id = passage_of(session, event)
     session.add(event)
@@ -160,7 +163,7 @@ def store_event(session: Session, event: EntryEvent, settings: Settings) -> None
     if event.passage_id is None:  # the first of its passage names it
         event.passage_id = event.id
         session.flush()
-    record_event(session, event)
+    record_event(session, event, actor=actor, role=role)
 
 
 def remove_stale_partial_files(data_dir: Path, camera_id: str, older_than_seconds: float = 300.0) -> int:
