@@ -34,7 +34,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from gatewatch.models.db import make_engine, migrate
 from gatewatch.settings import Settings, load_settings
-from gatewatch.web import access, auth, context, csrf, i18n
+from gatewatch.web import access, auth, context, csrf, headers, i18n
 from gatewatch.web.api.routes import bp as api
 from gatewatch.web.secret import secret_key
 from gatewatch.web.views import (
@@ -53,12 +53,6 @@ from gatewatch.web.views import (
 )
 
 SESSION_LIFETIME = timedelta(hours=12)  # one shift
-
-#: Pages load nothing from elsewhere and run no inline script: an injected <script> does nothing.
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; img-src 'self' data:; media-src 'self'; style-src 'self'; script-src 'self'; "
-    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-)
 
 
 def _env_flag(name: str, default: bool) -> bool:
@@ -108,7 +102,7 @@ def create_app(
     csrf.init_app(app, api)
     i18n.init_app(app)
     app.register_error_handler(HTTPException, _http_error)
-    app.after_request(_security_headers)
+    headers.init_app(app)  # security and caching headers, HSTS (web/headers.py)
     return app
 
 
@@ -126,15 +120,6 @@ def _http_error(error: HTTPException) -> tuple[Response | str, int]:
     if access.is_api_request():
         return jsonify(error=error.description or error.name, fields={}), code
     return render_template("error.html", code=code), code
-
-
-def _security_headers(response: Response) -> Response:
-    headers = response.headers
-    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("Referrer-Policy", "same-origin")
-    headers.setdefault("X-Frame-Options", "DENY")
-    return response
 
 
 def wsgi() -> Flask:
