@@ -11,11 +11,13 @@ from datetime import datetime
 from pathlib import Path
 
 import sqlalchemy as sa
+from sqlmodel import Session
 
 from gatewatch.evidence.files import file_sha256
 from gatewatch.models.db import session_scope
 from gatewatch.models.tables import Camera
 from gatewatch.settings import CameraSettings
+from gatewatch.vision.redaction import redact_url
 
 #: File name endings offered as footage on the auditor's replay page.
 VIDEO_SUFFIXES = (".mp4", ".mkv", ".mov", ".avi", ".ts", ".webm")
@@ -34,8 +36,18 @@ def live_source_key(started: datetime) -> str:
 def sync_camera(engine: sa.Engine, camera: CameraSettings) -> None:
     """Create or update the camera's row from its configuration."""
     with session_scope(engine) as session:
-        row = session.get(Camera, camera.id) or Camera(id=camera.id, name=camera.name, source=camera.source)
-        row.name, row.source = camera.name, camera.source
+        sync_camera_row(session, camera)
+
+
+def sync_camera_row(session: Session, camera: CameraSettings) -> None:
+    """Create or update the camera's row in ``session``'s transaction. Its source is stored with
+    any credentials masked: the row is for showing, the worker opens the configured source."""
+    source = redact_url(camera.source)
+    row = session.get(Camera, camera.id)
+    if row is None:
+        session.add(Camera(id=camera.id, name=camera.name, source=source))
+    elif (row.name, row.source) != (camera.name, source):
+        row.name, row.source = camera.name, source
         session.add(row)
 
 

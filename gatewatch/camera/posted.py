@@ -42,10 +42,11 @@ from pydantic import (
 from sqlmodel import Session, select
 
 from gatewatch.audit import trail
+from gatewatch.camera.footage import sync_camera_row
 from gatewatch.camera.recording import EVIDENCE_SUFFIXES, StoredEvent, store_event
 from gatewatch.evidence.files import SHARED_MODE, write_atomic
 from gatewatch.models.enums import Direction, EventStatus, PlateStatus
-from gatewatch.models.tables import Camera, EntryEvent
+from gatewatch.models.tables import EntryEvent
 from gatewatch.plates import parse_plate
 from gatewatch.settings import COUNTABLE_CLASSES, PLATED_CLASSES, CameraSettings, ConfigError, Settings
 from gatewatch.visitors.visits import ZONE, SiteTime
@@ -232,7 +233,7 @@ def store_posted(session: Session, settings: Settings, crossing: CrossingInput, 
 
 def _store_new(session: Session, settings: Settings, camera: CameraSettings, crossing: CrossingInput,
                device: tuple[str, str]) -> EntryEvent:
-    _sync_camera_row(session, camera)
+    sync_camera_row(session, camera)
     event = _new_event(camera, crossing)
     written = _write_snapshot(settings, event, crossing)
     try:
@@ -244,17 +245,6 @@ def _store_new(session: Session, settings: Settings, camera: CameraSettings, cro
             written.unlink(missing_ok=True)  # a name of this attempt's own: no other event has it
         raise
     return event
-
-
-def _sync_camera_row(session: Session, camera: CameraSettings) -> None:
-    """The camera's row, as ``footage.sync_camera`` makes it, in this transaction: an external
-    camera has no worker to make it."""
-    row = session.get(Camera, camera.id)
-    if row is None:
-        session.add(Camera(id=camera.id, name=camera.name, source=camera.source))
-    elif (row.name, row.source) != (camera.name, camera.source):
-        row.name, row.source = camera.name, camera.source
-        session.add(row)
 
 
 def _new_event(camera: CameraSettings, crossing: CrossingInput) -> EntryEvent:
