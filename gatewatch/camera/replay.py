@@ -5,21 +5,32 @@ cross-check never see it, and it writes no evidence files. ``compare_replay`` se
 beside the live events of the same camera and footage (same ``source_key``), matched by keys
 that do not depend on tracker ids: class, direction and frame within a tolerance.
 
-For the web page: ``request_replay`` registers one and ``launch_replay`` runs it in a process of
-its own; ``replay_progress`` and ``compare_replay`` read the database, so any process can follow
-it; ``cancel_replay`` asks it to stop.
+For the web page: ``request_replay`` registers one (pending: queued) and ``start_next_replay``
+starts the queue in a process of its own (``launch_replay``); ``replay_progress`` and
+``compare_replay`` read the database, so any process can follow it; ``cancel_replay`` asks it to stop.
+
+One replay runs at a time on the site (a replay decodes about 1 GB of footage and runs the
+model on every frame), across every web worker, web server and the command line: a replay runs
+only while its process holds the database lock ``replay`` (``gatewatch.models.locks``), kept
+fresh by a thread while it works. The holder runs the queue: when its replay ends it takes the
+oldest pending one, until none is left (``run_replay_queue``). Whoever finds the lock free (or
+lapsed: its holder crashed) and replays pending starts a runner; ``queue_positions`` says where
+each pending replay stands.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -31,6 +42,7 @@ from pydantic import BaseModel
 from sqlmodel import Session, select
 
 from gatewatch.camera.footage import file_source_key, sync_camera
+from gatewatch.models import locks
 from gatewatch.models.db import session_scope
 from gatewatch.models.tables import EntryEvent, ReplayEvent, ReplayRun
 from gatewatch.models.types import utcnow
@@ -39,10 +51,19 @@ from gatewatch.settings import CONFIG_ENV, CameraSettings, Settings
 if TYPE_CHECKING:
     from gatewatch.vision.recorder import EventDraft
 
+log = logging.getLogger(__name__)
+
 #: Progress is written at most this often.
 PROGRESS_SECONDS = 1.0
 #: Frames a crossing may move and still be the same event.
 DEFAULT_TOLERANCE_FRAMES = 3
+#: The lock a replay runner holds: one replay at a time on the site.
+LOCK = "replay"
+#: How long the lock holds without a refresh: the runner's thread refreshes it every quarter of this,
+#: so a runner that crashed holds up the queue this long at most.
+LOCK_TTL = timedelta(minutes=2)
+#: How long the web's hand-over to a starting runner process holds before it lapses.
+LAUNCH_TTL = timedelta(minutes=1)
 
 
 class ReplayStatus(StrEnum):
@@ -61,6 +82,10 @@ CANCELLABLE = (ReplayStatus.PENDING, ReplayStatus.RUNNING)
 
 class ReplayError(Exception):
     """A replay cannot be started or compared; the message says why."""
+
+
+class ReplayBusy(ReplayError):
+    """Another replay holds the ``replay`` lock; this one waits in the queue."""
 
 
 def request_replay(engine: sa.Engine, settings: Settings, camera: CameraSettings, video: Path, start: datetime,
@@ -125,8 +150,10 @@ def _update(engine: sa.Engine, run_id: int, **values: Any) -> str:
 class _Recorder:
     """Stores a replay's crossings and progress, and notices a cancel request."""
 
-    def __init__(self, engine: sa.Engine, run_id: int, stop: threading.Event) -> None:
+    def __init__(self, engine: sa.Engine, run_id: int, stop: threading.Event,
+                 lost: threading.Event | None = None) -> None:
         self.engine, self.run_id, self.stop = engine, run_id, stop
+        self.lost = lost or threading.Event()
         self.frames = 0
         self._written = time.monotonic()
 
@@ -143,12 +170,16 @@ class _Recorder:
             self._written = time.monotonic()
             if _update(self.engine, self.run_id, frames_done=self.frames) == ReplayStatus.CANCELLING:
                 self.stop.set()
+        if self.lost.is_set():
+            self.stop.set()
 
 
 def run_replay(engine: sa.Engine, settings: Settings, run_id: int, *,
-               on_frame: Callable[[int], None] | None = None) -> ReplayRun:
+               on_frame: Callable[[int], None] | None = None, lost: threading.Event | None = None) -> ReplayRun:
     """Analyse the run's footage with the gate and detector settings it was created with.
 
+    The caller holds the ``replay`` lock (``run_replay_queue``, ``run_replay_alone``); ``lost`` is
+    set when it loses it, and the run then stops, recorded failed.
     Re-raises what made it fail (SourceError, DetectorError, ...) after recording it on the run.
     """
     from gatewatch.camera.analysis import make_pipeline
@@ -166,7 +197,7 @@ def run_replay(engine: sa.Engine, settings: Settings, run_id: int, *,
     if not claimed:
         raise ReplayError(f"replay #{run_id} is {run.status}; only a pending replay can run")
     run_settings, camera = _settings_of(run, settings)
-    recorder = _Recorder(engine, run_id, threading.Event())
+    recorder = _Recorder(engine, run_id, threading.Event(), lost)
 
     def frame(item: object) -> None:
         recorder.frame(item)
@@ -188,18 +219,141 @@ def run_replay(engine: sa.Engine, settings: Settings, run_id: int, *,
         _update(engine, run_id, status=ReplayStatus.FAILED, error=str(exc)[:500] or type(exc).__name__,
                 frames_done=recorder.frames, finished_at=utcnow())
         raise
+    if recorder.lost.is_set():
+        _update(engine, run_id, status=ReplayStatus.FAILED, frames_done=recorder.frames, finished_at=utcnow(),
+                error="stopped: this runner lost the replay lock (it stalled longer than the lock holds)")
+        with Session(engine) as session:
+            return session.get(ReplayRun, run_id)
     status = ReplayStatus.CANCELLED if recorder.stop.is_set() else ReplayStatus.DONE
     _update(engine, run_id, status=status, frames_done=recorder.frames, finished_at=utcnow())
     with Session(engine) as session:
         return session.get(ReplayRun, run_id)
 
 
-def launch_replay(settings: Settings, run_id: int) -> subprocess.Popen[bytes]:
-    """Run a pending replay in a process of its own (``gatewatch replay-run``); returns at once.
+# --- the queue --------------------------------------------------------------------------------
+
+
+def pending_runs(engine: sa.Engine) -> list[int]:
+    """The queued replays, oldest first: the order they run in."""
+    with Session(engine) as session:
+        return list(session.exec(select(ReplayRun.id).where(ReplayRun.status == ReplayStatus.PENDING)
+                                 .order_by(ReplayRun.id)).all())
+
+
+def queue_positions(engine: sa.Engine) -> dict[int, int]:
+    """Run id -> its place in the queue, from 1 (the next to start)."""
+    return {run_id: place for place, run_id in enumerate(pending_runs(engine), 1)}
+
+
+def _next_pending(engine: sa.Engine) -> int | None:
+    queued = pending_runs(engine)
+    return queued[0] if queued else None
+
+
+def run_replay_queue(engine: sa.Engine, settings: Settings, *, first: int | None = None,
+                     handoff: str | None = None, on_frame: Callable[[int], None] | None = None) -> list[int]:
+    """Hold the ``replay`` lock and run ``first``, then every queued replay, oldest first.
+
+    ``handoff``: the holder name under which ``start_next_replay`` took the lock for this process;
+    without it the lock is taken here. Raises ReplayBusy when the lock is held by someone else.
+    When the queue is empty the lock is given back, and the queue looked at once more: a replay
+    queued in between, by someone who found the lock still held, is run too. Returns the runs
+    tried. A run that fails is recorded failed on its row and the queue goes on; what made
+    ``first`` fail is raised at the end, once the lock is given back.
+    """
+    holder = locks.new_holder("replay runner")
+    if handoff is not None:
+        if not locks.refresh(engine, LOCK, handoff, LOCK_TTL, new_holder=holder):
+            raise ReplayBusy("the replay lock handed to this runner has lapsed or was taken over")
+    elif not locks.acquire(engine, LOCK, holder, LOCK_TTL):
+        raise ReplayBusy(_busy_text(engine))
+    tried: list[int] = []
+    first_failure: BaseException | None = None
+    keeper = locks.Keeper(engine, LOCK, holder, LOCK_TTL).start()
+    try:
+        while not keeper.lost.is_set():
+            run_id = first if first is not None and not tried else _next_pending(engine)
+            if run_id is None:
+                keeper.stop()
+                locks.release(engine, LOCK, holder)
+                if _next_pending(engine) is None or not locks.acquire(engine, LOCK, holder, LOCK_TTL):
+                    break
+                keeper = locks.Keeper(engine, LOCK, holder, LOCK_TTL).start()
+                continue
+            if run_id in tried:
+                break  # it stayed pending after a try: the database is failing, leave it for later
+            tried.append(run_id)
+            try:
+                run_replay(engine, settings, run_id, on_frame=on_frame, lost=keeper.lost)
+            except Exception as exc:  # recorded on the run (or it was not pending): go on with the queue
+                log.exception("replay #%s failed", run_id)
+                if run_id == first:
+                    first_failure = exc
+    finally:
+        keeper.stop()
+        locks.release(engine, LOCK, holder)
+    if first_failure is not None:
+        raise first_failure
+    return tried
+
+
+def _busy_text(engine: sa.Engine) -> str:
+    state = locks.current(engine, LOCK)
+    holder = state.holder if state else "another process"
+    return f"another replay is running ({holder}); this one waits in the queue until it ends"
+
+
+@contextmanager
+def replay_lock(engine: sa.Engine, what: str) -> Iterator[locks.Keeper]:
+    """Hold the ``replay`` lock for the block (ReplayBusy when another replay holds it); pass the
+    keeper's ``lost`` to ``run_replay``.
+
+    For the command line's ``replay``, which runs its own replay at once or not at all."""
+    try:
+        with locks.held(engine, LOCK, locks.new_holder(what), LOCK_TTL) as keeper:
+            yield keeper
+    except locks.LockBusy:
+        raise ReplayBusy(_busy_text(engine)) from None
+
+
+def replay_runner(engine: sa.Engine) -> locks.LockState | None:
+    """Who holds the ``replay`` lock, or None when nobody does (or its holder's time has lapsed)."""
+    state = locks.current(engine, LOCK)
+    return None if state is None or state.expired else state
+
+
+def start_next_replay(engine: sa.Engine, settings: Settings) -> int | None:
+    """Start a runner of the queue in a process of its own, if replays wait and the lock is free.
+
+    The lock is taken here, for the runner, under a hand-over name that lapses after
+    ``LAUNCH_TTL``, so two web servers cannot both start one, and a runner that fails to start
+    holds the queue up no longer than that. Returns the replay the runner starts with, or None:
+    nothing queued, or a replay is running (it runs the queue when it ends).
+    """
+    run_id = _next_pending(engine)
+    if run_id is None:
+        return None
+    if replay_runner(engine) is not None:
+        return None
+    handoff = f"replay launch:{uuid.uuid4().hex}"
+    if not locks.acquire(engine, LOCK, handoff, LAUNCH_TTL):
+        return None
+    try:
+        launch_replay(settings, run_id, handoff=handoff)
+    except BaseException:
+        locks.release(engine, LOCK, handoff)
+        raise
+    return run_id
+
+
+def launch_replay(settings: Settings, run_id: int, *, handoff: str | None = None) -> subprocess.Popen[bytes]:
+    """Run a pending replay, and the queue after it, in a process of its own
+    (``gatewatch replay-run``); returns at once.
 
     The caller, the web app, never loads the video and model libraries, and a replay that
     crashes takes nothing else down. The run's own parameters say how to analyse; the process
     needs only where the database and data are. Its output goes to data_dir/replays/ID.log.
+    ``handoff``: the name under which the caller took the ``replay`` lock for the process.
     """
     env = {**os.environ, "GATEWATCH_DATABASE_URL": settings.effective_database_url,
            "GATEWATCH_DATA_DIR": str(settings.data_dir.resolve()), "GATEWATCH_DETECTOR__MODEL": settings.detector.model}
@@ -208,10 +362,12 @@ def launch_replay(settings: Settings, run_id: int) -> subprocess.Popen[bytes]:
         env[CONFIG_ENV] = str(settings.config)
     log_dir = settings.data_dir / "replays"
     log_dir.mkdir(parents=True, exist_ok=True)
+    command = [sys.executable, "-m", "gatewatch", "replay-run", str(run_id)]
+    if handoff is not None:
+        command += ["--handoff", handoff]
     with open(log_dir / f"{run_id}.log", "ab") as output:
-        process = subprocess.Popen([sys.executable, "-m", "gatewatch", "replay-run", str(run_id)], env=env,
-                                   stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
+        process = subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL, stdout=output,
+                                   stderr=subprocess.STDOUT, start_new_session=True)
     threading.Thread(target=process.wait, name=f"replay-{run_id}-reaper", daemon=True).start()
     return process
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from gatewatch.cli.app import CLI_ROLE, EXIT_INPUT, App, actor_option, echo_json, with_app
+from gatewatch.cli.app import CLI_ROLE, EXIT_INPUT, App, UsageError, actor_option, echo_json, with_app
 
 
 @click.group()
@@ -18,10 +18,17 @@ def audit() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @with_app
 def audit_verify(app: App, no_files: bool, as_json: bool) -> None:
-    """Walk the audit chain, the events and their evidence files; exit 0 only when all hold."""
-    from gatewatch.evidence.integrity import verify_integrity
+    """Walk the audit chain, the events and their evidence files; exit 0 only when all hold.
 
-    report = verify_integrity(app.engine, app.settings, check_files=not no_files)
+    One check runs at a time: while another (from the auditor's page too) runs, this one refuses."""
+    from gatewatch.evidence.integrity import verify_integrity_exclusive
+    from gatewatch.models.locks import LockBusy
+
+    try:
+        report = verify_integrity_exclusive(app.engine, app.settings, check_files=not no_files,
+                                            holder="gatewatch audit verify")
+    except LockBusy as exc:
+        raise UsageError(f"another integrity check is running ({exc.holder}); try again when it has ended") from None
     if as_json:
         echo_json(report.as_dict())
     else:

@@ -7,7 +7,6 @@ help comes from it); the analysis, and with it cv2, av and torch, loads inside t
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,14 +15,18 @@ import click
 from gatewatch.camera.replay import (
     DEFAULT_TOLERANCE_FRAMES,
     Outcome,
+    ReplayBusy,
     ReplayComparison,
     ReplayError,
     compare_replay,
     create_replay,
+    replay_lock,
     run_replay,
+    run_replay_queue,
+    start_next_replay,
 )
 from gatewatch.cli.analysis import video_errors
-from gatewatch.cli.app import App, actor_option, echo_json, gate_options, gate_override, with_app
+from gatewatch.cli.app import App, UsageError, actor_option, echo_json, gate_options, gate_override, with_app
 
 if TYPE_CHECKING:
     from gatewatch.models.tables import EntryEvent, ReplayEvent
@@ -46,13 +49,19 @@ def replay(app: App, video: Path, camera_id: str, start: str, line: str | None, 
 
     camera = gate_override(app.camera(camera_id), line, inside)
     start_time = app.parse_time(start, "--start")
-    with video_errors():
-        run_id = create_replay(app.engine, app.settings, camera, video, start_time, actor=actor)
-    with tqdm(unit="frame", desc=f"replay #{run_id}", leave=False, disable=None) as bar:
-        def progress(frames: int) -> None:
-            bar.update(frames - bar.n)
+    try:
+        with replay_lock(app.engine, "replay (command line)") as keeper:
+            with video_errors():
+                run_id = create_replay(app.engine, app.settings, camera, video, start_time, actor=actor)
+            with tqdm(unit="frame", desc=f"replay #{run_id}", leave=False, disable=None) as bar:
+                def progress(frames: int) -> None:
+                    bar.update(frames - bar.n)
 
-        _run(app, run_id, progress)
+                with video_errors(ReplayError, OSError):
+                    run_replay(app.engine, app.settings, run_id, on_frame=progress, lost=keeper.lost)
+    except ReplayBusy as exc:
+        raise UsageError(f"{exc}; try again when it has ended") from None
+    start_next_replay(app.engine, app.settings)  # replays queued on the auditor's page meanwhile
     comparison = compare_replay(app.engine, run_id, tolerance)
     if as_json:
         echo_json(comparison.as_dict())
@@ -62,17 +71,14 @@ def replay(app: App, video: Path, camera_id: str, start: str, line: str | None, 
 
 @click.command("replay-run")
 @click.argument("run_id", type=int)
+@click.option("--handoff", hidden=True, help="The replay lock's name as the web app took it for this process.")
 @with_app
-def replay_run(app: App, run_id: int) -> None:
-    """Run replay RUN_ID as requested on the auditor's page (the web app starts this itself)."""
-    _run(app, run_id)
+def replay_run(app: App, run_id: int, handoff: str | None) -> None:
+    """Run replay RUN_ID as requested on the auditor's page, then the replays queued after it
+    (the web app starts this itself)."""
+    with video_errors(ReplayError, OSError):  # another replay holding the lock too: exit 1
+        run_replay_queue(app.engine, app.settings, first=run_id, handoff=handoff)
     _print_comparison(compare_replay(app.engine, run_id))
-
-
-def _run(app: App, run_id: int, on_frame: Callable[[int], None] | None = None) -> None:
-    """Run the replay, its failures told as the exit codes say: bad footage 1, a wrong model 2."""
-    with video_errors(ReplayError, OSError):
-        run_replay(app.engine, app.settings, run_id, on_frame=on_frame)
 
 
 def _print_comparison(comparison: ReplayComparison) -> None:

@@ -11,8 +11,14 @@ What the ZIP holds:
   key and the SHA-256 and size of every other file; ``manifest.json.sig``: the base64 Ed25519
   signature of ``manifest.json``'s bytes by the installation's key (``gatewatch.evidence.signing``).
 
+The ``.csv`` tables escape text that a spreadsheet would run as a formula
+(``gatewatch.models.spreadsheet``); the ``.json`` tables keep every value as stored.
+
 ``verify_export`` checks the signature, every file's hash, and that no file was added or
-removed; each problem names the file.
+removed; each problem names the file. The ZIP may come from anyone, so no member is read
+beyond a limit of its kind (``MAX_MANIFEST_BYTES``, ``MAX_SIGNATURE_BYTES``,
+``MAX_MEMBER_BYTES``): a member declaring more is reported too large without being read, and
+one decompressing to more than it declares is caught by counting the bytes as they come.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ import json
 import zipfile
 import zlib
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
@@ -50,6 +56,7 @@ from gatewatch.evidence.signing import (
     verify_signature,
 )
 from gatewatch.models.db import session_scope
+from gatewatch.models.spreadsheet import safe_dict
 from gatewatch.models.tables import (
     AuditChainHead,
     AuditRecord,
@@ -66,6 +73,15 @@ FORMAT = "gatewatch-evidence-export/1"
 MANIFEST = "manifest.json"
 SIGNATURE = "manifest.json.sig"
 _CHUNK = 500  # ids per IN (...) query
+MEGABYTE = 1 << 20
+#: The most ``verify_export`` reads of the manifest: ours are a few MB for tens of thousands of files.
+MAX_MANIFEST_BYTES = 64 * MEGABYTE
+#: The most it reads of the signature file: base64 of 64 bytes and a newline.
+MAX_SIGNATURE_BYTES = 4096
+#: The most it hashes of any other member: a clip is tens of MB, a table a few hundred.
+MAX_MEMBER_BYTES = 2048 * MEGABYTE
+#: ``create_export``'s progress: called with (items done, items in all) as the evidence is copied.
+Progress = Callable[[int, int], None]
 
 
 class ExportError(Exception):
@@ -92,6 +108,14 @@ class ExportSelection:
         if self.camera_id:
             where.append(EntryEvent.camera_id == self.camera_id)
         return where
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> ExportSelection:
+        """The selection ``as_dict`` gave."""
+        since, until = values.get("since"), values.get("until")
+        return cls(since=datetime.fromisoformat(since) if since else None,
+                   until=datetime.fromisoformat(until) if until else None,
+                   camera_id=values.get("camera_id"), event_ids=tuple(values.get("event_ids") or ()))
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -142,6 +166,19 @@ class _Contents:
         return found
 
 
+def check_selection(session: Session, selection: ExportSelection) -> None:
+    """Raise ExportError when the selection cannot be exported (no such camera or event, a wrong
+    period), reading only ids: what a background export checks before it is queued."""
+    if selection.camera_id and session.get(Camera, selection.camera_id) is None:
+        raise ExportError(f"there is no camera {selection.camera_id!r}")
+    conditions = selection.conditions()
+    if selection.event_ids:
+        found = set(session.exec(select(EntryEvent.id).where(*conditions)).all())
+        unknown = sorted(set(selection.event_ids) - found)
+        if unknown:
+            raise ExportError(f"there is no event {', '.join(f'#{i}' for i in unknown)}")
+
+
 def _read_contents(session: Session, selection: ExportSelection) -> _Contents:
     if selection.camera_id and session.get(Camera, selection.camera_id) is None:
         raise ExportError(f"there is no camera {selection.camera_id!r}")
@@ -183,7 +220,8 @@ def _csv_bytes(rows: list[dict[str, Any]], columns: Sequence[str]) -> bytes:
     writer = csv.DictWriter(buffer, fieldnames=list(columns), lineterminator="\r\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: "" if v is None else v.isoformat() if isinstance(v, datetime) else v for k, v in row.items()})
+        writer.writerow(safe_dict({k: "" if v is None else v.isoformat() if isinstance(v, datetime) else v
+                                   for k, v in row.items()}))
     return ("\ufeff" + buffer.getvalue()).encode()  # the byte-order mark makes spreadsheets read UTF-8
 
 
@@ -264,8 +302,12 @@ def create_export(
     *,
     actor: str,
     role: str,
+    progress: Progress | None = None,
 ) -> ExportSummary:
-    """Write the signed ZIP to ``output`` (atomically) and audit ``evidence.exported``."""
+    """Write the signed ZIP to ``output`` (atomically) and audit ``evidence.exported``.
+
+    ``progress`` is told (events done, events in all) after each event's evidence is copied.
+    """
     try:
         key = installation_key(settings.data_dir)
     except SigningKeyError as exc:
@@ -277,9 +319,14 @@ def create_export(
         out = _ZipWriter(archive, created)
         evidence: dict[int, str] = {}
         problems: list[str] = []
-        for event in contents.events:
+        total = len(contents.events)
+        if progress is not None:
+            progress(0, total)
+        for done, event in enumerate(contents.events, 1):
             evidence[event.id], found = _copy_evidence(out, event, settings.data_dir)
             problems += found
+            if progress is not None:
+                progress(done, total)
         events = [{**row, "evidence_check": evidence[row["id"]]} for row in _rows(contents.events)]
         out.add_table("events", events, _columns(EntryEvent, "evidence_check"))
         out.add_table("reviews", _rows(contents.reviews), _columns(Review))
@@ -439,24 +486,59 @@ class ExportVerification:
         return not self.problems
 
 
-def _member_sha256(archive: zipfile.ZipFile, name: str) -> str:
+class _TooLarge(Exception):
+    """A member declares, or decompresses to, more than its limit."""
+
+
+_DAMAGE = (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError)
+
+
+def _size_text(size: int) -> str:
+    return f"{size / MEGABYTE:,.0f} MB" if size >= MEGABYTE else f"{size:,} bytes"
+
+
+def _limit_for(name: str) -> int:
+    return {MANIFEST: MAX_MANIFEST_BYTES, SIGNATURE: MAX_SIGNATURE_BYTES}.get(name, MAX_MEMBER_BYTES)
+
+
+def _read_capped(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int,
+                 block: Callable[[bytes], None]) -> None:
+    """Pass the member's bytes to ``block``, never more than ``limit``: the declared size is checked
+    first, and the bytes are counted as they come in case the declaration lies."""
+    if info.file_size > limit:
+        raise _TooLarge(f"declares {_size_text(info.file_size)} uncompressed, more than the "
+                        f"{_size_text(limit)} a member of its kind may have; not read (a ZIP bomb?)")
+    count = 0
+    with archive.open(info) as member:
+        while chunk := member.read(min(1 << 20, limit + 1 - count)):
+            count += len(chunk)
+            if count > limit or count > info.file_size:
+                raise _TooLarge(f"decompresses to more than the {_size_text(info.file_size)} it declares "
+                                f"(limit {_size_text(limit)}); reading stopped")
+            block(chunk)
+
+
+def _member_sha256(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> str:
     digest = hashlib.sha256()
-    with archive.open(name) as member:
-        for block in iter(lambda: member.read(1 << 20), b""):
-            digest.update(block)
+    _read_capped(archive, info, _limit_for(info.filename), digest.update)
     return digest.hexdigest()
-
-
-_DAMAGE = (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError)
 
 
 def _read_member(archive: zipfile.ZipFile, name: str, result: ExportVerification) -> bytes | None:
     try:
-        return archive.read(name)
+        info = archive.getinfo(name)
     except KeyError:
         result.problems.append(f"{name}: missing from the ZIP")
+        return None
+    parts: list[bytes] = []
+    try:
+        _read_capped(archive, info, _limit_for(name), parts.append)
+    except _TooLarge as exc:
+        result.problems.append(f"{name}: too large: {exc}")
     except _DAMAGE as exc:
         result.problems.append(f"{name}: damaged inside the ZIP ({exc})")
+    else:
+        return b"".join(parts)
     return None
 
 
@@ -518,7 +600,10 @@ def verify_export(path: Path, public_key: Ed25519PublicKey | None = None) -> Exp
                 result.problems.append(f"{name}: not listed in {MANIFEST} (added after signing)")
                 continue
             try:
-                actual = _member_sha256(archive, name)
+                actual = _member_sha256(archive, archive.getinfo(name))
+            except _TooLarge as exc:
+                result.problems.append(f"{name}: too large: {exc}")
+                continue
             except _DAMAGE as exc:
                 result.problems.append(f"{name}: damaged inside the ZIP ({exc})")
                 continue

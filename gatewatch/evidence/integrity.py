@@ -9,6 +9,10 @@ record) and every audited change since (reviews, automatic resolutions, retentio
 compares each event row and each evidence file with that. A file deleted by retention is
 reported as expired, not missing: retention's audit record says so.
 
+Only one check runs at a time, from the web or the command line: ``verify_integrity_exclusive``
+holds the database lock ``integrity`` (``gatewatch.models.locks``) while it walks, and raises
+``LockBusy`` when another check holds it.
+
 Events stored before the chain existed have no ``event.recorded`` record; ``seal_events``
 records them as they stand now, under the name of whoever seals them.
 """
@@ -18,7 +22,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -36,6 +40,7 @@ from gatewatch.audit.events import (
     record_event,
 )
 from gatewatch.evidence.files import file_sha256, resolve
+from gatewatch.models import locks
 from gatewatch.models.db import session_scope
 from gatewatch.models.tables import AuditChainHead, AuditRecord, EntryEvent
 from gatewatch.models.types import utcnow
@@ -43,6 +48,9 @@ from gatewatch.settings import Settings
 
 #: Each kind of finding is listed this many times at most; the rest are counted.
 ISSUE_LIMIT = 500
+#: The lock a check holds: one check at a time across every web server and the command line.
+LOCK = "integrity"
+LOCK_TTL = timedelta(minutes=2)
 _CHECKED_EVENT_FIELDS = (*FIXED_EVENT_FIELDS, *AUDITED_EVENT_FIELDS)
 
 
@@ -362,6 +370,13 @@ def verify_integrity(engine: sa.Engine, settings: Settings, *, check_files: bool
             ledger.check(row, settings.data_dir, check_files)
         ledger.finish()
     return report
+
+
+def verify_integrity_exclusive(engine: sa.Engine, settings: Settings, *, check_files: bool = True,
+                               holder: str = "integrity check") -> IntegrityReport:
+    """``verify_integrity`` holding the ``integrity`` lock; LockBusy (naming the holder) when a check runs."""
+    with locks.held(engine, LOCK, locks.new_holder(holder), LOCK_TTL):
+        return verify_integrity(engine, settings, check_files=check_files)
 
 
 def seal_events(engine: sa.Engine, settings: Settings, *, actor: str, role: str) -> int:

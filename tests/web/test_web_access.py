@@ -18,6 +18,7 @@ from gatewatch.models.enums import HUMAN_ROLES, Role
 from gatewatch.models.tables import (
     AuditRecord,
     Authorisation,
+    ExportJob,
     ReplayRun,
     User,
     Visit,
@@ -71,11 +72,15 @@ EXPECTED: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/audit/exports/<name>"): frozenset({AUDITOR, ADMIN}),
     ("POST", "/audit/exports/<name>/verify"): frozenset({AUDITOR, ADMIN}),
     ("GET", "/audit/exports/public-key.pem"): frozenset({AUDITOR, ADMIN}),
+    ("GET", "/audit/exports/jobs/<int:job_id>"): frozenset({AUDITOR, ADMIN}),
+    ("GET", "/audit/exports/jobs/<int:job_id>.json"): frozenset({AUDITOR, ADMIN}),
+    ("GET", "/audit/exports/jobs/<int:job_id>/download"): frozenset({AUDITOR, ADMIN}),
     ("GET", "/audit/replays"): frozenset({AUDITOR, ADMIN}),
     ("POST", "/audit/replays"): frozenset({AUDITOR, ADMIN}),
     ("GET", "/audit/replays/<int:run_id>"): frozenset({AUDITOR, ADMIN}),
     ("GET", "/audit/replays/<int:run_id>/progress"): frozenset({AUDITOR, ADMIN}),
     ("POST", "/audit/replays/<int:run_id>/cancel"): frozenset({AUDITOR, ADMIN}),
+    ("POST", "/audit/replays/queue/start"): frozenset({AUDITOR, ADMIN}),
     ("GET", "/admin/users"): frozenset({ADMIN, AUDITOR}),
     ("POST", "/admin/users"): frozenset({ADMIN}),
     ("POST", "/admin/users/<int:user_id>"): frozenset({ADMIN}),
@@ -150,9 +155,12 @@ def records(web_engine: sa.Engine, store_event: StoreEvent, accounts: dict[Role,
         authorisation = Authorisation(holder="Regu A", max_persons=4, valid_from=recent(60).date(),
                                       valid_until=recent(60).date(), created_by="test")
         session.add(authorisation)
+        export_job = ExportJob(parameters="{}", status="failed", requested_by="test")
+        session.add(export_job)
         session.flush()
         return {
             "run_id": run.id,
+            "job_id": export_job.id,
             "name": "none.zip",
             "event_id": event.id,
             "visit_id": visit.id,

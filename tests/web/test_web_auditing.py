@@ -75,6 +75,17 @@ def test_a_check_from_the_page_is_on_the_record_and_names_an_altered_snapshot(
 # --- exports ----------------------------------------------------------------------------------
 
 
+def wait_for_export(client: FlaskClient, job_page: str, timeout: float = 60) -> dict[str, object]:
+    """Follow the job's JSON state, as its page does, until it is finished; the last state."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        state = client.get(f"{job_page}.json").get_json()
+        if state["finished"]:
+            return state
+        time.sleep(0.1)
+    raise AssertionError(f"the export job {job_page} did not finish: {state}")
+
+
 def test_an_export_made_on_the_page_downloads_and_verifies_with_the_installation_key(
     client_for: Callable[[Role], FlaskClient], store_event: StoreEvent, web_engine: sa.Engine,
     web_settings: Settings, tmp_path: Path,
@@ -82,11 +93,15 @@ def test_an_export_made_on_the_page_downloads_and_verifies_with_the_installation
     event = sealed_event(store_event, web_engine, web_settings)
     auditor = client_for(Role.AUDITOR)
     response = post_form(auditor, "/audit/exports", {"event_ids": f"{event.id}"}, page="/audit/exports")
-    assert response.status_code == 303
+    assert response.status_code == 303  # made in the background: to the job's page
+    job_page = response.headers["Location"]
+    assert wait_for_export(auditor, job_page)["status"] == "done"
+    page = auditor.get(job_page).get_data(as_text=True)
+    assert "1 events (1 flagged entries)" in page and 'id="export-job-download"' in page
     listing = auditor.get("/audit/exports").get_data(as_text=True)
-    assert "1 events (1 flagged entries)" in listing
     [kept] = list((web_settings.data_dir / "exports").glob("*.zip"))
     assert f'/audit/exports/{kept.name}"' in listing
+    assert auditor.get(f"{job_page}/download").get_data() == kept.read_bytes()
 
     download = auditor.get(f"/audit/exports/{kept.name}")
     assert download.status_code == 200 and download.mimetype == "application/zip"
@@ -206,14 +221,16 @@ def test_the_auditor_checks_exports_and_replays_from_the_browser(
     page.fill("#f-to", "2026-11-20")
     page.select_option("#f-camera_id", GATE)
     page.click("#create-export")
-    expect(page.locator(".notice.success")).to_contain_text(f"{stored.created} events")
+    page.wait_for_url("**/audit/exports/jobs/*")  # made in the background; the page follows it
+    expect(page.locator("#export-job-result")).to_contain_text(f"{stored.created} events", timeout=60_000)
     with page.expect_download() as download:
-        page.locator("#export-list a").first.click()
+        page.locator("#export-job-download").click()
     received = tmp_path / download.value.suggested_filename
     download.value.save_as(received)
     result = verify_export(received, installation_key(web_settings.data_dir).public_key())
     assert result.ok, result.problems
     assert result.manifest is not None and result.manifest["counts"]["events"] == stored.created
+    page.get_by_role("link", name="Back to the exports").click()
     page.locator("#export-list button").first.click()
     expect(page.locator("#export-check-ok")).to_be_visible()
     screenshot(page, "auditor-exports")

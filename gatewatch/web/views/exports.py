@@ -1,7 +1,9 @@
 """Signed evidence exports from the auditor's page: make one, download it, check one kept here.
 
-Exports are kept in data_dir/exports; the page offers only the files listed there, so no name
-from a request reaches the file system. An export checked elsewhere needs the installation's
+An export is made in the background (``gatewatch.evidence.export_jobs``): the form registers a
+job and the browser goes to the job's page, which follows its progress and, once it is done,
+offers the job's own file. Exports are kept in data_dir/exports under names the server makes;
+the page offers only the files listed there, so no name from a request reaches the file system. An export checked elsewhere needs the installation's
 public key, which the page shows (``gatewatch export verify FILE.zip --public-key KEY``).
 """
 
@@ -13,17 +15,25 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, Response, abort, jsonify, redirect, render_template, request, send_file, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from sqlmodel import select
 
 from gatewatch.events.queries import cameras_by_id
 from gatewatch.evidence.export import (
     ExportError,
     ExportSelection,
     ExportVerification,
-    create_export,
     verify_export,
+)
+from gatewatch.evidence.export_jobs import (
+    ExportJobState,
+    ExportStatus,
+    export_job_state,
+    exports_dir,
+    job_file,
+    start_export_job,
 )
 from gatewatch.evidence.signing import (
     SigningKeyError,
@@ -33,7 +43,7 @@ from gatewatch.evidence.signing import (
     public_key_text,
 )
 from gatewatch.models.filters import FilterError, day_bounds, parse_day
-from gatewatch.models.types import utcnow
+from gatewatch.models.tables import ExportJob
 from gatewatch.web import access
 from gatewatch.web.auth import actor
 from gatewatch.web.context import db, engine, settings
@@ -42,6 +52,8 @@ from gatewatch.web.views.audit import READERS
 bp = Blueprint("exports", __name__, url_prefix="/audit/exports")
 
 _EVENT_IDS = re.compile(r"[\s,;]+")
+#: Export jobs listed on the page, newest first.
+JOB_LIST_LIMIT = 10
 
 
 @dataclass(frozen=True)
@@ -52,7 +64,7 @@ class KeptExport:
 
 
 def _folder() -> Path:
-    return settings().data_dir / "exports"
+    return exports_dir(settings())
 
 
 def _kept() -> list[KeptExport]:
@@ -81,8 +93,10 @@ def _page(form: dict[str, str] | None = None, errors: dict[str, str] | None = No
         key = {"text": public_key_text(public), "fingerprint": fingerprint(public), "error": None}
     except SigningKeyError as exc:
         key = {"text": None, "fingerprint": None, "error": str(exc)}
+    jobs = db().exec(select(ExportJob).order_by(ExportJob.id.desc()).limit(JOB_LIST_LIMIT)).all()
     html = render_template("audit_exports.html", form=form or {}, errors=errors or {}, exports=_kept(), key=key,
-                           checked=checked, cameras=cameras_by_id(db()).values())
+                           checked=checked, cameras=cameras_by_id(db()).values(), jobs=jobs,
+                           job_labels=_job_labels())
     return html, status
 
 
@@ -128,22 +142,56 @@ def index() -> tuple[str, int]:
 @bp.post("")
 @access.allow(READERS)
 def create() -> ResponseReturnValue:
+    """Register the export and make it in the background; its page follows it."""
     form = request.form.to_dict()
     selection, errors = _selection(form)
     if selection is None:
         return _page(form, errors, status=422)
     username, role = actor()
-    name = f"gatewatch-export-{utcnow():%Y%m%dT%H%M%SZ}-{username}.zip"
     try:
-        summary = create_export(engine(), settings(), selection, _folder() / name, actor=username, role=role)
+        job_id = start_export_job(engine(), settings(), selection, actor=username, role=role)
     except ExportError as exc:
         return _page(form, {"form": str(exc)}, status=422)
-    flash(_("Export %(name)s: %(events)d events (%(flagged)d flagged entries), %(files)d files, signed by "
-            "%(signer)s.", name=name, events=summary.events, flagged=summary.flagged, files=summary.files,
-            signer=summary.signer), "success")
-    for problem in summary.evidence_problems:
-        flash(_("Evidence problem: %(problem)s", problem=problem), "error")
-    return redirect(url_for("exports.index"), 303)
+    return redirect(url_for("exports.job", job_id=job_id), 303)
+
+
+def _job_labels() -> dict[str, str]:
+    return {ExportStatus.PENDING: _("Waiting to start"), ExportStatus.RUNNING: _("Exporting"),
+            ExportStatus.DONE: _("Done"), ExportStatus.FAILED: _("Failed")}
+
+
+def _job_state(job_id: int) -> ExportJobState:
+    state = export_job_state(db(), job_id)
+    if state is None:
+        abort(404)
+    return state
+
+
+@bp.get("/jobs/<int:job_id>")
+@access.allow(READERS)
+def job(job_id: int) -> str:
+    state = _job_state(job_id)
+    return render_template("audit_export_job.html", job=state, labels=_job_labels(),
+                           ready=job_file(settings(), state) is not None)
+
+
+@bp.get("/jobs/<int:job_id>.json")
+@access.allow(READERS)
+def job_progress(job_id: int) -> Response:
+    """Where the job stands: its page refreshes when this changes (app.js's data-poll)."""
+    state = _job_state(job_id)
+    return jsonify(status=state.status, finished=state.finished, items_done=state.items_done,
+                   items_total=state.items_total, percent=state.percent, error=state.error)
+
+
+@bp.get("/jobs/<int:job_id>/download")
+@access.allow(READERS)
+def job_download(job_id: int) -> Response:
+    """The job's own file, once it is done; its name was made by the server."""
+    path = job_file(settings(), _job_state(job_id))
+    if path is None:
+        abort(404)
+    return send_file(path, mimetype="application/zip", as_attachment=True, download_name=path.name)
 
 
 @bp.get("/<name>")

@@ -2,17 +2,22 @@
 
 Every check run here is itself put on the audit trail (``audit.verified``, with its outcome),
 so the page can say when the records were last found whole, and by whom.
+
+One check runs at a time (the database lock ``integrity``, shared with ``gatewatch audit
+verify``): a second request while one runs is answered 409 with a message, never a second walk.
 """
 
 from __future__ import annotations
 
 import json
 
-from flask import Blueprint, render_template
+from flask import Blueprint, flash, render_template
+from flask_babel import gettext as _
 from sqlmodel import select
 
 from gatewatch.audit import trail
-from gatewatch.evidence.integrity import IntegrityReport, verify_integrity
+from gatewatch.evidence.integrity import IntegrityReport, verify_integrity_exclusive
+from gatewatch.models.locks import LockBusy
 from gatewatch.models.tables import AuditRecord
 from gatewatch.web import access
 from gatewatch.web.auth import actor
@@ -52,10 +57,15 @@ def page() -> str:
 
 @bp.post("/verify")
 @access.allow(READERS)
-def run() -> str:
-    report = verify_integrity(engine(), settings())
-    session = db()
+def run() -> str | tuple[str, int]:
     username, role = actor()
+    try:
+        report = verify_integrity_exclusive(engine(), settings(), holder=f"integrity check by {username}")
+    except LockBusy:
+        flash(_("An integrity check is already running: wait until it ends and see its result under Earlier "
+                "checks. A second one was not started."), "error")
+        return _page(), 409
+    session = db()
     trail.record(session, actor=username, role=role, action=VERIFIED, entity="audit", entity_id=report.head_seq,
                  after=_summary(report))
     session.commit()
