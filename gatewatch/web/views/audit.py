@@ -11,13 +11,18 @@ from flask import Blueprint, Response, render_template, request, stream_with_con
 from gatewatch.audit.queries import AuditFilter, distinct_values, find_records, iter_records
 from gatewatch.models.enums import Role
 from gatewatch.models.filters import FilterError
+from gatewatch.models.spreadsheet import safe_row
 from gatewatch.models.tables import AuditRecord
+from gatewatch.vision.redaction import redact_url
 from gatewatch.web import access
 from gatewatch.web.context import db, settings
 from gatewatch.web.i18n import site_time
 from gatewatch.web.navigation import int_arg
 
 bp = Blueprint("audit", __name__)
+#: Records written before camera credentials were masked (``camera.disconnected`` reasons) may
+#: hold a stream's password: the hash chain keeps them as written, so they are masked when shown.
+bp.add_app_template_filter(redact_url, "redacted")
 
 READERS = (Role.AUDITOR, Role.ADMIN)
 PAGE_SIZE = 100
@@ -66,7 +71,7 @@ def _csv_lines(records: Iterator[AuditRecord]) -> Iterator[str]:
     writer.writerow(CSV_COLUMNS)
     yield "\ufeff" + flush()  # the byte-order mark makes spreadsheet programs read UTF-8
     for record in records:
-        writer.writerow(
+        writer.writerow(safe_row(
             [
                 record.id,
                 record.at.isoformat(),
@@ -76,10 +81,10 @@ def _csv_lines(records: Iterator[AuditRecord]) -> Iterator[str]:
                 record.action,
                 record.entity,
                 record.entity_id,
-                record.before or "",
-                record.after or "",
+                redact_url(record.before or ""),
+                redact_url(record.after or ""),
             ]
-        )
+        ))
         yield flush()
 
 
