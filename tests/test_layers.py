@@ -26,11 +26,11 @@ LAYERS = (
     "migrations",
     "vision",  # camera ingest: decode, detect, track, gate, evidence encoding
     "audit",  # the trail, which every change below the web writes to
-    "evidence",  # files, signing, export, retention, integrity
     "accounts",  # users and API tokens
     "crosscheck",  # rules and the service gathering facts
     "visitors",  # the visitor log and its imports
     "events",  # queries, reviews, stats
+    "evidence",  # files, signing, export (which words verdicts), retention, integrity
     "camera",  # store, analysis, worker, supervisor, footage, replay
     "web",  # Flask pages and the JSON API
     "cli",  # the command line

@@ -10,7 +10,9 @@ with ``N_`` so that ``pybabel extract`` (keyword ``N_``) finds them.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 Translate = Callable[[str], str]
@@ -82,6 +84,35 @@ def utc_clock(moment: datetime, reference: datetime) -> str:
 
 def _no_translation(message: str) -> str:
     return message
+
+
+#: The web's translation catalogues: pages and exports word verdicts from the same ones.
+CATALOGS = Path(__file__).resolve().parent.parent / "web" / "translations"
+
+
+@cache
+def translator(language: str) -> Translate:
+    """The catalogue's ``gettext`` for ``language``; English (the messages' own) needs none."""
+    if language == "en":
+        return _no_translation
+    from babel.support import Translations  # only callers that word verdicts outside the web load it
+
+    return Translations.load(str(CATALOGS), [language]).gettext
+
+
+def site_clock(zone: tzinfo) -> Clock:
+    """Times of day in ``zone``, with its abbreviation (WIB), and the date when not the entry's."""
+
+    def clock(moment: datetime, reference: datetime) -> str:
+        moment, reference = moment.astimezone(zone), reference.astimezone(zone)
+        return moment.strftime("%H:%M %Z" if moment.date() == reference.date() else "%Y-%m-%d %H:%M %Z")
+
+    return clock
+
+
+def render_in(items: Sequence[Mapping[str, Any]], language: str, zone: tzinfo) -> str:
+    """``items`` worded in ``language`` (a catalogue's code: en, id) with times in ``zone``."""
+    return render(items, translator(language), site_clock(zone))
 
 
 def render(items: Sequence[Mapping[str, Any]], translate: Translate = _no_translation,

@@ -45,6 +45,7 @@ from sqlmodel import Session, SQLModel, select
 
 from gatewatch.audit import trail
 from gatewatch.audit.events import EVIDENCE_FIELDS, RECORDED_ACTIONS
+from gatewatch.crosscheck import wording
 from gatewatch.evidence.files import atomic_file, resolve
 from gatewatch.evidence.signing import (
     SigningKeyError,
@@ -286,6 +287,14 @@ def _copy_evidence(out: _ZipWriter, event: EntryEvent, data_dir: Path) -> tuple[
     return ("verified" if copied else "none"), []
 
 
+def _flag_text(event: EntryEvent, settings: Settings) -> str:
+    """Why the event is flagged, worded in the site's language; events stored before verdicts were
+    kept as items have their English text."""
+    if not event.flag_items:
+        return event.flag_detail or ""
+    return wording.render_in(json.loads(event.flag_items), settings.language, settings.zone)
+
+
 def _rows(models: Sequence[SQLModel]) -> list[dict[str, Any]]:
     return [model.model_dump() for model in models]
 
@@ -327,13 +336,14 @@ def create_export(
             problems += found
             if progress is not None:
                 progress(done, total)
-        events = [{**row, "evidence_check": evidence[row["id"]]} for row in _rows(contents.events)]
-        out.add_table("events", events, _columns(EntryEvent, "evidence_check"))
+        events = [{**row, "evidence_check": evidence[row["id"]], "flag_text": _flag_text(event, settings)}
+                  for row, event in zip(_rows(contents.events), contents.events, strict=True)]
+        out.add_table("events", events, _columns(EntryEvent, "evidence_check", "flag_text"))
         out.add_table("reviews", _rows(contents.reviews), _columns(Review))
         out.add_table("visits", _rows(contents.visits), _columns(Visit))
         out.add_table("authorisations", _rows(contents.authorisations), _columns(Authorisation))
         out.add_table("audit", _rows(contents.records), _columns(AuditRecord))
-        flagged = _flagged_entries(contents, evidence)
+        flagged = _flagged_entries(contents, evidence, settings)
         public = key.public_key()
         manifest = {
             "format": FORMAT,
@@ -375,6 +385,7 @@ class _Flagged:
     reviews: list[Review] = field(default_factory=list)
     automatic: list[tuple[datetime, str]] = field(default_factory=list)  # when, what explained it
     visit: Visit | None = None
+    text: str = ""  # the latest verdict, worded in the site's language
 
 
 def _explained_by(record: AuditRecord) -> str:
@@ -384,7 +395,7 @@ def _explained_by(record: AuditRecord) -> str:
     return f"authorisation #{after.get('authorisation_id')}"
 
 
-def _flagged_entries(contents: _Contents, evidence: dict[int, str]) -> list[_Flagged]:
+def _flagged_entries(contents: _Contents, evidence: dict[int, str], settings: Settings) -> list[_Flagged]:
     """Entries the cross-check flagged, now or when stored, with what happened to them."""
     reviews: dict[int, list[Review]] = defaultdict(list)
     for review in contents.reviews:
@@ -399,7 +410,7 @@ def _flagged_entries(contents: _Contents, evidence: dict[int, str]) -> list[_Fla
             continue
         automatic = [(r.at, _explained_by(r)) for r in records if r.action == "event.auto_resolved"]
         flagged.append(_Flagged(event, first or event.flag, evidence[event.id], reviews[event.id], automatic,
-                                visits.get(event.visit_id)))
+                                visits.get(event.visit_id), _flag_text(event, settings)))
     return flagged
 
 
@@ -435,7 +446,7 @@ Check it with <code>gatewatch export verify FILE.zip --public-key KEY</code>.</p
 <td>{% if f.event.snapshot_path and f.evidence != "expired" %}<a href="{{ f.event.clip_path or f.event.snapshot_path }}">
 <img src="{{ f.event.snapshot_path }}" alt="snapshot of event {{ f.event.id }}"></a>{% endif %}
 <span class="{{ 'ok' if f.evidence == 'verified' else 'bad' }}">evidence: {{ f.evidence }}</span></td>
-<td><b>{{ f.first_flag }}</b>{% if f.event.flag_detail %}<div class="detail">latest check: {{ f.event.flag_detail }}</div>{% endif %}</td>
+<td><b>{{ f.first_flag }}</b>{% if f.text %}<div class="detail">latest check: {{ f.text }}</div>{% endif %}</td>
 <td>{{ f.event.status }}{% if f.event.flag %} ({{ f.event.flag }}){% endif %}</td>
 <td><ul>
 {% for at, by in f.automatic %}<li>{{ local(at) }}: explained automatically by a later registration: {{ by }}</li>{% endfor %}

@@ -59,6 +59,10 @@ def test_an_export_of_a_period_holds_everything_and_verifies(engine: sa.Engine, 
     assert set(manifest["files"]) == names - {MANIFEST, SIGNATURE}
     assert [e["id"] for e in events] == [e.id for e in history]
     assert {e["evidence_check"] for e in events} == {"verified"}
+    # Why the last is still flagged, worded in the site's language (Indonesian) for the court.
+    assert events[2]["flag"] == "over_party_size"
+    assert events[2]["flag_text"].startswith("penuh: satu orang di dalam sudah mengisi"), events[2]["flag_text"]
+    assert " WIB " in events[2]["flag_text"] and events[2]["flag_text"] in report
     assert [(r["decision"], r["note"]) for r in reviews] == [("false_alarm", "a shadow")]
     assert {"event.recorded", "event.auto_resolved", "event.false_alarm", "visit.created"} <= {
         r["action"] for r in audit_rows}
