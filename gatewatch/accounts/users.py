@@ -2,31 +2,52 @@
 
 Passwords are kept only as werkzeug hashes and tokens only as their SHA-256, so a copy of the
 database lets nobody log in. A ``device`` (another system posting crossings) has no password at
-all: it acts only through its API tokens, and a login as one is refused like a wrong password. A user who keeps giving a wrong password is locked out for a
-while (``LOCKOUT``), which makes guessing slow whatever the web server in front does.
+all: it acts only through its API tokens, and a login as one is refused like a wrong password.
+
+Guessing is slowed in the database (``LoginThrottle``), so every web worker and server and every
+restart share the count: per address and per username, ``FREE_FAILURES`` wrong passwords are
+free, then each further one makes the next attempt wait twice as long, from ``FIRST_DELAY`` up to
+``ADDRESS_MAX_DELAY`` for an address and the much shorter ``USERNAME_MAX_DELAY`` for a username,
+so a stranger cannot keep a user (the admin) out from elsewhere for long while the stranger's own
+address soon waits a quarter of an hour. Unknown usernames are counted like real ones, so the
+answers do not tell which usernames exist. A right password clears both counts.
+
+``session_version`` ends a user's web sessions: a session is valid only with the version it was
+started with, and logging out, a new password, deactivation and a change of role raise it.
 Nothing here commits: the caller owns the transaction. Every change is audited.
 """
 
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import re
 import secrets
 from datetime import datetime, timedelta
 from functools import cache
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from gatewatch.audit import trail
 from gatewatch.models.enums import Role
-from gatewatch.models.tables import ApiToken, User
+from gatewatch.models.tables import ApiToken, LoginThrottle, User
 from gatewatch.models.types import utcnow
 
-#: Wrong passwords in a row after which a user is locked out.
-MAX_FAILED_LOGINS = 5
-LOCKOUT = timedelta(minutes=15)
+#: Wrong passwords from one address, or for one username, before attempts have to wait.
+FREE_FAILURES = 5
+#: The wait after the first failure beyond the free ones; each further failure doubles it.
+FIRST_DELAY = timedelta(seconds=1)
+#: The longest wait of an address: a guesser from one address gets 4 attempts an hour.
+ADDRESS_MAX_DELAY = timedelta(minutes=15)
+#: The longest wait of a username, short because anyone anywhere can make a username wait.
+USERNAME_MAX_DELAY = timedelta(minutes=1)
+#: Failures older than this are forgotten (and their rows deleted).
+THROTTLE_MEMORY = timedelta(days=1)
+#: The password ``gatewatch demo`` gives its users: accepted only from the computer itself.
+DEMO_PASSWORD = "gatewatch-demo"
 MIN_PASSWORD_LENGTH = 10
 LOCALES = ("en", "id")
 #: Every token starts with this, so a leaked one is easy to recognise in logs and code.
@@ -36,7 +57,6 @@ TOKEN_USE_RESOLUTION = timedelta(minutes=1)
 
 _USERNAME = re.compile(r"[a-z0-9][a-z0-9_.-]{1,63}")
 _AUDITED_USER_FIELDS = ("username", "role", "full_name", "locale", "active")
-_LOCKED = "account locked after repeated wrong passwords"
 #: A device's password hash: no werkzeug hash has this form, so no password ever matches it.
 NO_PASSWORD = "!no password: a device acts through its API tokens"
 
@@ -89,15 +109,26 @@ class RoleKindChange(UserError):
 
 
 class LoginRefused(Exception):
-    """The login failed. ``locked_until`` is set when the account is locked (the message says so)."""
+    """The login failed: wrong username or password."""
 
-    def __init__(self, message: str, locked_until: datetime | None = None) -> None:
-        super().__init__(message)
-        self.locked_until = locked_until
+
+class LoginThrottled(LoginRefused):
+    """Too many failed logins from the address or for the username: no attempt before ``retry_at``.
+
+    The same for a username that exists and one that does not.
+    """
+
+    def __init__(self, retry_at: datetime) -> None:
+        super().__init__(f"too many failed logins; try again after {retry_at.isoformat()}")
+        self.retry_at = retry_at
 
 
 class AccountInactive(LoginRefused):
     """The password was right, but an admin has deactivated the account."""
+
+
+class DemoPasswordRemote(LoginRefused):
+    """The password was right, but it is the demo password and the request came over the network."""
 
 
 def check_username(username: str) -> str:
@@ -194,7 +225,7 @@ def update_user(
 
     The last active admin can be neither demoted nor deactivated: nobody could undo it. A device
     stays a device and a person's account a person's: one has no password, the other no business
-    posting crossings.
+    posting crossings. A new role or a deactivation ends the user's web sessions.
     """
     user = get_user(session, user_id)
     if role is not None and (check_role(role) == Role.DEVICE) != (user.role == Role.DEVICE):
@@ -203,10 +234,12 @@ def update_user(
     stays_admin = (role is None or role == Role.ADMIN) and active is not False
     if user.role == Role.ADMIN and user.active and not stays_admin and _active_admins(session) <= 1:
         raise LastAdmin()
-    if role is not None:
+    if role is not None and check_role(role).value != user.role:
         user.role = check_role(role).value
-    if active is not None:
+        user.session_version += 1
+    if active is not None and active != user.active:
         user.active = active
+        user.session_version += 1
     if locale is not None:
         user.locale = check_locale(locale)
     if trail.row_values(user, _AUDITED_USER_FIELDS) != before:
@@ -221,12 +254,16 @@ def _active_admins(session: Session) -> int:
 
 
 def set_password(session: Session, user_id: int, password: str, *, actor: str, actor_role: str) -> User:
-    """Give a user a new password and lift a lockout (audit ``user.password_set``, without the hash)."""
+    """Give a user a new password and end their web sessions (audit ``user.password_set``, without the hash).
+
+    The username's count of failed logins is cleared, so the user can log in at once.
+    """
     user = get_user(session, user_id)
     if user.role == Role.DEVICE:
         raise DeviceHasNoPassword()
     user.password_hash = generate_password_hash(check_password(password))
-    user.failed_logins, user.locked_until = 0, None
+    user.session_version += 1
+    _clear_throttle(session, [username_scope(user.username)])
     session.flush()
     trail.record(
         session, actor=actor, role=actor_role, action="user.password_set", entity="user", entity_id=user.id
@@ -255,46 +292,133 @@ def _audit_user(
     )
 
 
-def verify_login(session: Session, username: str, password: str, *, now: datetime | None = None) -> User:
+def end_sessions(session: Session, user_id: int) -> None:
+    """End every web session of the user (logging out ends the copies of a session cookie too)."""
+    session.execute(
+        sa.update(User).where(User.id == user_id).values(session_version=User.session_version + 1)
+    )
+
+
+def verify_login(
+    session: Session, username: str, password: str, *, address: str | None = None, now: datetime | None = None
+) -> User:
     """The active user with this name and password, or LoginRefused.
 
+    ``address``: the client's IP address, for a login over the network (the web passes it, ""
+    when unknown); None for a caller on this computer (the command line).
+
     The message does not tell an unknown name from a wrong password, nor a device (which never
-    logs in) from an unknown name. The ``MAX_FAILED_LOGINS``-th
-    wrong password in a row locks the account for ``LOCKOUT``; while locked even the right
-    password is refused. Failures and lockouts are audited so an auditor sees guessing; the
-    caller commits after LoginRefused too, or the count of failures is lost.
+    logs in) from an unknown name. While the address or the username waits after repeated
+    failures (see the module), every attempt is refused with LoginThrottled, unknown names alike,
+    without looking at the password. A wrong password is counted for both and audited
+    (``user.login_failed``) when the name exists; the caller commits after LoginRefused too, or
+    the count is lost. The demo password is accepted only from a loopback address.
     """
     moment = now or utcnow()
+    scopes = [username_scope(username)]
+    if address is not None:
+        scopes.append(address_scope(address))
+    retry_at = throttled_until(session, scopes, now=moment)
+    if retry_at is not None:
+        raise LoginThrottled(retry_at)
     user = find_user(session, username)
     if user is None or user.role == Role.DEVICE:
         check_password_hash(_dummy_hash(), password)
+        _record_failure(session, scopes, now=moment)
         raise LoginRefused("wrong username or password")
-    if user.locked_until is not None and user.locked_until > moment:
-        raise LoginRefused(_LOCKED, user.locked_until)
     if not check_password_hash(user.password_hash, password):
-        user.failed_logins += 1
-        locked = user.failed_logins >= MAX_FAILED_LOGINS
-        if locked:
-            user.failed_logins, user.locked_until = 0, moment + LOCKOUT
+        _record_failure(session, scopes, now=moment)
         trail.record(
             session,
             actor=username,
             role=user.role,
-            action="user.locked" if locked else "user.login_failed",
+            action="user.login_failed",
             entity="user",
             entity_id=user.id,
-            after={"locked_until": user.locked_until},
         )
-        if locked:
-            raise LoginRefused(_LOCKED, user.locked_until)
         raise LoginRefused("wrong username or password")
+    if address is not None and password == DEMO_PASSWORD and not is_loopback(address):
+        raise DemoPasswordRemote("the demo password is accepted only from this computer")
     if not user.active:
         raise AccountInactive("this account is deactivated")
-    user.failed_logins, user.locked_until, user.last_login_at = 0, None, moment
+    _clear_throttle(session, scopes)
+    user.last_login_at = moment
     trail.record(
         session, actor=username, role=user.role, action="user.login", entity="user", entity_id=user.id
     )
     return user
+
+
+# --- login throttle ----------------------------------------------------------------------------
+
+
+def username_scope(username: str) -> str:
+    return f"user:{username[:200]}"
+
+
+def address_scope(address: str) -> str:
+    """``addr:<ip>``; an IPv6 address counts as its /64, which one client usually holds whole."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return f"addr:{address[:200]}"
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is None:
+        return f"addr:{ipaddress.IPv6Network((ip, 64), strict=False)}"
+    return f"addr:{ip.ipv4_mapped if isinstance(ip, ipaddress.IPv6Address) else ip}"
+
+
+def is_loopback(address: str) -> bool:
+    """Whether ``address`` is this computer (127.0.0.0/8, ::1, or 127.x mapped into IPv6)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_loopback
+
+
+def throttle_delay(scope: str, failures: int) -> timedelta:
+    """How long the next attempt of ``scope`` waits after ``failures`` failures in a row."""
+    beyond = failures - FREE_FAILURES
+    if beyond <= 0:
+        return timedelta(0)
+    cap = ADDRESS_MAX_DELAY if scope.startswith("addr:") else USERNAME_MAX_DELAY
+    return min(FIRST_DELAY * 2 ** min(beyond - 1, 20), cap)
+
+
+def throttled_until(session: Session, scopes: list[str], *, now: datetime | None = None) -> datetime | None:
+    """The latest moment one of ``scopes`` must wait for, or None if none has to wait."""
+    moment = now or utcnow()
+    waits = session.exec(
+        select(LoginThrottle.blocked_until).where(
+            LoginThrottle.scope.in_(scopes), LoginThrottle.blocked_until > moment
+        )
+    ).all()
+    return max(waits, default=None)
+
+
+def _record_failure(session: Session, scopes: list[str], *, now: datetime) -> None:
+    """Count a failure for each scope, in one statement each so workers failing at once both count."""
+    forgotten = now - THROTTLE_MEMORY
+    session.execute(sa.delete(LoginThrottle).where(LoginThrottle.last_failure_at < forgotten))
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    table = LoginThrottle.__table__
+    for scope in scopes:
+        statement = insert(table).values(scope=scope, failures=1, last_failure_at=now)
+        statement = statement.on_conflict_do_update(
+            index_elements=[table.c.scope],
+            set_={"failures": table.c.failures + 1, "last_failure_at": now},
+        ).returning(table.c.failures)
+        failures = session.execute(statement).scalar_one()
+        delay = throttle_delay(scope, failures)
+        if delay:
+            session.execute(sa.update(table).where(table.c.scope == scope).values(blocked_until=now + delay))
+
+
+def _clear_throttle(session: Session, scopes: list[str]) -> None:
+    session.execute(sa.delete(LoginThrottle).where(LoginThrottle.scope.in_(scopes)))
 
 
 # --- API tokens --------------------------------------------------------------------------------

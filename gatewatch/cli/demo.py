@@ -34,8 +34,9 @@ DEMO_STARTS = {
     "vehicle-gate": datetime.fromisoformat("2026-11-20T09:05:00+07:00"),
 }
 
-#: Demo logins, one per role; the password is printed when the demo serves the UI.
-DEMO_PASSWORD = "gatewatch-demo"
+#: Demo logins, one per role; the password is printed when the demo serves the UI. It is
+#: accepted only from the computer itself (``users.verify_login``), however the app is served.
+DEMO_PASSWORD = user_accounts.DEMO_PASSWORD
 DEMO_USERS = (
     ("operator", "operator", "Operator CCTV (demo)"),
     ("guard", "guard", "Petugas jaga (demo)"),
@@ -83,4 +84,5 @@ def _serve_demo(app: App, host: str, port: int) -> None:
                                           actor=cli_actor(), actor_role=CLI_ROLE)
     click.echo(f"\nweb UI: http://{host}:{port}/  (Ctrl+C stops it)")
     click.echo(f"demo logins, password {DEMO_PASSWORD}: " + ", ".join(f"{u} ({r})" for u, r, _ in DEMO_USERS))
+    click.echo("the demo password works only from this computer; set real passwords before serving the network")
     run_dev_server(app, host, port)

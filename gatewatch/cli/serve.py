@@ -5,17 +5,37 @@ The web app (Flask and its views) loads inside ``run_dev_server``, so no other c
 
 from __future__ import annotations
 
+import ipaddress
+import os
+
 import click
 
 from gatewatch.cli.app import App, with_app
+
+#: The host names a server listening only on a loopback address answers to (unless
+#: ``GATEWATCH_TRUSTED_HOSTS`` says otherwise): a web page elsewhere cannot rebind a name to it.
+LOOPBACK_HOSTS = ["localhost", "127.0.0.1"]
+
+
+def _listens_on_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def run_dev_server(app: App, host: str, port: int) -> None:
     """The web app on Flask's development server, until Ctrl+C."""
     from gatewatch.web.app import create_app
 
+    trusted = None
+    if not os.environ.get("GATEWATCH_TRUSTED_HOSTS", "").strip() and _listens_on_loopback(host):
+        trusted = LOOPBACK_HOSTS
     # The development server speaks plain HTTP: a Secure cookie would never come back.
-    create_app(app.settings, app.engine, secure_cookies=False).run(host=host, port=port, threaded=True)
+    web = create_app(app.settings, app.engine, secure_cookies=False, trusted_hosts=trusted)
+    web.run(host=host, port=port, threaded=True)
 
 
 @click.command()

@@ -18,8 +18,16 @@ the same time. Environment variables read here (besides the settings' ``GATEWATC
   the session cookie over HTTPS only. A site that really serves plain HTTP on a closed network
   must set ``0``, or browsers drop the cookie and nobody can log in.
 * ``GATEWATCH_PROXY_HOPS``: how many reverse proxies stand in front (default 0); their
-  ``X-Forwarded-*`` headers are then trusted for the client address and scheme, which the
-  per-address login limit needs.
+  ``X-Forwarded-*`` headers are then trusted for the client address, host and scheme, which the
+  per-address login throttle and the demo password's loopback-only rule need. Behind a proxy on
+  the same computer it must be set, or every client looks like 127.0.0.1.
+* ``GATEWATCH_TRUSTED_HOSTS``: the host names the site is reached by, comma-separated
+  (``gate.example.id,10.1.2.3``; ``.example.id`` also takes its subdomains). A request naming
+  another ``Host`` gets 400, which defeats DNS rebinding. Unset: any host (``gatewatch serve`` and
+  the demo listening on a loopback address use ``localhost,127.0.0.1``).
+
+Sessions end after ``SESSION_LIFETIME`` without a request and ``auth.ABSOLUTE_SESSION_LIFETIME``
+after their login at the latest (web/auth.py).
 """
 
 from __future__ import annotations
@@ -28,8 +36,8 @@ import os
 from datetime import timedelta
 
 import sqlalchemy as sa
-from flask import Flask, Response, jsonify, render_template
-from werkzeug.exceptions import HTTPException
+from flask import Flask, Response, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException, SecurityError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from gatewatch.models.db import make_engine, migrate
@@ -68,10 +76,12 @@ def create_app(
     *,
     testing: bool = False,
     secure_cookies: bool | None = None,
+    trusted_hosts: list[str] | None = None,
 ) -> Flask:
     """The app for ``settings``; without ``engine`` the configured database, migrated to the newest schema.
 
     ``secure_cookies`` None: from ``GATEWATCH_COOKIE_SECURE``, on unless ``testing``.
+    ``trusted_hosts`` None: from ``GATEWATCH_TRUSTED_HOSTS`` (unset: any host).
     """
     if engine is None:
         engine = make_engine(settings.effective_database_url)
@@ -91,12 +101,14 @@ def create_app(
         MAX_CONTENT_LENGTH=1 << 20,
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session; a shift is long
         REFRESH_SECONDS=10,  # how often the queue and camera pages look for news
+        TRUSTED_HOSTS=_trusted_hosts() if trusted_hosts is None else trusted_hosts,
     )
     hops = int(os.environ.get("GATEWATCH_PROXY_HOPS", "0") or 0)
     if hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     context.init_app(app, settings, engine)
     _register_blueprints(app)
+    app.before_request(_refuse_untrusted_host)  # before anything reads the session or the database
     access.init_app(app)  # first of the before_request hooks: refuse before anything else runs
     auth.init_app(app)
     csrf.init_app(app, api)
@@ -104,6 +116,19 @@ def create_app(
     app.register_error_handler(HTTPException, _http_error)
     headers.init_app(app)  # security and caching headers, HSTS (web/headers.py)
     return app
+
+
+def _trusted_hosts() -> list[str] | None:
+    names = [name.strip() for name in os.environ.get("GATEWATCH_TRUSTED_HOSTS", "").split(",")]
+    return [name for name in names if name] or None
+
+
+def _refuse_untrusted_host() -> Response | None:
+    """400 for a Host outside ``TRUSTED_HOSTS``; Flask found it while routing, and no page can be
+    rendered for it (building a link needs the host), so the answer is plain text."""
+    if isinstance(request.routing_exception, SecurityError):
+        return Response("400 Bad Request: this host name is not served here\n", 400, mimetype="text/plain")
+    return None
 
 
 def _register_blueprints(app: Flask) -> None:

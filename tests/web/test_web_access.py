@@ -1,5 +1,5 @@
 """Who may call what: every route of the app against every role and an anonymous visitor,
-CSRF on every form, login lockout and rate limit, cookies and security headers."""
+CSRF on every form, login throttling, cookies and security headers."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ from gatewatch.models.tables import (
 )
 from gatewatch.models.types import utcnow
 from gatewatch.settings import Settings
-from gatewatch.web import access
+from gatewatch.web import access, auth
 from gatewatch.web.app import create_app
 from tests.web_helpers import GATE, NIK, PASSWORD, StoreEvent, count_rows, csrf_token, log_in, recent
 
@@ -304,32 +304,38 @@ def test_a_session_api_write_needs_the_csrf_header(
 # --- logging in --------------------------------------------------------------------------------
 
 
-def test_wrong_passwords_lock_the_account_even_for_the_right_password(
-    app: Flask, accounts: dict[Role, str], web_engine: sa.Engine
+def test_wrong_passwords_make_even_the_right_password_wait_a_moment(
+    app: Flask, accounts: dict[Role, str], web_engine: sa.Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    now = datetime.now(UTC)
+    monkeypatch.setattr(auth, "clock", lambda: now)
     client = app.test_client()
-    for _attempt in range(users.MAX_FAILED_LOGINS - 1):
+    for _attempt in range(users.FREE_FAILURES + 1):
         response = log_in(client, "guard", "wrong password")
         assert response.status_code == 401
         assert "Wrong username or password" in response.get_data(as_text=True)
-    locked = log_in(client, "guard", "wrong password")
-    assert "locked until" in locked.get_data(as_text=True)
-    assert log_in(client, "guard", PASSWORD).status_code == 401
+    waiting = log_in(client, "guard", PASSWORD)
+    assert waiting.status_code == 429
+    assert "Too many failed logins. Try again after" in waiting.get_data(as_text=True)
+    now += users.FIRST_DELAY  # no lockout: the wait is short, and then the right password works
+    assert log_in(client, "guard", PASSWORD).status_code == 302
     with session_scope(web_engine) as session:
         user = users.find_user(session, "guard")
-        assert user.locked_until is not None and user.locked_until > datetime.now(UTC)
-        actions = session.execute(
-            sa.select(AuditRecord.action).where(AuditRecord.entity_id == str(user.id))
-        ).scalars()
-        assert "user.locked" in list(actions)
+        records = session.execute(sa.select(AuditRecord).where(AuditRecord.entity_id == str(user.id))).scalars()
+        failed = [r for r in records if r.action == "user.login_failed"]
+        assert len(failed) == users.FREE_FAILURES + 1
+        assert all("wrong password" not in f"{r.before}{r.after}" for r in failed)
 
 
-def test_many_failed_logins_from_one_address_are_rate_limited(app: Flask, accounts: dict[Role, str]) -> None:
+def test_many_failed_logins_from_one_address_make_it_wait(
+    app: Flask, accounts: dict[Role, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = datetime.now(UTC)
+    monkeypatch.setattr(auth, "clock", lambda: now)
     client = app.test_client()
-    statuses = [log_in(client, f"nobody{i}", "wrong password").status_code for i in range(21)]
-    assert statuses[:20] == [401] * 20
-    assert statuses[20] == 429
-    # Successful logins do not count against the address.
+    statuses = [log_in(client, f"nobody{i}", "wrong password").status_code for i in range(users.FREE_FAILURES + 2)]
+    assert statuses == [401] * (users.FREE_FAILURES + 1) + [429]
+    # The address waits even for a user none of its failures named.
     assert "Too many failed logins" in log_in(client, "guard").get_data(as_text=True)
 
 
