@@ -245,8 +245,6 @@ class User(SQLModel, table=True):
     full_name: str = Field(default="", max_length=200)
     locale: str | None = Field(default=None, max_length=8, description="null: the site default")
     active: bool = True
-    failed_logins: int = 0
-    locked_until: datetime | None = Field(default=None, sa_column=_time_column(nullable=True))
     last_login_at: datetime | None = Field(default=None, sa_column=_time_column(nullable=True))
     created_at: datetime = Field(default_factory=utcnow, sa_column=_time_column())
     session_version: int = Field(

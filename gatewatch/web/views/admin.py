@@ -18,7 +18,6 @@ from gatewatch.accounts import users
 from gatewatch.crosscheck import watchlist
 from gatewatch.models.enums import HUMAN_ROLES, Role
 from gatewatch.models.tables import User
-from gatewatch.models.types import utcnow
 from gatewatch.web import access
 from gatewatch.web.auth import actor
 from gatewatch.web.context import db, settings
@@ -35,7 +34,7 @@ def _users_page(form: dict[str, str] | None = None, errors: dict[str, str] | Non
     rows = db().exec(select(User).order_by(User.username)).all()
     return render_template(
         "admin_users.html", users=rows, roles=list(Role), human_roles=list(HUMAN_ROLES), device=Role.DEVICE,
-        form=form or {}, errors=errors or {}, now=utcnow(),
+        form=form or {}, errors=errors or {},
     )
 
 
