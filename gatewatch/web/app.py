@@ -39,8 +39,10 @@ import sqlalchemy as sa
 from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException, SecurityError
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter, ValidationError
 
 from gatewatch.models.db import make_engine, migrate
+from gatewatch.models.filters import MAX_ID
 from gatewatch.settings import Settings, load_settings
 from gatewatch.web import access, auth, context, csrf, headers, i18n
 from gatewatch.web.api.routes import bp as api
@@ -88,6 +90,7 @@ def create_app(
         migrate(engine, settings.timezone)
         engine.dispose()  # no pooled connection may cross a gunicorn fork
     app = Flask(__name__)
+    app.url_map.converters["int"] = IdConverter  # before any route is added
     app.config.update(
         TESTING=testing,
         SECRET_KEY=secret_key(settings.data_dir),
@@ -139,12 +142,27 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(api)
 
 
-def _http_error(error: HTTPException) -> tuple[Response | str, int]:
-    """Errors as JSON under /api, as a page elsewhere."""
+class IdConverter(IntegerConverter):
+    """``<int:...>`` of a record's id: one beyond the largest id the database holds (``MAX_ID``)
+    matches no route, so it is a 404 on every route instead of an overflow in the query (a 500)."""
+
+    def __init__(self, url_map: object, *args: object, **kwargs: object) -> None:
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(url_map, *args, **kwargs)  # type: ignore[arg-type]
+
+    def to_python(self, value: str) -> int:
+        if len(value) > len(str(MAX_ID)):  # int() of thousands of digits is slow, then refused
+            raise ValidationError()
+        return super().to_python(value)  # type: ignore[no-any-return]
+
+
+def _http_error(error: HTTPException) -> tuple[Response | str, int, list[tuple[str, str]]]:
+    """Errors as JSON under /api, as a page elsewhere; with the error's own headers (a 405's Allow)."""
     code = error.code or 500
+    extra = [(name, value) for name, value in error.get_headers() if name.lower() != "content-type"]
     if access.is_api_request():
-        return jsonify(error=error.description or error.name, fields={}), code
-    return render_template("error.html", code=code), code
+        return jsonify(error=error.description or error.name, fields={}), code, extra
+    return render_template("error.html", code=code), code, extra
 
 
 def wsgi() -> Flask:

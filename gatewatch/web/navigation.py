@@ -49,7 +49,10 @@ def int_arg(name: str, default: int, minimum: int = 1, maximum: int = MAX_INT_AR
     text = request.args.get(name, "").strip()
     if not text:
         return default
-    number = int(text) if text.isdecimal() else None
+    if text.isascii() and text.isdigit():  # ASCII digits only: not "²" (which int() refuses) or "٣"
+        number = int(text) if len(text) <= 18 else maximum + 1  # int() refuses 4,300 digits and more
+    else:
+        number = None
     if number is not None and minimum <= number <= maximum:
         return number
     if strict:
