@@ -90,6 +90,7 @@ def list_authorisations() -> Response:
         status=201,
         body=AuthorisationInput,
         errors=(400, 422),
+        checked=("camera_id", "plates", "max_vehicles", "valid_until", "weekdays", "end_time"),
     )
 )
 def create_authorisation() -> Response:

@@ -13,7 +13,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 from pydantic import BaseModel
 
-from gatewatch.models.filters import FilterError, parse_day
+from gatewatch.models.filters import DAY_PATTERN, FilterError, parse_day
 from gatewatch.web import csrf
 from gatewatch.web.api import schemas
 from gatewatch.web.api.docs import Param
@@ -23,8 +23,8 @@ from gatewatch.web.context import settings
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-DATE = {"type": "string", "format": "date"}
-DAY = Param("date", DATE, "a day at the site, YYYY-MM-DD (default: today)")
+DATE = {"type": "string", "format": "date", "pattern": DAY_PATTERN}
+DAY = Param("date", DATE, "a day at the site, YYYY-MM-DD, 2000-01-01 to 2999-12-31 (default: today)")
 CAMERA = Param("camera", {"type": "string"}, "only this camera")
 
 
@@ -50,6 +50,14 @@ class NotFound(Exception):
     pass
 
 
+class BodyRefused(Exception):
+    """The JSON body breaks the endpoint's schema in the OpenAPI document (``contract.py``)."""
+
+    def __init__(self, fields: dict[str, str]) -> None:
+        super().__init__("the body does not match the endpoint's schema in /api/v1/openapi.json")
+        self.fields = fields
+
+
 @bp.errorhandler(BadRequest)
 def _bad_request(problem: BadRequest) -> Response:
     return error(400, str(problem), problem.fields)
@@ -59,6 +67,11 @@ def _bad_request(problem: BadRequest) -> Response:
 def _bad_filter(problem: FilterError) -> Response:
     """A query argument the endpoint does not take (a filter, or ``int_arg(..., strict=True)``)."""
     return error(400, "invalid query parameter", {problem.field: str(problem)})
+
+
+@bp.errorhandler(BodyRefused)
+def _body_refused(problem: BodyRefused) -> Response:
+    return error(422, str(problem), problem.fields)
 
 
 @bp.errorhandler(NotFound)

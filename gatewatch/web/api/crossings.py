@@ -59,6 +59,7 @@ def _field_messages(problem: ValidationError) -> dict[str, str]:
         status=201,
         body=CrossingInput,
         errors=(400, 422, 503),
+        checked=("camera_id", "label", "plate", "box", "snapshot_jpeg", "occurred_at"),
     )
 )
 def post_crossing() -> Response:

@@ -30,6 +30,9 @@ class Operation:
     body_required: bool = True
     query: tuple[Param, ...] = ()
     errors: tuple[int, ...] = ()  # error statuses besides 401/403, which follow from the access rule
+    #: Body fields checked against stored records, the configuration or each other, which a schema
+    #: cannot state: a request the schema allows may still get 422 naming one of these.
+    checked: tuple[str, ...] = ()
 
 
 def documented(operation: Operation) -> Callable[[View], View]:

@@ -32,6 +32,8 @@ from gatewatch.web.navigation import int_arg
 from gatewatch.web.validation import field_errors
 from gatewatch.web.views.events import decision_error
 
+#: The last page the list serves: beyond it the offset would be more than the database holds.
+MAX_PAGE = 1_000_000
 EVENT_QUERY = (
     CAMERA,
     Param("reason", {"type": "string", "enum": [r.value for r in FlagReason]}, "only this flag reason"),
@@ -40,8 +42,8 @@ EVENT_QUERY = (
         {"type": "string", "enum": list(STATUS_FILTERS), "default": "open"},
         "open (flagged or acknowledged), flagged_ever, any, or one status",
     ),
-    Param("date", DATE, "only this day at the site, YYYY-MM-DD"),
-    Param("page", {"type": "integer", "minimum": 1, "default": 1}, "page number"),
+    Param("date", DATE, "only this day at the site, YYYY-MM-DD, 2000-01-01 to 2999-12-31"),
+    Param("page", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1}, "page number"),
     Param(
         "size", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE, "default": 50}, "events per page"
     ),
@@ -74,7 +76,7 @@ def list_events() -> Response:
         db(),
         event_filter,
         settings().zone,
-        page=int_arg("page", 1, 1, 1_000_000, strict=True),
+        page=int_arg("page", 1, 1, MAX_PAGE, strict=True),
         size=int_arg("size", 50, 1, MAX_PAGE_SIZE, strict=True),
     )
     return json_response(
@@ -127,6 +129,13 @@ _REVIEW_FIELD = {
 }
 
 
+#: The body each decision documents: what it requires beyond the shared ``ReviewIn``.
+_REVIEW_BODY: dict[Decision, type[schemas.ReviewIn]] = {
+    **{d: schemas.NoteReviewIn for d, rule in DECISIONS.items() if rule.note_required},
+    Decision.LINK: schemas.LinkReviewIn,
+}
+
+
 def _review_view(decision: Decision) -> Callable[[int], Response]:
     def review(event_id: int) -> Response:
         try:
@@ -156,9 +165,10 @@ def _review_view(decision: Decision) -> Callable[[int], Response]:
         + ("" if DECISIONS[decision].to_status is None else "; applies to every open member of its passage"),
         schemas.ReviewOut,
         status=201,
-        body=schemas.ReviewIn,
-        body_required=False,
+        body=_REVIEW_BODY.get(decision, schemas.ReviewIn),
+        body_required=decision in _REVIEW_BODY,
         errors=(400, 404, 409, 422),
+        checked=("visit_id",) if decision is Decision.LINK else (),
     )
     return access.allow(DECISIONS[decision].roles)(documented(operation)(review))
 

@@ -14,16 +14,18 @@ from flask import current_app
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
+from gatewatch.models.filters import MAX_ID
 from gatewatch.web import access
 from gatewatch.web.api import blueprint
 from gatewatch.web.api.docs import Operation, operation_of
-from gatewatch.web.api.schemas import ErrorOut
+from gatewatch.web.api.schemas import INPUT_RULES, ErrorOut
 
 API_VERSION = "1.0.0"
 _EXTENSION = "gatewatch.openapi"
 _REF = "#/components/schemas/{model}"
 _CONVERTER = re.compile(r"<(?:(\w+):)?(\w+)>")
-_PARAM_TYPES = {"int": {"type": "integer"}, None: {"type": "string"}}
+#: A path's ``<int:...>`` is a record's id: a larger one than MAX_ID is a 404 (web/app.py ``IdConverter``).
+_PARAM_TYPES = {"int": {"type": "integer", "minimum": 1, "maximum": MAX_ID}, None: {"type": "string"}}
 _ERRORS = {
     400: "the request is malformed",
     401: "no valid login session or API token",
@@ -83,11 +85,19 @@ def _operation(rule: str, method: str, endpoint: str, operation: Operation) -> d
         for p in operation.query
     ]
     statuses = list(operation.errors) + ([] if roles == access.PUBLIC else [401, 403])
+    statuses += [400] if operation.query else []  # contract.py: a value the schema forbids
+    statuses += [422] if operation.body is not None else []
     responses: dict[str, Any] = {
         str(operation.status): {"description": "success", "content": _json_content(operation.response)},
     }
     for status in sorted(set(statuses)):
         responses[str(status)] = {"description": _ERRORS[status], "content": _json_content(ErrorOut)}
+    if operation.checked:
+        responses["422"]["description"] += (
+            "; besides what the schema states, "
+            + ", ".join(operation.checked)
+            + " are checked against the records, the configuration or the other fields (see their descriptions)"
+        )
     spec: dict[str, Any] = {
         "operationId": endpoint.removeprefix("api."),
         "summary": operation.summary,
@@ -95,11 +105,22 @@ def _operation(rule: str, method: str, endpoint: str, operation: Operation) -> d
         "responses": responses,
         "x-roles": sorted(role.value for role in roles) or ["public"],
     }
+    if operation.checked:
+        spec["x-checked-fields"] = list(operation.checked)
     if roles == access.PUBLIC:
         spec["security"] = []
     if operation.body is not None:
         spec["requestBody"] = {"required": operation.body_required, "content": _json_content(operation.body)}
     return spec
+
+
+def _state_input_rules(properties: dict[str, Any]) -> None:
+    """Rules the input models check in code, stated in their schemas: ``INPUT_RULES`` by field
+    name, and "not only spaces" for required text (the models strip it before counting)."""
+    for field, schema in properties.items():
+        schema.update(INPUT_RULES.get(field, {}))
+        if schema.get("type") == "string" and schema.get("minLength", 0) >= 1:
+            schema.setdefault("pattern", r"\S")
 
 
 def document() -> dict[str, Any]:
@@ -115,6 +136,9 @@ def _build() -> dict[str, Any]:
         (m, "serialization" if m.__name__.endswith("Out") else "validation") for m in _models(routes)
     ]
     _keys, schemas = models_json_schema(modes, ref_template=_REF)
+    for name, schema in schemas.get("$defs", {}).items():
+        if not name.endswith(("Out", "-Output")):
+            _state_input_rules(schema.get("properties", {}))
     paths: dict[str, dict[str, Any]] = {}
     for rule, method, endpoint, operation in routes:
         paths.setdefault(openapi_path(rule), {})[method.lower()] = _operation(

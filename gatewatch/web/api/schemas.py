@@ -11,6 +11,27 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from gatewatch.events.queries import COUNT_CAP
 from gatewatch.events.reviews import MAX_NOTE_LENGTH
+from gatewatch.models.filters import MAX_ID
+
+#: A NIK as ``visitors.visits.validate_nik`` takes it: a province code, the birth day (plus 40 for
+#: women) and month, a serial number other than 0000.
+NIK_PATTERN = (
+    "^(1[1-9]|21|3[1-6]|5[1-3]|6[1-5]|7[1-6]|8[12]|9[1-7])[0-9]{4}"
+    "(0[1-9]|[12][0-9]|3[01]|4[1-9]|[56][0-9]|7[01])(0[1-9]|1[0-2])[0-9]{2}"
+    "([0-9]{3}[1-9]|[0-9]{2}[1-9][0-9]|[0-9][1-9][0-9]{2}|[1-9][0-9]{3})$"
+)
+#: What the document adds to a property of that name in every body the API reads: rules the input
+#: models check in code, stated for the document's readers (and generators).
+_CLOCK = {"anyOf": [{"type": "string", "pattern": "^([01]?[0-9]|2[0-3]):[0-5][0-9]$"}, {"type": "null"}]}
+INPUT_RULES: dict[str, dict[str, Any]] = {
+    "start_time": _CLOCK,
+    "end_time": _CLOCK,
+    "id_number": {
+        "pattern": NIK_PATTERN,
+        "description": "the NIK: 16 digits, a province code, the birth day (plus 40 for women) and month, "
+        "a serial number other than 0000",
+    },
+}
 
 
 class _Out(BaseModel):
@@ -135,12 +156,33 @@ class EventDetailOut(EventOut):
 
 
 class ReviewIn(BaseModel):
+    """A review: acknowledge and false-alarm take an optional note."""
+
     model_config = ConfigDict(extra="forbid")
 
-    note: str = Field("", max_length=MAX_NOTE_LENGTH, description="required to confirm and to add a note")
+    note: str = Field("", max_length=MAX_NOTE_LENGTH, description="what you saw or did")
     visit_id: int | None = Field(
-        None, ge=1, le=2_147_483_647,
-        description="the visit that explains the entry, one whose cover holds it; required to link",
+        None, ge=1, le=MAX_ID, description="for link (see LinkReviewIn); other decisions ignore it"
+    )
+
+
+class NoteReviewIn(ReviewIn):
+    """Confirm, and add a note: the note is required."""
+
+    note: str = Field(
+        min_length=1, max_length=MAX_NOTE_LENGTH, pattern=r"\S",
+        description="what you saw or did; required, and not only spaces",
+    )
+
+
+class LinkReviewIn(ReviewIn):
+    """Link: the visit that explains the entry is required."""
+
+    visit_id: int = Field(
+        ge=1, le=MAX_ID,
+        description="the visit that explains the entry, one whose cover holds every open entry of the passage "
+        "(its gate, its check-in to check-out with the cover window around them, a vehicle for a vehicle); "
+        "another visit, or none by that id, answers 422 naming visit_id",
     )
 
 

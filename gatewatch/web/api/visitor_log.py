@@ -17,12 +17,12 @@ from gatewatch.web.api.docs import Operation, Param, documented
 from gatewatch.web.auth import actor
 from gatewatch.web.context import db, settings
 from gatewatch.web.messages import visit_error
-from gatewatch.web.navigation import int_arg
+from gatewatch.web.navigation import MAX_INT_ARG, int_arg
 from gatewatch.web.registration import register
 from gatewatch.web.validation import field_errors
 
 VISIT_QUERY = (
-    Param("date", DATE, "only visits checked in on this day at the site"),
+    Param("date", DATE, "only visits checked in on this day at the site, YYYY-MM-DD, 2000-01-01 to 2999-12-31"),
     Param("q", {"type": "string"}, "part of the name, NIK, organisation, host or purpose"),
     Param("plate", {"type": "string"}, "part of a number plate; spaces and dashes are ignored"),
     Param("open", {"type": "boolean", "default": False}, "only visits not checked out"),
@@ -31,7 +31,7 @@ VISIT_QUERY = (
         {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE, "default": 100},
         "at most this many",
     ),
-    Param("offset", {"type": "integer", "minimum": 0, "default": 0}, "skip this many"),
+    Param("offset", {"type": "integer", "minimum": 0, "maximum": MAX_INT_ARG, "default": 0}, "skip this many"),
 )
 
 
@@ -52,7 +52,7 @@ def list_visits() -> Response:
         plate=request.args.get("plate") or None,
         open_only=request.args.get("open", "").lower() in ("1", "true"),
         limit=int_arg("limit", 100, 1, MAX_PAGE_SIZE, strict=True),
-        offset=int_arg("offset", 0, 0, 10_000_000, strict=True),
+        offset=int_arg("offset", 0, 0, MAX_INT_ARG, strict=True),
     )
     return json_response(schemas.VisitListOut(items=[schemas.VisitOut.model_validate(v) for v in rows]))
 
@@ -66,6 +66,7 @@ def list_visits() -> Response:
         status=201,
         body=VisitInput,
         errors=(400, 422, 503),
+        checked=("camera_id", "vehicle_plate", "check_in_at", "expected_check_out_at"),
     )
 )
 def create_visit() -> Response:
@@ -90,6 +91,7 @@ def create_visit() -> Response:
         body=CheckOutInput,
         body_required=False,
         errors=(400, 404, 409, 422),
+        checked=("at",),
     )
 )
 def check_out(visit_id: int) -> Response:
