@@ -151,3 +151,9 @@ def test_a_flagged_entry_links_only_to_a_visit_whose_cover_holds_it(
     _assert_api_error(api.post(f"/api/v1/events/{event.id}/reviews/link", headers=guard, json={}), 422, "visit_id")
     _assert_api_error(api.post(f"/api/v1/events/{event.id}/reviews/confirm", headers=guard, json={"note": " "}),
                       422, "note")
+
+
+def test_a_nul_in_a_query_is_400_not_a_database_error(app: Flask, token_for: Headers) -> None:
+    for url, name in (("/api/v1/events?camera=a%00b", "camera"), ("/api/v1/visits?q=%00", "q"),
+                      ("/api/v1/visits?plate=B%001", "plate"), ("/api/v1/stats?camera=%00", "camera")):
+        _assert_api_error(app.test_client().get(url, headers=token_for(Role.GUARD)), 400, name)

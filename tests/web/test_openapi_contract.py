@@ -30,8 +30,8 @@ from tests.web_helpers import GATE, NIK, ROOT, VEHICLE_GATE, StoreEvent
 
 SEED = 20261120
 #: Test cases per operation and phase; the run is also capped in time (seconds).
-MAX_EXAMPLES = int(os.environ.get("GATEWATCH_CONTRACT_EXAMPLES", "25"))
-MAX_SECONDS = int(os.environ.get("GATEWATCH_CONTRACT_SECONDS", "60"))
+MAX_EXAMPLES = int(os.environ.get("GATEWATCH_CONTRACT_EXAMPLES", "15"))
+MAX_SECONDS = int(os.environ.get("GATEWATCH_CONTRACT_SECONDS", "25"))
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 
 

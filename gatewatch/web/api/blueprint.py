@@ -25,7 +25,9 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 DATE = {"type": "string", "format": "date", "pattern": DAY_PATTERN}
 DAY = Param("date", DATE, "a day at the site, YYYY-MM-DD, 2000-01-01 to 2999-12-31 (default: today)")
-CAMERA = Param("camera", {"type": "string"}, "only this camera")
+#: Text a query takes: anything but NUL, which PostgreSQL cannot hold in a string (a 500 otherwise).
+TEXT = {"type": "string", "pattern": "^[^\\u0000]*$"}
+CAMERA = Param("camera", TEXT, "only this camera")
 
 
 def error(status: int, message: str, fields: dict[str, str] | None = None) -> Response:

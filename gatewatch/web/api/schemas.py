@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from gatewatch.events.queries import COUNT_CAP
 from gatewatch.events.reviews import MAX_NOTE_LENGTH
-from gatewatch.models.filters import MAX_ID
+from gatewatch.models.filters import DAY_PATTERN, MAX_ID
 
 #: A NIK as ``visitors.visits.validate_nik`` takes it: a province code, the birth day (plus 40 for
 #: women) and month, a serial number other than 0000.
@@ -24,6 +24,11 @@ NIK_PATTERN = (
 #: models check in code, stated for the document's readers (and generators).
 _CLOCK = {"anyOf": [{"type": "string", "pattern": "^([01]?[0-9]|2[0-3]):[0-5][0-9]$"}, {"type": "null"}]}
 INPUT_RULES: dict[str, dict[str, Any]] = {
+    "valid_from": {"pattern": DAY_PATTERN, "description": "first site date, YYYY-MM-DD, 2000-01-01 to 2999-12-31"},
+    "valid_until": {
+        "pattern": DAY_PATTERN,
+        "description": "last site date, YYYY-MM-DD, 2000-01-01 to 2999-12-31, included; not before valid_from",
+    },
     "start_time": _CLOCK,
     "end_time": _CLOCK,
     "id_number": {

@@ -12,7 +12,7 @@ from gatewatch.visitors import visits
 from gatewatch.visitors.visits import CheckOutInput, VisitInput
 from gatewatch.web import access
 from gatewatch.web.api import schemas
-from gatewatch.web.api.blueprint import DATE, NotFound, bp, day_arg, error, json_body, json_response
+from gatewatch.web.api.blueprint import DATE, TEXT, NotFound, bp, day_arg, error, json_body, json_response
 from gatewatch.web.api.docs import Operation, Param, documented
 from gatewatch.web.auth import actor
 from gatewatch.web.context import db, settings
@@ -23,8 +23,8 @@ from gatewatch.web.validation import field_errors
 
 VISIT_QUERY = (
     Param("date", DATE, "only visits checked in on this day at the site, YYYY-MM-DD, 2000-01-01 to 2999-12-31"),
-    Param("q", {"type": "string"}, "part of the name, NIK, organisation, host or purpose"),
-    Param("plate", {"type": "string"}, "part of a number plate; spaces and dashes are ignored"),
+    Param("q", TEXT, "part of the name, NIK, organisation, host or purpose"),
+    Param("plate", TEXT, "part of a number plate; spaces and dashes are ignored"),
     Param("open", {"type": "boolean", "default": False}, "only visits not checked out"),
     Param(
         "limit",
