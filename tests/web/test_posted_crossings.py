@@ -111,6 +111,7 @@ def test_a_device_posts_a_crossing_stored_like_a_cameras_event(
             AuditRecord.action == "event.recorded", AuditRecord.entity_id == str(event.id))).one()
     recorded = json.loads(record.after or "{}")
     assert (recorded["snapshot_sha256"], recorded["source_id"]) == (event.snapshot_sha256, "nvr-1")
+    assert (record.actor, record.role) == ("device", "device")  # the client that posted it, not the system
 
 
 def test_the_same_source_id_again_is_the_same_event_stored_once(

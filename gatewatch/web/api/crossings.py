@@ -70,7 +70,7 @@ def post_crossing() -> Response:
         return error(422, "invalid crossing", _field_messages(problem))
     session = db()
     try:
-        stored = store_posted(session, settings(), crossing)
+        stored = store_posted(session, settings(), crossing, device=actor())
     except PostedCrossingError as problem:
         return error(422, "invalid crossing", {problem.field: str(problem)})
     except sa.exc.OperationalError:
