@@ -126,6 +126,8 @@ def test_an_export_made_on_the_page_downloads_and_verifies_with_the_installation
         ({"from": "2026-11-20"}, "Choose the first and the last day, or give event numbers."),
         ({"from": "20/11/2026", "to": "2026-11-21"}, "Not a date"),
         ({"event_ids": "12, abc"}, "Event numbers are whole numbers"),
+        ({"event_ids": "12, ²"}, "Event numbers are whole numbers"),  # a superscript two is a digit to Python
+        ({"event_ids": "377261682136534089728"}, "Event numbers are whole numbers"),
         ({"event_ids": "999"}, "no event #999"),
         ({"from": "2026-11-22", "to": "2026-11-20"}, "the period ends before it starts"),
         ({"from": "2026-11-20", "to": "2026-11-21", "camera_id": "gate-x"}, "There is no such camera."),

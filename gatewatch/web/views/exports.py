@@ -42,7 +42,7 @@ from gatewatch.evidence.signing import (
     public_key_pem,
     public_key_text,
 )
-from gatewatch.models.filters import FilterError, day_bounds, parse_day
+from gatewatch.models.filters import MAX_ID, FilterError, day_bounds, parse_day
 from gatewatch.models.tables import ExportJob
 from gatewatch.web import access
 from gatewatch.web.auth import actor
@@ -108,13 +108,18 @@ def _day(form: dict[str, str], name: str, errors: dict[str, str]) -> date | None
         return None
 
 
+def _event_number(text: str) -> bool:
+    """An event id as typed: ASCII digits (``"²".isdigit()`` is true too), at most ``MAX_ID``."""
+    return text.isascii() and text.isdigit() and len(text) <= len(str(MAX_ID)) and 1 <= int(text) <= MAX_ID
+
+
 def _selection(form: dict[str, str]) -> tuple[ExportSelection | None, dict[str, str]]:
     """What the form asks for: whole site days from..to (both included) and a camera, or event numbers."""
     errors: dict[str, str] = {}
     ids_text = form.get("event_ids", "").strip()
     if ids_text:
         parts = [part for part in _EVENT_IDS.split(ids_text) if part]
-        if not all(part.isdigit() for part in parts):
+        if not all(_event_number(part) for part in parts):
             errors["event_ids"] = _("Event numbers are whole numbers separated by commas or spaces.")
             return None, errors
         return ExportSelection(event_ids=tuple(sorted({int(part) for part in parts}))), errors
