@@ -44,7 +44,7 @@ from werkzeug.routing import IntegerConverter, ValidationError
 from gatewatch.models.db import make_engine, migrate
 from gatewatch.models.filters import MAX_ID
 from gatewatch.settings import Settings, load_settings
-from gatewatch.web import access, auth, context, csrf, headers, i18n
+from gatewatch.web import access, auth, context, csrf, headers, i18n, text_input
 from gatewatch.web.api.routes import bp as api
 from gatewatch.web.secret import secret_key
 from gatewatch.web.views import (
@@ -118,6 +118,7 @@ def create_app(
     i18n.init_app(app)
     app.register_error_handler(HTTPException, _http_error)
     headers.init_app(app)  # security and caching headers, HSTS (web/headers.py)
+    text_input.init_app(app)  # no NUL in any text: PostgreSQL cannot store it
     return app
 
 
