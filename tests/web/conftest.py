@@ -72,7 +72,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     What a page or endpoint asks of the database is the same with or without a browser in
     front of it, and the browser tests are the slow ones.
     """
-    if "web_database" in metafunc.fixturenames:
+    chosen = any("web_database" in mark.args[0] for mark in metafunc.definition.iter_markers("parametrize"))
+    if "web_database" in metafunc.fixturenames and not chosen:  # a test may choose its own databases
         kinds = ("sqlite",) if "browser" in metafunc.fixturenames else DATABASES
         metafunc.parametrize("web_database", kinds, indirect=True)
 

@@ -26,7 +26,7 @@ _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 DATE = {"type": "string", "format": "date", "pattern": DAY_PATTERN}
 DAY = Param("date", DATE, "a day at the site, YYYY-MM-DD, 2000-01-01 to 2999-12-31 (default: today)")
 #: Text a query takes: anything but NUL, which PostgreSQL cannot hold in a string (a 500 otherwise).
-TEXT = {"type": "string", "pattern": "^[^\\u0000]*$"}
+TEXT = {"type": "string", "pattern": schemas.NO_NUL}
 CAMERA = Param("camera", TEXT, "only this camera")
 
 

@@ -4,18 +4,19 @@ JSON body is checked against its schema in the document before the endpoint runs
 The endpoints' own parsing (pydantic input models shared with the pages and the CSV import) is
 lenient where a form needs it (a blank for none, a number as text); through the API the document
 is the contract, so a query value that breaks it is a 400 and a body a 422, naming the input.
-Only what the document's schemas use is checked: types, enums, string lengths and patterns,
-number bounds, array lengths and items, objects' properties, and the date, time and date-time
-formats.
+The checks are jsonschema's (Draft 2020-12) against the document's own schemas, with the date,
+time and date-time formats read as the API reads them.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time
+from datetime import datetime, time
 from typing import Any
 
 from flask import current_app, request
+from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema.exceptions import ValidationError as SchemaError
 from pydantic import BaseModel, ValidationError
 
 from gatewatch.models.filters import FilterError, parse_day
@@ -26,134 +27,87 @@ from gatewatch.web.api.openapi import document
 from gatewatch.web.context import settings
 
 _WHOLE_NUMBER = re.compile(r"-?[0-9]{1,18}")
-_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-_TIME = re.compile(r"[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?([Zz]|[+-][0-9]{2}:[0-9]{2})?")
-_DATE_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ]" + _TIME.pattern)
-_JSON_TYPES: dict[str, tuple[type, ...]] = {
-    "string": (str,), "integer": (int,), "number": (int, float), "boolean": (bool,), "array": (list,),
-    "object": (dict,), "null": (type(None),),
-}
+_EXTENSION = "gatewatch.contract"
+#: The formats the document uses, as the API reads them: a date-time without an offset is site
+#: time (RFC 3339 would refuse it), a date is a site day from 2000 to 2999.
+FORMATS = FormatChecker(formats=())
+
+
+@FORMATS.checks("date", raises=(FilterError, ValueError))
+def _is_day(text: object) -> bool:
+    return not isinstance(text, str) or parse_day(text, "date") is not None
+
+
+@FORMATS.checks("date-time", raises=ValueError)
+def _is_moment(text: object) -> bool:
+    return not isinstance(text, str) or ("T" in text.upper() and datetime.fromisoformat(text) is not None)
+
+
+@FORMATS.checks("time", raises=ValueError)
+def _is_clock(text: object) -> bool:
+    return not isinstance(text, str) or time.fromisoformat(text) is not None
+
+
+def _validator(schema: dict[str, Any]) -> Draft202012Validator:
+    """A validator of ``schema`` whose ``#/components/...`` references resolve in the document."""
+    return Draft202012Validator({**schema, "components": document()["components"]}, format_checker=FORMATS)
+
+
+def _body_validator(model: type[BaseModel]) -> Draft202012Validator:
+    validators = current_app.extensions.setdefault(_EXTENSION, {})
+    if model.__name__ not in validators:
+        validators[model.__name__] = _validator({"$ref": f"#/components/schemas/{model.__name__}"})
+    return validators[model.__name__]
+
+
+def _query_value(text: str, schema: dict[str, Any]) -> Any:
+    """``text`` as the JSON value its schema describes: a whole number, a boolean, or the text."""
+    kind = schema.get("type")
+    if kind == "integer" and _WHOLE_NUMBER.fullmatch(text):
+        return int(text)
+    if kind == "boolean" and text in ("true", "false"):
+        return text == "true"
+    return text
 
 
 def query_problem(text: str, schema: dict[str, Any]) -> str | None:
     """What is wrong with the query value ``text`` for its documented ``schema``; None: nothing."""
-    kind = schema.get("type")
-    if kind == "integer":
-        low, high = schema.get("minimum"), schema.get("maximum")
-        span = f"a whole number from {low} to {high}" if high is not None else f"a whole number from {low}"
-        if not _WHOLE_NUMBER.fullmatch(text):
-            return span
-        return value_problem(int(text), schema) and span
-    if kind == "boolean":
-        return None if text in ("true", "false") else "true or false"
-    if schema.get("format") == "date":
-        try:
-            day = parse_day(text, "date") if text == text.strip() else None
-        except FilterError as problem:
-            return str(problem)
-        return None if day is not None else "a date such as 2026-11-20"
-    return value_problem(text, schema)
+    error = next(iter(_validator(schema).iter_errors(_query_value(text, schema))), None)
+    return None if error is None else _message(error)
 
 
-def _type_ok(value: Any, kind: str) -> bool:
-    if isinstance(value, bool) and kind in ("integer", "number"):
-        return False
-    if kind == "integer" and isinstance(value, float):
-        return value.is_integer()
-    return isinstance(value, _JSON_TYPES[kind])
-
-
-def _format_ok(text: str, form: str) -> bool:
-    try:
-        if form == "date":
-            return bool(_DATE.fullmatch(text)) and date.fromisoformat(text) is not None
-        if form == "time":
-            return bool(_TIME.fullmatch(text)) and time.fromisoformat(text) is not None
-        if form == "date-time":
-            return bool(_DATE_TIME.fullmatch(text)) and datetime.fromisoformat(text) is not None
-    except ValueError:
-        return False
-    return True
-
-
-def _resolve(schema: dict[str, Any]) -> dict[str, Any]:
-    while "$ref" in schema:
-        name = schema["$ref"].rsplit("/", 1)[-1]
-        schema = {**document()["components"]["schemas"][name], **{k: v for k, v in schema.items() if k != "$ref"}}
-    return schema
-
-
-def value_problem(value: Any, schema: dict[str, Any]) -> str | None:
-    """What is wrong with the JSON ``value`` for ``schema`` (of the document); None: nothing."""
-    schema = _resolve(schema)
-    if "anyOf" in schema:
-        problems = [value_problem(value, option) for option in schema["anyOf"]]
-        return None if None in problems else " or ".join(p for p in problems if p)
-    kinds = schema.get("type")
-    if kinds is not None:
-        kinds = [kinds] if isinstance(kinds, str) else kinds
-        if not any(_type_ok(value, kind) for kind in kinds):
-            return "must be " + " or ".join(kinds)
-    if "enum" in schema and value not in schema["enum"]:
-        return "one of " + ", ".join(map(str, schema["enum"]))
-    if "const" in schema and value != schema["const"]:
-        return f"must be {schema['const']!r}"
-    if isinstance(value, str):
-        return _string_problem(value, schema)
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        low, high = schema.get("minimum"), schema.get("maximum")
-        if (low is not None and value < low) or (high is not None and value > high):
-            return f"from {low} to {high}" if high is not None else f"at least {low}"
-    if isinstance(value, list):
-        return _array_problem(value, schema)
-    if isinstance(value, dict) and ("properties" in schema or "additionalProperties" in schema):
-        fields = object_problems(value, schema)
-        return "; ".join(f"{name}: {message}" for name, message in fields.items()) or None
-    return None
-
-
-def _string_problem(text: str, schema: dict[str, Any]) -> str | None:
-    if len(text) < schema.get("minLength", 0):
-        return "required" if not text else f"at least {schema['minLength']} characters"
-    if "maxLength" in schema and len(text) > schema["maxLength"]:
-        return f"at most {schema['maxLength']} characters"
-    if "pattern" in schema and not re.search(schema["pattern"], text):
-        return schema.get("description") or f"must match {schema['pattern']}"
-    if "format" in schema and not _format_ok(text, schema["format"]):
-        return {"date": "a date such as 2026-11-20", "time": 'a time such as "08:00"'}.get(
-            schema["format"], "a time such as 2026-11-20T08:00:00+07:00"
-        )
-    return None
-
-
-def _array_problem(items: list[Any], schema: dict[str, Any]) -> str | None:
-    if len(items) < schema.get("minItems", 0):
-        return f"at least {schema['minItems']} items"
-    if "maxItems" in schema and len(items) > schema["maxItems"]:
-        return f"at most {schema['maxItems']} items"
-    for index, item in enumerate(items):
-        prefix = schema.get("prefixItems", [])
-        item_schema = prefix[index] if index < len(prefix) else schema.get("items")
-        problem = value_problem(item, item_schema) if item_schema else None
-        if problem:
-            return f"item {index + 1}: {problem}"
-    return None
-
-
-def object_problems(body: dict[str, Any], schema: dict[str, Any]) -> dict[str, str]:
+def object_problems(body: dict[str, Any], validator: Draft202012Validator) -> dict[str, str]:
     """A message for each property of ``body`` at fault (missing, unknown or invalid)."""
-    schema = _resolve(schema)
-    properties = schema.get("properties", {})
-    problems = {name: "Required." for name in schema.get("required", []) if name not in body}
-    for name, value in body.items():
-        if name not in properties:
-            if schema.get("additionalProperties") is False:
-                problems[name] = "Unknown field."
-            continue
-        problem = value_problem(value, properties[name])
-        if problem:
-            problems[name] = problem[0].upper() + problem[1:].rstrip(".") + "."
+    problems: dict[str, str] = {}
+    for error in validator.iter_errors(body):
+        for name in _fields_of(error, body):
+            problems.setdefault(name, _message(error))
     return problems
+
+
+def _fields_of(error: SchemaError, body: dict[str, Any]) -> list[str]:
+    """The body's top-level properties ``error`` is about."""
+    if error.absolute_path:
+        return [str(error.absolute_path[0])]
+    if error.validator == "required":
+        return [name for name in error.validator_value if name not in body]
+    if error.validator == "additionalProperties":
+        known = error.schema.get("properties", {})
+        return [name for name in body if name not in known]
+    return ["body"]
+
+
+def _message(error: SchemaError) -> str:
+    """A short message for a person: the schema's own description of a pattern, else jsonschema's."""
+    if error.validator == "required":
+        return "Required."
+    if error.validator == "additionalProperties":
+        return "Unknown field."
+    if error.validator == "pattern" and error.schema.get("description"):
+        return error.schema["description"]
+    if error.validator == "format" and error.validator_value == "date":
+        return "a date from 2000-01-01 to 2999-12-31, such as 2026-11-20"
+    return error.message
 
 
 @bp.before_request
@@ -177,7 +131,7 @@ def _keep_to_the_document() -> None:
     body = request.get_json(silent=True)
     if not isinstance(body, dict):  # the endpoint's 400
         return
-    problems = object_problems(body, {"$ref": "#/components/schemas/" + operation.body.__name__})
+    problems = object_problems(body, _body_validator(operation.body))
     if problems and _model_takes(operation.body, body):
         raise BodyRefused(problems)
 

@@ -18,7 +18,7 @@ from gatewatch.models.filters import MAX_ID
 from gatewatch.web import access
 from gatewatch.web.api import blueprint
 from gatewatch.web.api.docs import Operation, operation_of
-from gatewatch.web.api.schemas import INPUT_RULES, ErrorOut
+from gatewatch.web.api.schemas import INPUT_RULES, NO_NUL, NOT_BLANK, ErrorOut
 
 API_VERSION = "1.0.0"
 _EXTENSION = "gatewatch.openapi"
@@ -116,11 +116,24 @@ def _operation(rule: str, method: str, endpoint: str, operation: Operation) -> d
 
 def _state_input_rules(properties: dict[str, Any]) -> None:
     """Rules the input models check in code, stated in their schemas: ``INPUT_RULES`` by field
-    name, and "not only spaces" for required text (the models strip it before counting)."""
+    name, "not only spaces" for required text (the models strip it before counting), no NUL."""
     for field, schema in properties.items():
         schema.update(INPUT_RULES.get(field, {}))
         if schema.get("type") == "string" and schema.get("minLength", 0) >= 1:
-            schema.setdefault("pattern", r"\S")
+            schema.setdefault("pattern", NOT_BLANK)
+        _no_nul(schema)
+
+
+def _no_nul(schema: dict[str, Any]) -> None:
+    """Free text in ``schema`` (and the schemas inside it) refuses NUL; patterned, enumerated and
+    formatted text already does."""
+    if schema.get("type") == "string" and not ({"pattern", "enum", "const", "format"} & schema.keys()):
+        schema["pattern"] = NO_NUL
+    for option in schema.get("anyOf", []):
+        _no_nul(option)
+    for inner in (schema.get("items"), *schema.get("properties", {}).values()):
+        if isinstance(inner, dict):
+            _no_nul(inner)
 
 
 def document() -> dict[str, Any]:

@@ -22,6 +22,10 @@ NIK_PATTERN = (
 )
 #: What the document adds to a property of that name in every body the API reads: rules the input
 #: models check in code, stated for the document's readers (and generators).
+#: Text without NUL, which no field takes (``web/text_input.py`` refuses it: PostgreSQL cannot store it).
+NO_NUL = "^[^\\u0000]*$"
+#: ... and not only spaces, for required text.
+NOT_BLANK = "^[^\\u0000]*\\S[^\\u0000]*$"
 _CLOCK = {"anyOf": [{"type": "string", "pattern": "^([01]?[0-9]|2[0-3]):[0-5][0-9]$"}, {"type": "null"}]}
 INPUT_RULES: dict[str, dict[str, Any]] = {
     "valid_from": {"pattern": DAY_PATTERN, "description": "first site date, YYYY-MM-DD, 2000-01-01 to 2999-12-31"},
@@ -175,7 +179,7 @@ class NoteReviewIn(ReviewIn):
     """Confirm, and add a note: the note is required."""
 
     note: str = Field(
-        min_length=1, max_length=MAX_NOTE_LENGTH, pattern=r"\S",
+        min_length=1, max_length=MAX_NOTE_LENGTH, pattern=NOT_BLANK,
         description="what you saw or did; required, and not only spaces",
     )
 
