@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import sqlalchemy as sa
-from PIL import Image
+from PIL import Image, JpegImagePlugin
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -117,7 +117,9 @@ def check_jpeg(data: bytes) -> None:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data), formats=["JPEG"]) as image:
+            # The JPEG decoder itself, not Image.open: ultralytics replaces Image.open in a process
+            # that loaded it (the demo), and its version needs a HEIF plugin on a picture it cannot identify.
+            with JpegImagePlugin.JpegImageFile(io.BytesIO(data)) as image:
                 width, height = image.size
                 if width * height > MAX_SNAPSHOT_PIXELS:
                     raise ValueError(f"the picture is {width}x{height}: at most {MAX_SNAPSHOT_PIXELS:,} pixels")

@@ -24,8 +24,9 @@ NIK_PATTERN = (
 #: models check in code, stated for the document's readers (and generators).
 #: Text without NUL, which no field takes (``web/text_input.py`` refuses it: PostgreSQL cannot store it).
 NO_NUL = "^[^\\u0000]*$"
-#: ... and not only spaces, for required text.
-NOT_BLANK = "^[^\\u0000]*\\S[^\\u0000]*$"
+#: ... and not only spaces, for required text: a character that is no space to Python (which strips
+#: \x1c-\x1f and \x85 too) nor to the ECMA regular expressions clients check the document with.
+NOT_BLANK = "^[^\\u0000]*[^\\s\\u001c-\\u001f\\u0085\\ufeff\\u0000][^\\u0000]*$"
 _CLOCK = {"anyOf": [{"type": "string", "pattern": "^([01]?[0-9]|2[0-3]):[0-5][0-9]$"}, {"type": "null"}]}
 INPUT_RULES: dict[str, dict[str, Any]] = {
     "valid_from": {"pattern": DAY_PATTERN, "description": "first site date, YYYY-MM-DD, 2000-01-01 to 2999-12-31"},
