@@ -31,7 +31,7 @@ from tests.web_helpers import GATE, NIK, ROOT, VEHICLE_GATE, StoreEvent
 SEED = 20261120
 #: Test cases per operation and phase; the run is also capped in time (seconds).
 MAX_EXAMPLES = int(os.environ.get("GATEWATCH_CONTRACT_EXAMPLES", "15"))
-MAX_SECONDS = int(os.environ.get("GATEWATCH_CONTRACT_SECONDS", "20"))
+MAX_SECONDS = int(os.environ.get("GATEWATCH_CONTRACT_SECONDS", "12"))
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 
 
@@ -114,7 +114,7 @@ def run_schemathesis(base_url: str, headers: dict[str, str], report: Path) -> tu
 
 
 #: Every role on SQLite; on PostgreSQL the guard, whose endpoints write the most. The API's answers
-#: are the same on both (the web tests hold it to that), and each run costs about 20 s.
+#: are the same on both (the web tests hold it to that), and each run costs about 12 s.
 RUNS = [("sqlite", role) for role in Role] + [("postgresql", Role.GUARD)]
 
 
