@@ -28,7 +28,7 @@ from gatewatch.camera.supervisor import Supervisor
 from gatewatch.models.enums import EventStatus, PlateStatus, Role
 from gatewatch.models.tables import AuditRecord, EntryEvent, User
 from gatewatch.settings import Settings, load_settings
-from tests.web_helpers import GATE, NIK, PASSWORD, VEHICLE_GATE, count_rows, csrf_token, log_in
+from tests.web_helpers import GATE, NIK, PASSWORD, count_rows, csrf_token, log_in
 
 NVR = "nvr-gate"
 URL = "/api/v1/crossings"
@@ -37,21 +37,10 @@ Headers = Callable[[Role], dict[str, str]]
 
 
 @pytest.fixture
-def web_settings(tmp_path: Path, web_database: str | None) -> Settings:
+def web_settings(web_settings: Settings) -> Settings:
     """The usual two cameras and one whose crossings another system posts."""
-    gate = {"line": [[0, 0.5], [1, 0.5]], "inside": [0.5, 0.9]}
-    return Settings(
-        detector={"model": "yolo11n.pt"},
-        database_url=web_database,
-        data_dir=tmp_path / "data",
-        timezone="Asia/Jakarta",
-        language="en",
-        cameras=[
-            {"id": GATE, "name": "Main gate", "source": "0", "gate": gate},
-            {"id": VEHICLE_GATE, "name": "Vehicle gate", "source": "1", "gate": gate},
-            {"id": NVR, "name": "Loading bay (NVR)", "source": "external"},
-        ],
-    )
+    cameras = [*web_settings.cameras, {"id": NVR, "name": "Loading bay (NVR)", "source": "external"}]
+    return Settings.model_validate({**web_settings.model_dump(exclude={"cameras"}), "cameras": cameras})
 
 
 @pytest.fixture
