@@ -23,7 +23,7 @@ from gatewatch.visitors.authorisations import (
     add_authorisation,
     clock_text,
     end_authorisation,
-    is_active,
+    in_force,
     list_authorisations,
     members_of,
     parse_member,
@@ -136,13 +136,13 @@ def authorisations_list(app: App, active: bool, as_json: bool) -> None:
     with Session(app.engine) as session:
         rows = list_authorisations(session, active_at=now if active else None, zone=zone)
     if as_json:
-        echo_json([{**_plain(row), "active_now": is_active(row, now, zone)} for row in rows])
+        echo_json([{**_plain(row), "active_now": in_force(row, now, zone)} for row in rows])
         return
     click.echo(f"{'id':>4}  {'holder':<24} {'persons':>7} {'vehicles':>8}  {'gate':<12} {'from':<10}  "
                f"{'until':<10}  {'weekdays':<13} {'hours':<11}  state")
     for row in rows:
         state = f"ended {app.local(row.ended_at)}" if row.ended_at else (
-            "active" if is_active(row, now, zone) else "-")
+            "active" if in_force(row, now, zone) else "-")
         click.echo(f"{row.id:>4}  {row.holder[:24]:<24} {row.max_persons:>7} {row.max_vehicles:>8}  "
                    f"{row.camera_id or 'any':<12} {row.valid_from}  {row.valid_until}  "
                    f"{row.weekdays:<13} {_hours_text(row):<11}  {state}")

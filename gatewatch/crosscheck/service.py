@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 import sqlalchemy as sa
@@ -29,7 +29,7 @@ from gatewatch.crosscheck.rules import (
     WatchlistFacts,
     judge,
 )
-from gatewatch.crosscheck.schedule import Schedule
+from gatewatch.crosscheck.schedule import Schedule, parse_weekdays
 from gatewatch.models.enums import OPEN_STATUSES, Direction, EventStatus, FlagReason, PlateStatus
 from gatewatch.models.sql import plate_key_sql
 from gatewatch.models.tables import Authorisation, EntryEvent, Visit, WatchlistPlate
@@ -83,21 +83,25 @@ def presence_day_start(moment: datetime, settings: Settings) -> datetime:
     return start.astimezone(UTC)
 
 
+def plates_of(authorisation: Authorisation) -> list[str]:
+    """The plates an authorisation names, in display form; none: any vehicle."""
+    return json.loads(authorisation.plates or "[]")
+
+
+def weekdays_of(authorisation: Authorisation) -> tuple[int, ...]:
+    return parse_weekdays(authorisation.weekdays)
+
+
 def schedule_of(authorisation: Authorisation) -> Schedule:
-    return Schedule(
-        valid_from=authorisation.valid_from,
-        valid_until=authorisation.valid_until,
-        weekdays=tuple(int(day) for day in authorisation.weekdays.split(",") if day),
-        start_time=authorisation.start_time,
-        end_time=authorisation.end_time,
-    )
+    return Schedule(authorisation.valid_from, authorisation.valid_until, weekdays_of(authorisation),
+                    authorisation.start_time, authorisation.end_time)
 
 
-def in_force(authorisation: Authorisation, moment: datetime, settings: Settings) -> bool:
+def in_force(authorisation: Authorisation, moment: datetime, zone: tzinfo) -> bool:
     """Whether ``authorisation`` covers entries at ``moment``: its schedule holds and it was not ended."""
     if authorisation.ended_at is not None and authorisation.ended_at <= moment:
         return False
-    return schedule_of(authorisation).in_force(moment, settings.zone)
+    return schedule_of(authorisation).in_force(moment, zone)
 
 
 def within_hours(event: EntryEvent, settings: Settings) -> bool:
@@ -184,7 +188,7 @@ class _Facts:
             total = sum(persons if kind == PERSON else vehicles
                         for start, end, persons, vehicles in visits if start <= moment < end)
             return total + sum(a.max_persons if kind == PERSON else a.max_vehicles
-                               for a in authorisations if in_force(a, moment, self.settings))
+                               for a in authorisations if in_force(a, moment, self.settings.zone))
 
         return capacity
 
@@ -234,9 +238,9 @@ class _Facts:
     def authorisation_facts(self) -> list[AuthorisationFacts]:
         return [
             AuthorisationFacts(
-                id=a.id, holder=a.holder, in_force=in_force(a, self.t, self.settings),
+                id=a.id, holder=a.holder, in_force=in_force(a, self.t, self.settings.zone),
                 max_persons=a.max_persons, max_vehicles=a.max_vehicles, camera_id=a.camera_id,
-                plates=tuple(json.loads(a.plates or "[]")),
+                plates=tuple(plates_of(a)),
             )
             for a in self.authorisations
         ]

@@ -32,7 +32,7 @@ from sqlmodel import Session, select
 
 from gatewatch.audit import trail
 from gatewatch.crosscheck.schedule import ALL_WEEKDAYS, Schedule, format_weekdays, parse_weekdays
-from gatewatch.crosscheck.service import recheck_open_events, schedule_of
+from gatewatch.crosscheck.service import in_force, plates_of, recheck_open_events, schedule_of, weekdays_of
 from gatewatch.models.tables import Authorisation
 from gatewatch.models.types import utcnow
 from gatewatch.plates import normalise_plate
@@ -58,7 +58,7 @@ __all__ = [
     "add_authorisation",
     "clock_text",
     "end_authorisation",
-    "is_active",
+    "in_force",
     "list_authorisations",
     "mask_nik",
     "members_of",
@@ -208,14 +208,6 @@ def members_of(authorisation: Authorisation, *, masked: bool = False) -> list[di
     return members
 
 
-def plates_of(authorisation: Authorisation) -> list[str]:
-    return json.loads(authorisation.plates or "[]")
-
-
-def weekdays_of(authorisation: Authorisation) -> tuple[int, ...]:
-    return parse_weekdays(authorisation.weekdays)
-
-
 def clock_text(value: time | None) -> str | None:
     """A stored start or end time as "HH:MM", as it is entered."""
     return None if value is None else value.strftime("%H:%M")
@@ -311,12 +303,6 @@ def end_authorisation(
 # --- look-up ---------------------------------------------------------------------------------
 
 
-def is_active(authorisation: Authorisation, moment: datetime, zone: tzinfo) -> bool:
-    """Whether it is in force at ``moment`` (aware): not ended by then, and on shift."""
-    ended = authorisation.ended_at is not None and authorisation.ended_at <= moment
-    return not ended and schedule_of(authorisation).in_force(moment, zone)
-
-
 def list_authorisations(
     session: Session, *, active_at: datetime | None = None, zone: tzinfo | None = None
 ) -> list[Authorisation]:
@@ -333,7 +319,7 @@ def list_authorisations(
         Authorisation.valid_until >= date.fromordinal(day.toordinal() - 1),
         sa.or_(Authorisation.ended_at.is_(None), Authorisation.ended_at > active_at),
     )
-    return [row for row in session.exec(query).all() if is_active(row, active_at, zone)]
+    return [row for row in session.exec(query).all() if in_force(row, active_at, zone)]
 
 
 def active_authorisations(session: Session, moment: datetime, zone: tzinfo) -> Sequence[Authorisation]:

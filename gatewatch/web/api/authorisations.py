@@ -67,7 +67,7 @@ def authorisation_out(row: Authorisation, now: datetime | None = None) -> Author
         "weekdays": list(authorisations.weekdays_of(row)),
         "start_time": authorisations.clock_text(row.start_time),
         "end_time": authorisations.clock_text(row.end_time),
-        "active_now": authorisations.is_active(row, moment, settings().zone),
+        "active_now": authorisations.in_force(row, moment, settings().zone),
     })
 
 

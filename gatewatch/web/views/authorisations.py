@@ -161,7 +161,7 @@ def _page(form: Mapping[str, Any], errors: Mapping[str, str] | None = None) -> s
     return render_template(
         "authorisations.html",
         rows=rows,
-        active={row.id for row in rows if authorisations.is_active(row, now, settings().zone)},
+        active={row.id for row in rows if authorisations.in_force(row, now, settings().zone)},
         members={row.id: authorisations.members_of(row, masked=not reveals_nik()) for row in rows},
         plates={row.id: authorisations.plates_of(row) for row in rows},
         cameras=cameras_by_id(session),
