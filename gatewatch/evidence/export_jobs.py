@@ -169,13 +169,7 @@ def start_export_job(engine: sa.Engine, settings: Settings, selection: ExportSel
     """
     job_id = request_export_job(engine, selection, actor=actor, role=role)
 
-    def work() -> None:
-        try:
-            run_when_free(engine, settings, job_id)
-        except Exception:  # recorded on the job; the thread has nobody else to tell
-            log.exception("export job #%s failed", job_id)
-
-    threading.Thread(target=work, name=f"export-job-{job_id}", daemon=True).start()
+    locks.run_in_background(f"export-job-{job_id}", lambda: run_when_free(engine, settings, job_id))
     return job_id
 
 

@@ -12,11 +12,12 @@ Every step is a short transaction of its own: a lock is never held inside anothe
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -27,6 +28,8 @@ from sqlmodel import Session
 from gatewatch.models.db import session_scope
 from gatewatch.models.tables import JobLock
 from gatewatch.models.types import utcnow
+
+log = logging.getLogger(__name__)
 
 #: How long a lock holds without a refresh, unless a caller says otherwise.
 DEFAULT_TTL = timedelta(minutes=2)
@@ -154,3 +157,16 @@ def held(engine: sa.Engine, name: str, holder: str | None = None, ttl: timedelta
     finally:
         keeper.stop()
         release(engine, name, holder)
+
+
+def run_in_background(name: str, work: Callable[[], object]) -> None:
+    """Run ``work`` on a daemon thread called ``name``. A failure is logged: the work records it on
+    its own row (the import's, the export job's), and the thread has nobody else to tell."""
+
+    def run() -> None:
+        try:
+            work()
+        except Exception:
+            log.exception("%s failed", name)
+
+    threading.Thread(target=run, name=name, daemon=True).start()

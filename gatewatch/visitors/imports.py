@@ -30,6 +30,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from gatewatch.models.db import session_scope
+from gatewatch.models.locks import run_in_background
 from gatewatch.models.tables import VisitImport
 from gatewatch.models.types import utcnow
 from gatewatch.settings import Settings
@@ -256,13 +257,7 @@ def start_import(
     """
     import_id = create_import(engine, settings, upload, filename, actor=actor)
 
-    def work() -> None:
-        try:
-            run_import(engine, settings, import_id, role=role)
-        except Exception:  # recorded on the import; the thread has nobody else to tell
-            log.exception("visit import #%s failed", import_id)
-
-    threading.Thread(target=work, name=f"visit-import-{import_id}", daemon=True).start()
+    run_in_background(f"visit-import-{import_id}", lambda: run_import(engine, settings, import_id, role=role))
     return import_id
 
 
