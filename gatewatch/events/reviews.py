@@ -157,23 +157,6 @@ def decide(
     note: str = "",
     visit_id: int | None = None,
     settings: Settings | None = None,
-) -> Review:
-    """Take ``decision`` on the event and its passage (see ``decide_passage``); the event's own review."""
-    return decide_passage(
-        session, event_id, decision, actor=actor, role=role, note=note, visit_id=visit_id, settings=settings
-    )[0]
-
-
-def decide_passage(
-    session: Session,
-    event_id: int,
-    decision: Decision,
-    *,
-    actor: str,
-    role: str,
-    note: str = "",
-    visit_id: int | None = None,
-    settings: Settings | None = None,
 ) -> list[Review]:
     """Take ``decision`` on the event (``visit_id`` and ``settings`` for LINK) and, when it moves the
     status, on every other member of its passage it applies to; audit ``event.<decision>`` for each.

@@ -148,7 +148,7 @@ def _review_view(decision: Decision) -> Callable[[int], Response]:
             row = reviews.decide(
                 session, event_id, decision, actor=username, role=role, note=body.note,
                 visit_id=body.visit_id, settings=settings(),
-            )
+            )[0]
         except reviews.ReviewError as problem:
             session.rollback()
             event = session.get(EntryEvent, event_id)

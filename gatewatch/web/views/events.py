@@ -140,7 +140,7 @@ def _decision_view(decision: Decision) -> Callable[[int], ResponseReturnValue]:
             return decision_error(error, event.status)
 
         taken = commit_or_flash(
-            lambda session: reviews.decide_passage(
+            lambda session: reviews.decide(
                 session,
                 event_id,
                 decision,
