@@ -182,13 +182,16 @@ class _Facts:
         _before_window, after = coverage_window(self.settings)
         visits = [(v.check_in_at - after, cover_end(v, self.settings), v.party_size, int(v.has_vehicle))
                   for v in day_visits]
-        authorisations = self.authorisations
+        zone = self.settings.zone
+        # Parsed once: capacity is asked at every movement of the day and at every cover's end.
+        shifts = [(schedule_of(a), a.ended_at, a.max_persons, a.max_vehicles) for a in self.authorisations]
 
         def capacity(kind: str, moment: datetime) -> int:
             total = sum(persons if kind == PERSON else vehicles
                         for start, end, persons, vehicles in visits if start <= moment < end)
-            return total + sum(a.max_persons if kind == PERSON else a.max_vehicles
-                               for a in authorisations if in_force(a, moment, self.settings.zone))
+            return total + sum(persons if kind == PERSON else vehicles
+                               for schedule, ended, persons, vehicles in shifts
+                               if (ended is None or moment < ended) and schedule.in_force(moment, zone))
 
         return capacity
 
