@@ -116,6 +116,12 @@ class CameraSettings(_Strict):
         10.0, gt=0.0, le=300.0,
         description="a live stream that delivers no frame for this long has stalled and is reconnected",
     )
+    record: bool = Field(False, description="keep the camera's stream as continuous recording (see recording:)")
+    detect_source: str | None = Field(
+        None,
+        description="a smaller stream of the same camera (its substream) that is analysed instead of source; "
+        "clips, snapshots, plates and recordings still come from source",
+    )
 
     @field_validator("classes")
     @classmethod
@@ -193,6 +199,20 @@ class EvidenceSettings(_Strict):
     snapshot_quality: int = Field(88, ge=30, le=100, description="JPEG quality of snapshots")
     retention_days: int | None = Field(
         None, ge=1, description="snapshots and clips older than this are deleted by `retention apply`; null: kept"
+    )
+
+
+class RecordingSettings(_Strict):
+    """Continuous recording of the cameras with ``record: true``: their own packets, in MP4 segments."""
+
+    segment_seconds: float = Field(
+        60.0, ge=2.0, le=3600.0, description="a segment closes at the first keyframe after this many seconds",
+    )
+    retention_days: int | None = Field(
+        None, ge=1, description="segments older than this are deleted by retention apply; null: kept by days",
+    )
+    max_disk_gb: float | None = Field(
+        None, gt=0.0, description="recordings beyond this size are deleted, oldest first; null: no quota",
     )
 
 
@@ -340,6 +360,7 @@ class Settings(BaseSettings):
     analysis: AnalysisSettings = AnalysisSettings()
     crosscheck: CrossCheckSettings = CrossCheckSettings()
     plates: PlateSettings = PlateSettings()
+    recording: RecordingSettings = RecordingSettings()
     cameras: tuple[CameraSettings, ...] = ()
 
     @classmethod
@@ -417,8 +438,9 @@ def _resolve_relative_paths(raw: dict[str, Any], base: Path) -> dict[str, Any]:
         if "/" in model or (base / model).exists():
             detector["model"] = resolve(model)
     for camera in raw.get("cameras") or []:
-        if isinstance(camera, dict) and isinstance(camera.get("source"), str) and _is_local_path(camera["source"]):
-            camera["source"] = resolve(camera["source"])
+        for key in ("source", "detect_source"):
+            if isinstance(camera, dict) and isinstance(camera.get(key), str) and _is_local_path(camera[key]):
+                camera[key] = resolve(camera[key])
     return raw
 
 

@@ -19,6 +19,7 @@ FIXED_EVENT_FIELDS = (
     "camera_id", "source_key", "track_id", "label", "direction", "occurred_at", "frame_index", "confidence",
     "box_x1", "box_y1", "box_x2", "box_y2", "snapshot_sha256", "clip_sha256", "evidence_error", "created_at",
     "plate_confidence", "plate_crop_sha256", "rides_track_id", "passage_id", "source_id",
+    "boxes_sha256", "clip_kind", "clip_start_seconds",
 )
 #: Events recorded before a fixed field existed (the plate fields, rides_track_id, passage_id,
 #: source_id) do not name it in
@@ -29,10 +30,10 @@ FIXED_EVENT_FIELDS = (
 #: until a correction's audit record does.
 AUDITED_EVENT_FIELDS = ("status", "visit_id", "authorisation_id", "snapshot_path", "clip_path",
                         "evidence_expired_at", "plate_text", "plate_status", "plate_corrected_by",
-                        "plate_crop_path")
+                        "plate_crop_path", "boxes_path")
 #: The event's evidence files: path field and hash field.
 EVIDENCE_FIELDS = (("snapshot_path", "snapshot_sha256"), ("clip_path", "clip_sha256"),
-                   ("plate_crop_path", "plate_crop_sha256"))
+                   ("plate_crop_path", "plate_crop_sha256"), ("boxes_path", "boxes_sha256"))
 EVIDENCE_PATH_FIELDS = tuple(path_field for path_field, _hash_field in EVIDENCE_FIELDS)
 #: Audit actions that record an event: stored by the pipeline, or sealed later (``integrity.seal_events``).
 RECORDED_ACTIONS = ("event.recorded", "event.sealed")

@@ -46,6 +46,13 @@ class PlateStatus(StrEnum):
     UNREADABLE = "unreadable"
 
 
+class ClipKind(StrEnum):
+    """How an event's clip was made."""
+
+    COPY = "copy"  # the camera's own H.264 packets, remuxed: boxes are drawn by the viewer
+    ENCODED = "encoded"  # decoded and re-encoded with the boxes burned in: sources a browser cannot play
+
+
 class Role(StrEnum):
     OPERATOR = "operator"
     GUARD = "guard"

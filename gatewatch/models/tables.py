@@ -164,10 +164,64 @@ class EntryEvent(SQLModel, table=True):
         default=None, description="a person's: the track id of the motorcycle or bicycle it rides; null: on foot "
         "(or recorded before riders were told)",
     )
+    boxes_path: str | None = Field(
+        default=None, max_length=500, description="JSON of every tracked box over the clip, relative to the data directory",
+    )
+    boxes_sha256: str | None = Field(default=None, max_length=64, description="of the boxes JSON as written")
+    clip_kind: str | None = Field(
+        default=None, max_length=16,
+        description="a ClipKind: copy (the camera's own packets) or encoded (re-encoded, boxes burned in)",
+    )
+    clip_start_seconds: float | None = Field(
+        default=None, description="where in the clip the pre-roll point lies: a copied clip starts at a keyframe",
+    )
 
     @property
     def box(self) -> tuple[float, float, float, float]:
         return (self.box_x1, self.box_y1, self.box_x2, self.box_y2)
+
+
+class EvidenceHold(SQLModel, table=True):
+    """A legal hold on an event's evidence: retention keeps it, and the recordings around it, until released.
+
+    A guard's confirmation of an intrusion places one; an auditor places and releases them. An
+    event is held while it has a hold with no ``released_at``.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: int = Field(foreign_key="entryevent.id", index=True)
+    reason: str = Field(min_length=1, max_length=500)
+    held_by: str = Field(max_length=100)
+    held_at: datetime = Field(default_factory=utcnow, sa_column=_time_column())
+    released_by: str | None = Field(default=None, max_length=100)
+    released_at: datetime | None = Field(default=None, sa_column=_time_column(nullable=True))
+
+
+class RecordingSegment(SQLModel, table=True):
+    """A piece of a camera's continuous recording: its own packets remuxed to MP4, hashed into the audit chain."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    camera_id: str = Field(foreign_key="camera.id", index=True)
+    started_at: datetime = Field(sa_column=_time_column(index=True))
+    ended_at: datetime = Field(sa_column=_time_column(index=True))
+    path: str | None = Field(default=None, max_length=500, description="relative to the data directory; null once deleted")
+    sha256: str = Field(max_length=64, description="of the file as written")
+    size_bytes: int
+    frames: int = Field(description="video packets in the segment")
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_time_column())
+    deleted_at: datetime | None = Field(
+        default=None, sa_column=_time_column(nullable=True), description="when retention deleted the file",
+    )
+
+
+class RecordingGap(SQLModel, table=True):
+    """A time a recording camera has no footage for, and why: the stream was down, the disk full, ..."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    camera_id: str = Field(foreign_key="camera.id", index=True)
+    started_at: datetime = Field(sa_column=_time_column(index=True))
+    ended_at: datetime | None = Field(default=None, sa_column=_time_column(nullable=True), description="null: still open")
+    reason: str = Field(max_length=500)
 
 
 class WatchlistPlate(SQLModel, table=True):

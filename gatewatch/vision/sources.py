@@ -18,7 +18,7 @@ as decoding. Indexes count the frames the source produced; a gap means frames we
 from __future__ import annotations
 
 import time
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -128,6 +128,7 @@ class Frame:
     index: int
     time: datetime
     picture: Picture
+    pts: int | None = None  # the decoder's presentation time, in the stream's time base; None: no packets
 
     @property
     def size(self) -> Size:
@@ -148,15 +149,27 @@ class Frame:
         return self.picture.i420(size)
 
 
+PacketListener = Callable[[av.Packet], None]
+
+
 class FrameSource(Protocol):
-    """What every source offers: a description, its nominal rate, and its frames in order."""
+    """What every source offers: a description, its nominal rate, and its frames in order.
+
+    ``stream`` is the demuxed video stream (codec, time base), None for a source with no packets
+    (a webcam through OpenCV). Each listener given to ``listen`` receives every video packet as
+    it is demuxed, before its frames are decoded, on the thread that reads the frames: packets are
+    the camera's own bytes, for evidence copied without encoding.
+    """
 
     description: str
     fps: float
     total_frames: int | None
     is_live: bool
+    stream: av.video.stream.VideoStream | None
 
     def frames(self) -> Iterator[Frame]: ...
+
+    def listen(self, listener: PacketListener) -> None: ...
 
     def close(self) -> None: ...
 
@@ -183,10 +196,14 @@ class _PyAvSource:
             container.close()
             raise SourceError(f"{self.description} holds no video")
         self._container = container
-        self._stream = container.streams.video[0]
+        self._stream = self.stream = container.streams.video[0]
         self._stream.thread_type = "AUTO"  # with one thread: none
         self._stream.codec_context.thread_count = threads
         self.fps = _rate_of(self._stream)
+        self._listeners: list[PacketListener] = []
+
+    def listen(self, listener: PacketListener) -> None:
+        self._listeners.append(listener)
 
     def _stamp(self, index: int) -> datetime:
         raise NotImplementedError
@@ -199,8 +216,11 @@ class _PyAvSource:
         index = 0
         try:
             for packet in self._packets():
+                if packet.size:  # not the empty packet that flushes the decoder at the end
+                    for listener in self._listeners:
+                        listener(packet)
                 for decoded in packet.decode():
-                    yield Frame(index, self._stamp(index), AvPicture(decoded))
+                    yield Frame(index, self._stamp(index), AvPicture(decoded), decoded.pts)
                     index += 1
         except av.FFmpegError as exc:
             raise SourceError(f"{self.description} {self._broken} after frame {index}: {exc}") from None
@@ -293,10 +313,11 @@ class StreamSource(_PyAvSource):
 
 
 class WebcamSource:
-    """A local camera device by index, read through OpenCV."""
+    """A local camera device by index, read through OpenCV: pictures only, no packets to copy."""
 
     is_live = True
     total_frames = None
+    stream = None
 
     def __init__(self, device: int) -> None:
         self.description = f"webcam {device}"
@@ -314,6 +335,9 @@ class WebcamSource:
                 raise SourceError(f"{self.description} stopped delivering frames after frame {index}")
             yield Frame(index, datetime.now(UTC), ArrayPicture(image))
             index += 1
+
+    def listen(self, listener: PacketListener) -> None:
+        """A webcam has no packets: its evidence is encoded from its pictures."""
 
     def close(self) -> None:
         self._capture.release()
