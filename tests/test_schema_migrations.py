@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlmodel import SQLModel
+from sqlmodel.sql.sqltypes import AutoString
 
 import gatewatch.models.tables  # noqa: F401 - registers every table on SQLModel.metadata
 
@@ -14,7 +15,7 @@ import gatewatch.models.tables  # noqa: F401 - registers every table on SQLModel
 def _same_type(_context: object, _inspected_column: object, _declared_column: object,
                inspected: sa.types.TypeEngine, declared: sa.types.TypeEngine) -> bool | None:
     """SQLModel declares free text as a VARCHAR without length; the migrations make it TEXT: the same."""
-    if isinstance(inspected, sa.Text) and isinstance(declared, sa.String) and declared.length is None:
+    if isinstance(inspected, sa.Text) and isinstance(declared, (sa.String, AutoString)) and declared.length is None:
         return False
     return None  # alembic's own comparison
 
