@@ -319,9 +319,13 @@ class ApiToken(SQLModel, table=True):
 
 
 class ReplayRun(SQLModel, table=True):
-    """A stored footage file analysed again as a camera, apart from the live events."""
+    """A stored footage file, or a camera's recorded period, analysed again as a camera, apart from the live events."""
 
     id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(default="file", max_length=16, description="file: a footage file; recording: a recorded period")
+    period_end: datetime | None = Field(
+        default=None, sa_column=_time_column(nullable=True), description="a recorded period's end; footage_start: its start",
+    )
     camera_id: str = Field(foreign_key="camera.id", index=True)
     source_key: str = Field(max_length=200, index=True, description="the footage, as the live events name it")
     video: str = Field(max_length=1000)
