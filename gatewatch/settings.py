@@ -197,6 +197,10 @@ class EvidenceSettings(_Strict):
         "superfast", description="libx264 preset: faster presets use less CPU and make larger clips",
     )
     snapshot_quality: int = Field(88, ge=30, le=100, description="JPEG quality of snapshots")
+    clip_mode: Literal["auto", "encode"] = Field(
+        "auto", description="auto: clips are the camera's own H.264 packets, encoded (boxes burned in) only for "
+        "sources a browser cannot play; encode: always encoded",
+    )
     retention_days: int | None = Field(
         None, ge=1, description="snapshots and clips older than this are deleted by `retention apply`; null: kept"
     )
