@@ -15,6 +15,7 @@ from gatewatch.cli.audit import audit
 from gatewatch.cli.authorisations import authorisations
 from gatewatch.cli.demo import demo
 from gatewatch.cli.events import events
+from gatewatch.cli.evidence import evidence
 from gatewatch.cli.export import export
 from gatewatch.cli.replay import replay, replay_run
 from gatewatch.cli.retention import retention
@@ -32,5 +33,5 @@ def main(verbose: bool) -> None:
 
 
 for _command in (process, worker, events, visits, authorisations, audit, export, retention, replay, replay_run,
-                 serve, users, tokens, demo):
+                 serve, users, tokens, demo, evidence):
     main.add_command(_command)

@@ -14,6 +14,9 @@ A visit is linked only when its cover holds the entry (``covers``): from ``windo
 before its check-in until ``cover_end``, at its gate or any gate, and for a vehicle only a
 visit with a vehicle. The cross-check's other conditions (first entry late, party full, plate)
 are what a guard's judgement overrides.
+
+A confirmed intrusion's evidence is put on legal hold in the same transaction (``holds``):
+retention keeps it until an auditor releases it, whatever is decided on the event later.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from sqlmodel import Session, select
 
 from gatewatch.audit import trail
 from gatewatch.crosscheck.service import LINK_FIELDS, MAX_VISIT_DAYS, check_event, cover_end, coverage_window
+from gatewatch.events.holds import hold_confirmed
 from gatewatch.events.queries import in_passage
 from gatewatch.models.enums import OPEN_STATUSES, EventStatus, PlateStatus, Role
 from gatewatch.models.tables import EntryEvent, Review, Visit
@@ -178,7 +182,11 @@ def decide(
         linked = _visit(session, visit_id)
         for target in targets:
             check_cover(linked, target, _required(settings))
-    return [_apply(session, target, decision, rule, note, linked, actor, role) for target in targets]
+    taken = [_apply(session, target, decision, rule, note, linked, actor, role) for target in targets]
+    if rule.to_status == EventStatus.CONFIRMED:
+        for target in targets:
+            hold_confirmed(session, target, actor=actor, role=role)
+    return taken
 
 
 def _required(settings: Settings | None) -> Settings:
