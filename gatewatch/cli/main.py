@@ -13,6 +13,7 @@ import click
 from gatewatch.cli.analysis import process, worker
 from gatewatch.cli.audit import audit
 from gatewatch.cli.authorisations import authorisations
+from gatewatch.cli.backup import backup, restore
 from gatewatch.cli.demo import demo
 from gatewatch.cli.events import events
 from gatewatch.cli.evidence import evidence
@@ -33,5 +34,5 @@ def main(verbose: bool) -> None:
 
 
 for _command in (process, worker, events, visits, authorisations, audit, export, retention, replay, replay_run,
-                 serve, users, tokens, demo, evidence):
+                 serve, users, tokens, demo, evidence, backup, restore):
     main.add_command(_command)
