@@ -126,7 +126,8 @@ def test_retention_apply_command_uses_the_configured_period(
     result = CliRunner().invoke(main, ["retention", "apply", "--config", str(config), "--db", database_url,
                                        "--by", "ops"])
     assert result.exit_code == 0, result.output
-    assert "1 events, deleted 2 files" in result.output
+    assert "evidence (evidence.retention_days 2)" in result.output  # says which retention it applied
+    assert "1 events, deleted 2 files" in result.output and "recordings" not in result.output
     assert reload(engine, old).evidence_expired_at is not None
     assert reload(engine, recent).evidence_expired_at is None
 
