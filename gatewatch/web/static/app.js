@@ -103,6 +103,191 @@ function confirmSubmit(event) {
   }
 }
 
+// --- the event's clip -----------------------------------------------------------------------
+// div[data-clip-start]: playback starts at the pre-roll point (a copied clip begins at the
+// keyframe before it). With data-boxes (the boxes JSON, gatewatch/vision/boxes.py), a canvas
+// over the video draws the camera's gate line and, for a copied clip (data-clip-kind="copy"),
+// the tracked boxes of the frame on screen: the event's track (data-track-id) thick, with its
+// caption, the others thin. It is kept in step with the frame shown by requestVideoFrameCallback
+// (metadata.mediaTime), falling back on the time events where a browser lacks it.
+const BOX_COLOUR = "rgb(255, 200, 0)"; // vision/evidence.py's BOX_COLOUR (BGR 0, 200, 255)
+const OTHER_COLOUR = "rgb(255, 255, 255)";
+const GATE_COLOUR = "rgb(0, 208, 255)";
+
+function validBoxes(data) {
+  return data !== null && typeof data === "object" && Array.isArray(data.frame_size)
+    && data.frame_size.length === 2 && data.frame_size.every((v) => Number(v) > 0) && Array.isArray(data.frames);
+}
+
+// The entry of `frames` (sorted by t) shown at `time`: the nearest, if within half a frame.
+function frameAt(frames, time, halfFrame) {
+  let low = 0;
+  let high = frames.length - 1;
+  while (low < high) { // the first frame at or after `time`
+    const middle = (low + high) >> 1;
+    if (frames[middle].t < time) {
+      low = middle + 1;
+    } else {
+      high = middle;
+    }
+  }
+  let best = null;
+  for (const index of [low - 1, low]) {
+    const frame = frames[index];
+    if (frame && Math.abs(frame.t - time) <= halfFrame && (!best || Math.abs(frame.t - time) < Math.abs(best.t - time))) {
+      best = frame;
+    }
+  }
+  return best;
+}
+
+// Half the usual time between the frames listed (their median gap), 20 ms when it cannot be told.
+function halfFrameOf(frames) {
+  const gaps = [];
+  for (let index = 1; index < frames.length; index += 1) {
+    gaps.push(frames[index].t - frames[index - 1].t);
+  }
+  gaps.sort((a, b) => a - b);
+  const median = gaps.length ? gaps[gaps.length >> 1] : 0;
+  return median > 0 ? median / 2 : 0.02;
+}
+
+function drawOverlay(canvas, data, frame, options) {
+  const ratio = window.devicePixelRatio || 1;
+  const width = Math.round(canvas.clientWidth * ratio);
+  const height = Math.round(canvas.clientHeight * ratio);
+  if (canvas.width !== width || canvas.height !== height) {
+    canvas.width = width;
+    canvas.height = height;
+  }
+  const context = canvas.getContext("2d");
+  context.clearRect(0, 0, width, height);
+  if (!options.shown) {
+    return;
+  }
+  // The picture is shown whole and centred in the video element (object-fit: contain).
+  const [frameWidth, frameHeight] = data.frame_size.map(Number);
+  const scale = Math.min(width / frameWidth, height / frameHeight);
+  const left = (width - frameWidth * scale) / 2;
+  const top = (height - frameHeight * scale) / 2;
+  const line = data.gate && Array.isArray(data.gate.line) ? data.gate.line : null;
+  if (line && line.length === 2) {
+    context.save();
+    context.strokeStyle = GATE_COLOUR;
+    context.lineWidth = 3 * ratio;
+    context.setLineDash([12 * ratio, 8 * ratio]);
+    context.beginPath();
+    context.moveTo(left + line[0][0] * frameWidth * scale, top + line[0][1] * frameHeight * scale);
+    context.lineTo(left + line[1][0] * frameWidth * scale, top + line[1][1] * frameHeight * scale);
+    context.stroke();
+    context.restore();
+  }
+  if (!frame || !Array.isArray(frame.boxes)) {
+    return;
+  }
+  const rect = (box) => [left + box[0] * scale, top + box[1] * scale, (box[2] - box[0]) * scale, (box[3] - box[1]) * scale];
+  const own = frame.boxes.filter((item) => item.track_id === options.trackId);
+  context.strokeStyle = OTHER_COLOUR;
+  context.lineWidth = Math.max(1, ratio);
+  frame.boxes.filter((item) => item.track_id !== options.trackId).forEach((item) => context.strokeRect(...rect(item.box)));
+  const thick = Math.max(3, Math.round(height / 240)) * ratio;
+  context.font = `600 ${Math.round(14 * ratio)}px system-ui, sans-serif`;
+  context.textBaseline = "top";
+  own.forEach((item) => {
+    const [x, y, w, h] = rect(item.box);
+    context.strokeStyle = BOX_COLOUR;
+    context.lineWidth = thick;
+    context.strokeRect(x, y, w, h);
+    const text = options.caption || item.label;
+    const textHeight = Math.round(18 * ratio);
+    const textTop = Math.max(0, y - thick / 2 - textHeight);
+    context.fillStyle = BOX_COLOUR;
+    context.fillRect(x - thick / 2, textTop, context.measureText(text).width + 8 * ratio, textHeight);
+    context.fillStyle = "rgb(0, 0, 0)";
+    context.fillText(text, x - thick / 2 + 4 * ratio, textTop + 2 * ratio);
+  });
+}
+
+function clipViewer(container) {
+  const video = container.querySelector("video");
+  const canvas = container.querySelector("canvas");
+  const start = Number(container.dataset.clipStart || 0);
+  const toStart = () => {
+    if (start > 0 && video.currentTime < start) {
+      video.currentTime = Math.min(start, video.duration || start);
+    }
+  };
+  if (video.readyState >= 1) {
+    toStart();
+  } else {
+    video.addEventListener("loadedmetadata", toStart, { once: true });
+  }
+  if (!canvas || !container.dataset.boxes) {
+    return;
+  }
+  const toggle = container.querySelector("#overlay-shown");
+  const crossing = container.querySelector("#seek-crossing");
+  const options = {
+    shown: !toggle || toggle.checked,
+    trackId: Number(container.dataset.trackId),
+    caption: container.dataset.caption || "",
+  };
+  const copied = container.dataset.clipKind === "copy";
+  let data = null;
+  let halfFrame = 0.02;
+  let shownTime = null; // the media time of the frame on screen; null while the poster shows
+  const redraw = () => {
+    if (!data) {
+      return;
+    }
+    const frame = copied && shownTime !== null ? frameAt(data.frames, shownTime, halfFrame) : null;
+    drawOverlay(canvas, data, frame, options);
+    canvas.dataset.mediaTime = shownTime === null ? "" : String(shownTime); // what is drawn, for tests
+  };
+  if ("requestVideoFrameCallback" in HTMLVideoElement.prototype) {
+    const step = (_now, metadata) => {
+      shownTime = metadata.mediaTime;
+      redraw();
+      video.requestVideoFrameCallback(step);
+    };
+    video.requestVideoFrameCallback(step);
+  } else {
+    ["seeked", "timeupdate", "loadeddata"].forEach((name) => video.addEventListener(name, () => {
+      shownTime = video.currentTime;
+      redraw();
+    }));
+  }
+  if ("ResizeObserver" in window) {
+    new ResizeObserver(redraw).observe(video);
+  }
+  if (toggle) {
+    toggle.addEventListener("change", () => {
+      options.shown = toggle.checked;
+      redraw();
+    });
+  }
+  fetch(container.dataset.boxes, { credentials: "same-origin", headers: { Accept: "application/json" } })
+    .then((response) => (response.ok ? response.json() : null))
+    .then((loaded) => {
+      if (!validBoxes(loaded)) {
+        return;
+      }
+      data = loaded;
+      data.frames = data.frames.filter((frame) => frame && Number.isFinite(frame.t)).sort((a, b) => a.t - b.t);
+      halfFrame = halfFrameOf(data.frames);
+      if (crossing && Number.isFinite(data.crossing_seconds)) {
+        crossing.classList.remove("hidden");
+        crossing.addEventListener("click", () => {
+          video.pause();
+          video.currentTime = data.crossing_seconds;
+        });
+      }
+      canvas.dataset.ready = "true";
+      redraw();
+    })
+    .catch(() => undefined); // no boxes to draw: the clip plays as it is
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   const invalid = document.querySelector("[aria-invalid='true']");
   if (invalid) {
@@ -110,6 +295,7 @@ document.addEventListener("DOMContentLoaded", () => {
   }
   document.querySelectorAll("[data-poll]").forEach(watchState);
   document.querySelectorAll("[data-refresh-seconds]").forEach(refreshEvery);
+  document.querySelectorAll("[data-clip-start]").forEach(clipViewer);
   document.addEventListener("keydown", keyboardList);
   document.addEventListener("submit", confirmSubmit);
 });

@@ -1,4 +1,5 @@
-"""Snapshots, plate crops and clips, only for people logged in, with range requests so clips can be scrubbed."""
+"""Snapshots, plate crops, clips and the boxes drawn over them, only for people logged in, with range
+requests so clips can be scrubbed."""
 
 from __future__ import annotations
 
@@ -61,3 +62,10 @@ def thumbnail(event_id: int) -> Response:
 @access.allow(access.EVERYONE)
 def clip(event_id: int) -> Response:
     return _send(evidence_files.resolve(settings().data_dir, _event(event_id).clip_path), "video/mp4")
+
+
+@bp.get("/<int:event_id>/boxes.json")
+@access.allow(access.EVERYONE)
+def boxes(event_id: int) -> Response:
+    """The tracked boxes over the clip (``gatewatch.vision.boxes``' format), which the event page draws."""
+    return _send(evidence_files.resolve(settings().data_dir, _event(event_id).boxes_path), "application/json")
