@@ -14,6 +14,7 @@ import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
+from functools import partial
 
 import sqlalchemy as sa
 
@@ -22,6 +23,7 @@ from gatewatch.camera.analysis import make_pipeline
 from gatewatch.camera.backoff import backoff_delay
 from gatewatch.camera.footage import file_source_key, live_source_key, sync_camera
 from gatewatch.camera.recording import StoredEvent, remove_stale_partial_files
+from gatewatch.camera.segments import SegmentLog, remove_stale_partial_segments, segment_path
 from gatewatch.camera.store import EventStore, EventWriter
 from gatewatch.models.db import session_scope
 from gatewatch.models.tables import Camera
@@ -30,7 +32,8 @@ from gatewatch.vision.detector import load_model
 from gatewatch.vision.plate_reader import PlateReader
 from gatewatch.vision.redaction import redact_url
 from gatewatch.vision.runstats import RunStats
-from gatewatch.vision.sources import Frame, SourceError, open_source
+from gatewatch.vision.segments import SegmentRecorder
+from gatewatch.vision.sources import Frame, FrameSource, SourceError, open_source
 
 log = logging.getLogger(__name__)
 
@@ -140,6 +143,22 @@ def _back_off(camera_id: str, failures: int, reason: str, stop: threading.Event)
     stop.wait(delay)
 
 
+def _recorder(settings: Settings, camera: CameraSettings, source: FrameSource,
+              segments: SegmentLog | None) -> SegmentRecorder | None:
+    """A recorder of ``source``'s packets into segments, listening to it, for a camera with ``record: true``."""
+    if segments is None:
+        return None
+    if source.stream is None:
+        log.warning("%s: %s has no packets to record; record: true needs a stream or a file", camera.id,
+                    source.description)
+        return None
+    recorder = SegmentRecorder(source.stream, partial(segment_path, settings.data_dir, camera.id),
+                               settings.recording.segment_seconds, segments.segment, segments.gap,
+                               start=getattr(source, "start", None), name=f"segments-{camera.id}")
+    source.listen(recorder)
+    return recorder
+
+
 def run_camera(engine: sa.Engine, settings: Settings, camera: CameraSettings, stop: threading.Event) -> None:
     """Analyse ``camera`` until ``stop`` is set; a stored file as camera source is analysed once.
 
@@ -148,7 +167,8 @@ def run_camera(engine: sa.Engine, settings: Settings, camera: CameraSettings, st
     since waiting will not mend it. The events a session left are stored on a thread of their
     own while the next session runs: writing their evidence must not keep the camera unwatched.
     An external camera (another system posts its crossings) has nothing to analyse: only its row
-    is written.
+    is written. A camera with ``record: true`` also keeps its stream in segments
+    (``gatewatch.camera.segments``); the time a live stream is down is recorded as a gap.
     """
     sync_camera(engine, camera)
     if camera.is_external:
@@ -156,6 +176,19 @@ def run_camera(engine: sa.Engine, settings: Settings, camera: CameraSettings, st
         return
     if removed := remove_stale_partial_files(settings.data_dir, camera.id):
         log.info("%s: removed %d partial evidence files left by an earlier crash", camera.id, removed)
+    if camera.record and (removed := remove_stale_partial_segments(settings.data_dir, camera.id)):
+        log.info("%s: removed %d partial segment files left by an earlier crash", camera.id, removed)
+    segments = SegmentLog(engine, settings.data_dir, camera.id, actor=WORKER_ACTOR) if camera.record else None
+    try:
+        _run_sessions(engine, settings, camera, stop, segments)
+    finally:
+        if segments is not None:
+            segments.close()
+
+
+def _run_sessions(engine: sa.Engine, settings: Settings, camera: CameraSettings, stop: threading.Event,
+                  segments: SegmentLog | None) -> None:
+    """``run_camera``'s loop: one session per open of the source."""
     status = CameraStatus(engine, camera.id, live=_is_live(camera.source))
     model = None
     plates = PlateReader(settings.plates)  # its OCR engine is built at the first vehicle, then kept
@@ -168,6 +201,8 @@ def run_camera(engine: sa.Engine, settings: Settings, camera: CameraSettings, st
                                      decode_threads=settings.analysis.decode_threads)
             except SourceError as exc:
                 status.disconnected(str(exc), count_reconnect=failures > 0)
+                if segments is not None:
+                    segments.stream_down(redact_url(str(exc)))
                 if not status.live:
                     raise
                 failures += 1
@@ -179,13 +214,18 @@ def run_camera(engine: sa.Engine, settings: Settings, camera: CameraSettings, st
             writer = EventWriter(EventStore(engine, settings, camera, key, plates), times=stats.stages)
             pipeline = make_pipeline(settings, camera, model)
             status.follow(stats, source.fps, attempts=failures + 1)
+            recorder = _recorder(settings, camera, source, segments)
             try:
                 pipeline.run(source, writer.submit, stop=stop, on_frame=status.on_frame, stats=stats)
                 log.info("%s: %s", camera.id, stats.describe(source.fps))
             except SourceError as exc:
                 log.warning("%s: %s; reconnecting", camera.id, redact_url(str(exc)))
                 status.disconnected(str(exc), count_reconnect=True)
+                if segments is not None:
+                    segments.stream_down(redact_url(str(exc)))
             finally:
+                if recorder is not None:
+                    recorder.close()  # the last segment closes where the stream ended
                 source.close()
                 if closing is not None:
                     closing.result()  # a storing failure ends the worker, as it always has

@@ -7,7 +7,8 @@ deleted) and records standing in another place than the one they were chained in
 From the same pass it knows what every event looked like when stored (its ``event.recorded``
 record) and every audited change since (reviews, automatic resolutions, retention), and
 compares each event row and each evidence file with that. A file deleted by retention is
-reported as expired, not missing: retention's audit record says so.
+reported as expired, not missing: retention's audit record says so. Continuous recording's
+segments and gaps are checked the same way, in the same pass (``segment_integrity``).
 
 Only one check runs at a time, from the web or the command line: ``verify_integrity_exclusive``
 holds the database lock ``integrity`` (``gatewatch.models.locks``) while it walks, and raises
@@ -146,10 +147,15 @@ class IntegrityReport:
     event_issues: IssueList = field(default_factory=IssueList)
     file_issues: IssueList = field(default_factory=IssueList)
     expired: IssueList = field(default_factory=IssueList)  # not a problem: deleted by retention, as recorded
+    segments: int = 0  # continuous recording's segments and gaps checked (their files count in ``files``)
+    gaps: int = 0
+    recording_issues: IssueList = field(default_factory=IssueList)  # segment and gap rows
+    expired_segments: IssueList = field(default_factory=IssueList)  # segment files deleted by retention
 
     @property
     def ok(self) -> bool:
-        return not (self.chain.total or self.event_issues.total or self.file_issues.total)
+        return not (self.chain.total or self.event_issues.total or self.file_issues.total
+                    or self.recording_issues.total)
 
     @property
     def first_break(self) -> ChainIssue | None:
@@ -160,7 +166,7 @@ class IntegrityReport:
         data = asdict(self)
         data["checked_at"] = self.checked_at.isoformat()
         data["ok"] = self.ok
-        for name in ("chain", "event_issues", "file_issues"):
+        for name in ("chain", "event_issues", "file_issues", "recording_issues"):
             for item, issue in zip(data[name]["items"], getattr(self, name).items, strict=True):
                 item["message"] = issue.message
         return data
@@ -168,18 +174,21 @@ class IntegrityReport:
     def lines(self) -> list[str]:
         """The report as text, problems first."""
         out = [f"audit chain: {self.records} records, head seq {self.head_seq} sha256 {self.head_sha256}"]
-        for title, issues in (("chain", self.chain), ("events", self.event_issues), ("files", self.file_issues)):
+        for title, issues in (("chain", self.chain), ("events", self.event_issues), ("files", self.file_issues),
+                              ("recordings", self.recording_issues)):
             out += [f"  {title}: {issue.message}" for issue in issues.items]
             if issues.total > len(issues.items):
                 out.append(f"  {title}: ... and {issues.total - len(issues.items)} more")
         files = f"{self.files} evidence files" if self.files_checked else "evidence files not checked"
         out.append(f"events: {self.events} checked; {files}; {self.expired.total} files deleted by retention")
+        out.append(f"recordings: {self.segments} segments and {self.gaps} gaps checked; "
+                   f"{self.expired_segments.total} segment files deleted by retention")
         if self.chain.items:
             first = self.chain.items[0]
             out.append(f"FIRST BREAK: record id {first.record_id} (seq {first.seq}): {first.kind}")
         out.append("OK: the records and evidence are as written" if self.ok else
-                   f"FAILED: {self.chain.total} chain, {self.event_issues.total} event and "
-                   f"{self.file_issues.total} file problems")
+                   f"FAILED: {self.chain.total} chain, {self.event_issues.total} event, "
+                   f"{self.file_issues.total} file and {self.recording_issues.total} recording problems")
         return out
 
 
@@ -260,7 +269,7 @@ class _ChainWalk:
 # --- events and files -------------------------------------------------------------------------
 
 
-def _canonical(values: Mapping[str, Any]) -> dict[str, Any]:
+def canonical_values(values: Mapping[str, Any]) -> dict[str, Any]:
     """Values as they compare with what an audit record holds: through the same canonical JSON."""
     return json.loads(trail.canonical_json(dict(values)) or "{}")
 
@@ -305,7 +314,7 @@ class _EventLedger:
                                          f"event #{event_id} has no event.recorded audit record: stored outside "
                                          "the application, or before the chain (`gatewatch audit seal`)"))
             return
-        actual = _canonical({name: event[name] for name in _CHECKED_EVENT_FIELDS})
+        actual = canonical_values({name: event[name] for name in _CHECKED_EVENT_FIELDS})
         for name in _CHECKED_EVENT_FIELDS:
             if name in recorded.expected and actual[name] != recorded.expected[name]:
                 self.report.event_issues.add(EventIssue(
@@ -348,7 +357,9 @@ def _stream(session: Session, query: sa.Select[Any]) -> Iterator[Mapping[str, An
 
 
 def verify_integrity(engine: sa.Engine, settings: Settings, *, check_files: bool = True) -> IntegrityReport:
-    """Walk the audit chain, the events and (unless ``check_files`` is False) their files."""
+    """Walk the audit chain, the events, the recordings and (unless ``check_files`` is False) their files."""
+    from gatewatch.evidence.segment_integrity import RecordingLedger  # it builds on this module's report
+
     report = IntegrityReport(checked_at=utcnow(), files_checked=check_files)
     records = AuditRecord.__table__
     with Session(engine) as session, engine.connect() as lookups:
@@ -356,10 +367,11 @@ def verify_integrity(engine: sa.Engine, settings: Settings, *, check_files: bool
             found = lookups.execute(sa.select(records).where(records.c.sha256 == sha256).limit(1)).mappings()
             return found.first()
 
-        walk, ledger = _ChainWalk(report, by_hash), _EventLedger(report)
+        walk, ledger, recordings = _ChainWalk(report, by_hash), _EventLedger(report), RecordingLedger(report)
         for row in _stream(session, sa.select(records).where(records.c.seq.is_not(None)).order_by(records.c.seq)):
             walk.add(row)
             ledger.add(row)
+            recordings.add(row)
         walk.finish(session.get(AuditChainHead, 1))
         for row in _stream(session, sa.select(records).where(records.c.seq.is_(None)).order_by(records.c.id)):
             report.chain.add(ChainIssue(ChainProblem.UNCHAINED, row["id"], None,
@@ -369,6 +381,7 @@ def verify_integrity(engine: sa.Engine, settings: Settings, *, check_files: bool
         for row in _stream(session, sa.select(events).order_by(events.c.id)):
             ledger.check(row, settings.data_dir, check_files)
         ledger.finish()
+        recordings.check(session, settings.data_dir, check_files)
     return report
 
 
