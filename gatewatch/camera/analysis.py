@@ -48,7 +48,7 @@ def make_pipeline(settings: Settings, camera: CameraSettings, model: Any = None)
     same settings finds the same crossings. Raises DetectorError for a model that cannot be loaded.
     """
     tracker = YoloTracker(settings.detector, camera.classes, model=model)
-    return GatePipeline(camera, tracker, settings.evidence, settings.analysis)
+    return GatePipeline(camera, tracker, settings.evidence, settings.analysis, settings.plates)
 
 
 def analyse_file(

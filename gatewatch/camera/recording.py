@@ -6,7 +6,7 @@ renders and encodes a draft's evidence, and crossings other systems post can be 
 Evidence paths are relative to the data directory, so the store can move with it.
 
 Each stored event gets an ``event.recorded`` audit record holding its fields as stored,
-including the SHA-256 of its snapshot and clip, so the audit chain vouches for the event row
+including the SHA-256 of its snapshot, clip and boxes file, so the audit chain vouches for the event row
 and its files (``gatewatch.evidence.integrity`` checks both against it).
 """
 
@@ -30,24 +30,35 @@ from gatewatch.crosscheck.passages import passage_of
 from gatewatch.crosscheck.service import check_event
 from gatewatch.evidence.files import PARTIAL_FILES, SHARED_MODE, write_atomic
 from gatewatch.models.db import session_scope
-from gatewatch.models.enums import EventStatus, PlateStatus
+from gatewatch.models.enums import ClipKind, EventStatus, PlateStatus
 from gatewatch.models.tables import EntryEvent
 from gatewatch.settings import Settings
 from gatewatch.vision.gate import Crossing
 
 log = logging.getLogger(__name__)
 
-EvidenceKind = Literal["snapshot", "clip", "plate_crop"]
+EvidenceKind = Literal["snapshot", "clip", "plate_crop", "boxes"]
 #: How each kind of evidence file's name ends; its path and hash go to ``<kind>_path`` and ``<kind>_sha256``.
-EVIDENCE_SUFFIXES: dict[EvidenceKind, str] = {"snapshot": ".jpg", "clip": ".mp4", "plate_crop": "-plate.jpg"}
+EVIDENCE_SUFFIXES: dict[EvidenceKind, str] = {
+    "snapshot": ".jpg", "clip": ".mp4", "plate_crop": "-plate.jpg", "boxes": "-boxes.json",
+}
 
 
 @dataclass(frozen=True)
 class EvidenceFile:
-    """One evidence file, encoded: a snapshot (JPEG) or a clip (MP4)."""
+    """One evidence file, encoded: a snapshot (JPEG), a clip (MP4) or the boxes over the clip (JSON)."""
 
-    kind: Literal["snapshot", "clip"]
+    kind: Literal["snapshot", "clip", "boxes"]
     data: bytes
+
+
+@dataclass(frozen=True)
+class ClipFile:
+    """The event's clip (MP4), how it was made (a ``ClipKind``) and where in it the pre-roll point lies."""
+
+    data: bytes
+    kind: ClipKind
+    start_seconds: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -59,7 +70,7 @@ class PlateReading:
     crop: bytes = b""
 
 
-Evidence = EvidenceFile | PlateReading
+Evidence = EvidenceFile | ClipFile | PlateReading
 
 
 @dataclass(frozen=True)
@@ -121,6 +132,9 @@ class EventRecorder:
             for item in evidence:
                 if isinstance(item, EvidenceFile):
                     self._write(event, crossing, item.kind, item.data)
+                elif isinstance(item, ClipFile):
+                    self._write(event, crossing, "clip", item.data)
+                    event.clip_kind, event.clip_start_seconds = item.kind.value, round(item.start_seconds, 4)
                 elif item.text is None:
                     event.plate_status = PlateStatus.UNREADABLE.value
                 else:

@@ -1,7 +1,9 @@
 """The event store's camera side: turns each draft of the analysis into evidence bytes and stores it.
 
-A draft's snapshot is rendered as a JPEG and its clip, encoded beside the analysis
-(``gatewatch.vision.clips``), muxed into an MP4; vehicles' plates are read. The core
+A draft's snapshot is rendered as a JPEG and its clip, the camera's own packets or encoded beside
+the analysis (``gatewatch.vision.clips``), muxed into an MP4, with the tracked boxes over it as
+JSON beside it (``gatewatch.vision.boxes``); vehicles' plates are read from their widest views
+at full resolution. The core
 (``gatewatch.camera.recording``) writes the files, the row, its cross-check and audit record.
 Storing runs on its own thread (``EventWriter``) so that this never holds up analysis.
 """
@@ -16,8 +18,17 @@ from collections.abc import Iterator
 
 import sqlalchemy as sa
 
-from gatewatch.camera.recording import EventRecorder, Evidence, EvidenceFile, PlateReading, StoredEvent
+from gatewatch.camera.recording import (
+    ClipFile,
+    EventRecorder,
+    Evidence,
+    EvidenceFile,
+    PlateReading,
+    StoredEvent,
+)
+from gatewatch.models.enums import ClipKind
 from gatewatch.settings import PLATED_CLASSES, CameraSettings, Settings
+from gatewatch.vision.boxes import boxes_json
 from gatewatch.vision.clips import lower_priority
 from gatewatch.vision.evidence import clip_mp4, encode_jpeg, snapshot_jpeg
 from gatewatch.vision.plate_reader import PlateReader, View
@@ -55,19 +66,39 @@ class EventStore:
         if draft.snapshot is not None and draft.snapshot_box is not None:
             snapshot = snapshot_jpeg(draft.snapshot, draft.snapshot_box, draft.caption, quality)
             yield EvidenceFile("snapshot", snapshot)
-        if draft.encoded is not None:
-            yield EvidenceFile("clip", clip_mp4(draft.encoded.result()))
+        clip = self._clip(draft)
+        if clip is not None:
+            yield clip
+            if draft.timeline is not None:
+                yield EvidenceFile("boxes", self._boxes(draft))
         if draft.crossing.label in PLATED_CLASSES and self.settings.plates.enabled:
             yield self._read_plate(draft, quality)
 
-    def _read_plate(self, draft: EventDraft, quality: int) -> PlateReading:
-        """Read the vehicle's plate from its views, the snapshot and the clip's frames; the crop as a JPEG.
+    @staticmethod
+    def _clip(draft: EventDraft) -> ClipFile | None:
+        """The clip as an MP4: the camera's packets remuxed, or the encoder's (which may have failed: OSError)."""
+        if draft.copied is not None:
+            start = draft.timeline.start_seconds if draft.timeline is not None else 0.0
+            return ClipFile(clip_mp4(draft.copied), ClipKind.COPY, start)
+        if draft.encoded is not None:
+            return ClipFile(clip_mp4(draft.encoded.result()), ClipKind.ENCODED)
+        return None
 
-        Clip frames are kept as YUV; the reader turns into an image only the views it reads,
-        the largest ones where the plate is big enough.
+    def _boxes(self, draft: EventDraft) -> bytes:
+        assert draft.timeline is not None
+        size = draft.frame_size
+        if size is None and draft.snapshot is not None:
+            size = (draft.snapshot.shape[1], draft.snapshot.shape[0])
+        return boxes_json(draft.timeline, camera_id=self.camera.id, track_id=draft.crossing.track_id,
+                          frame_size=size or (0, 0), gate=self.camera.gate)
+
+    def _read_plate(self, draft: EventDraft, quality: int) -> PlateReading:
+        """Read the vehicle's plate from its widest views and the snapshot, at full resolution; the crop as a JPEG.
+
+        Views are decoded pictures; the reader turns into an image only the views it reads, the
+        widest ones where the plate is big enough.
         """
-        track = draft.crossing.track_id
-        views: list[View] = [(lambda f=f: f.image, f.boxes[track]) for f in draft.clip if track in f.boxes]
+        views: list[View] = [(v.frame.bgr, v.box) for v in draft.views]
         if draft.snapshot is not None and draft.snapshot_box is not None:
             views.append((draft.snapshot, draft.snapshot_box))
         read = self._plates.read_track(views)

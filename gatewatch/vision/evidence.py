@@ -1,8 +1,10 @@
-"""Encodes an event's evidence: a JPEG snapshot and an H.264 MP4 clip that browsers play.
+"""Makes an event's evidence: a JPEG snapshot and an H.264 MP4 clip that browsers play.
 
-A clip is encoded by a ``ClipStream``: one libx264 session whose packets, from a forced keyframe
-on, make a clip of their own, so events whose clips overlap share one encoding of the frames
-they have in common (``clips.ClipEncoder``) and each gets its own MP4 by ``clip_mp4``.
+A clip is the camera's own packets (``packets.CopiedClip``), muxed into an MP4 as they are, or,
+for a source a browser cannot play, encoded with the boxes burned in. An encoded clip is made
+by a ``ClipStream``: one libx264 session whose packets, from a forced keyframe on, make a clip
+of their own, so events whose clips overlap share one encoding of the frames they have in
+common (``clips.ClipEncoder``). Either way each gets its own MP4 by ``clip_mp4``.
 
 Evidence comes out as bytes: the event store (``gatewatch.camera``) writes the files.
 """
@@ -18,6 +20,7 @@ import cv2
 import numpy as np
 
 from gatewatch.vision.objects import Box
+from gatewatch.vision.packets import CopiedClip, StoredPacket
 
 BOX_COLOUR = (0, 200, 255)  # BGR amber: visible on asphalt, grass and clothing alike
 
@@ -130,23 +133,38 @@ class ClipStream:
         return self.stream.encode(frame)
 
 
-def clip_mp4(clip: EncodedClip) -> bytes:
+def clip_mp4(clip: EncodedClip | CopiedClip) -> bytes:
     """An MP4 (faststart) of ``clip``'s packets as they are, their time starting at 0.
 
-    Muxing only, no encoding: cheap. Moving the index to the front (faststart) makes FFmpeg read
-    the file back by opening it again; ``io_open`` hands it a copy of what was written so far.
+    Muxing only, no encoding: cheap. A copied clip's packets keep their bytes and their order
+    (decode order), and their times keep their offsets: both shift by the first frame's pts, so
+    the first frame is shown at 0 and B-frames decoded before it get negative decode times (the
+    MP4 says so in an edit list, as FFmpeg writes any H.264 with B-frames). Moving the index to
+    the front (faststart) makes FFmpeg read the file back by opening it again; ``io_open`` hands
+    it a copy of what was written so far. OSError when FFmpeg refuses the packets.
     """
     if not clip.packets:
         raise ValueError("a clip needs at least one frame")
-    first = clip.packets[0].pts
+    if isinstance(clip, EncodedClip):  # no B-frames: decoded in the order shown
+        time_base = clip.packets[0].time_base
+        packets = [StoredPacket(bytes(p), p.pts, p.pts, p.is_keyframe, p.duration or 0) for p in clip.packets]
+    else:
+        time_base, packets = clip.time_base, list(clip.packets)
+    first = packets[0].pts
     out = io.BytesIO()
-    with av.open(out, mode="w", format="mp4", options={"movflags": "+faststart"},
-                 io_open=lambda _url, _flags, _options: io.BytesIO(out.getvalue())) as container:
-        stream = container.add_stream_from_template(clip.stream)
-        stream.codec_context.extradata = clip.stream.codec_context.extradata
-        for packet in clip.packets:
-            copy = av.Packet(bytes(packet))  # the same packet may go to several files
-            copy.pts = copy.dts = packet.pts - first
-            copy.is_keyframe, copy.time_base, copy.stream = packet.is_keyframe, packet.time_base, stream
-            container.mux(copy)
+    try:
+        with av.open(out, mode="w", format="mp4", options={"movflags": "+faststart"},
+                     io_open=lambda _url, _flags, _options: io.BytesIO(out.getvalue())) as container:
+            stream = container.add_stream_from_template(clip.stream)
+            stream.codec_context.extradata = clip.stream.codec_context.extradata
+            for packet in packets:
+                copy = av.Packet(packet.data)
+                copy.pts = packet.pts - first
+                copy.dts = (packet.dts if packet.dts is not None else packet.pts) - first
+                copy.is_keyframe, copy.time_base, copy.stream = packet.keyframe, time_base, stream
+                if packet.duration:
+                    copy.duration = packet.duration
+                container.mux(copy)
+    except av.FFmpegError as exc:  # recorded on the event, as a clip that could not be encoded is
+        raise OSError(f"the clip could not be muxed: {exc}") from None
     return out.getvalue()

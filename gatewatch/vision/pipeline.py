@@ -2,8 +2,13 @@
 
 It knows nothing of storage: every finished ``EventDraft`` goes to the sink it is given. Frames
 are decoded ahead on a thread of their own (``analysis.read_ahead``); a live source drops its
-oldest waiting frames rather than let analysis lag ever further behind. Clips are encoded on a
-thread of their own too (``clips.ClipEncoder``), so three threads share the work of a camera.
+oldest waiting frames rather than let analysis lag ever further behind.
+
+A source whose stream a browser plays (H.264) gets clips of its own packets: a ``PacketRing``
+listens to the source from before its first packet and keeps the recent ones, and a crossing's
+clip is cut from it (``recorder``). Any other source (H.265, MJPEG, a webcam, or
+``evidence.clip_mode: encode``) gets its clips encoded on a thread of their own
+(``clips.ClipEncoder``), so three threads share the work of such a camera.
 """
 
 from __future__ import annotations
@@ -13,16 +18,29 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 
-from gatewatch.settings import AnalysisSettings, CameraSettings, EvidenceSettings
+from gatewatch.models.enums import ClipKind
+from gatewatch.settings import (
+    PLATED_CLASSES,
+    AnalysisSettings,
+    CameraSettings,
+    EvidenceSettings,
+    PlateSettings,
+)
 from gatewatch.vision.analyser import FrameAnalyser
 from gatewatch.vision.clips import ClipEncoder
 from gatewatch.vision.detector import YoloTracker
+from gatewatch.vision.packets import PacketRing, clip_kind_of
 from gatewatch.vision.reader import ReadAhead
 from gatewatch.vision.recorder import EventDraft, EvidenceRecorder
 from gatewatch.vision.runstats import RunStats, StageTimes
 from gatewatch.vision.sources import Frame, FrameSource
+from gatewatch.vision.views import LargestViews
 
 log = logging.getLogger(__name__)
+
+#: Seconds of packets kept beyond a clip's own, for the frames decoded ahead of analysis and
+#: those inside the decoder (B-frames, frame threads) when the clip is cut.
+PACKET_SLACK_SECONDS = 2.0
 
 
 def _timed(frames: Iterable[Frame], times: StageTimes) -> Iterator[Frame]:
@@ -40,11 +58,12 @@ class GatePipeline:
     """Runs one camera's analysis over a source until it ends or ``stop`` is set."""
 
     def __init__(self, camera: CameraSettings, tracker: YoloTracker, evidence: EvidenceSettings,
-                 analysis: AnalysisSettings | None = None) -> None:
+                 analysis: AnalysisSettings | None = None, plates: PlateSettings | None = None) -> None:
         self.camera = camera
         self.tracker = tracker
         self.evidence = evidence
         self.analysis = analysis or AnalysisSettings()
+        self.plates = plates  # None: no vehicle's views are kept for its plate
 
     def run(
         self,
@@ -62,6 +81,7 @@ class GatePipeline:
         analyser: FrameAnalyser | None = None
         recorder: EvidenceRecorder | None = None
         clips: ClipEncoder | None = None
+        packets = self._packets(source)  # listening before the first packet is read
         reader = self._reader(source)
 
         def emit(drafts: list[EventDraft]) -> None:
@@ -73,8 +93,10 @@ class GatePipeline:
             for frame in _timed(reader if reader is not None else source.frames(), stats.stages):
                 if analyser is None or recorder is None:
                     analyser = FrameAnalyser(self.camera, self.tracker, self.analysis, frame.size, stats)
-                    clips = ClipEncoder(self.evidence, name=f"clips-{self.camera.id}", times=stats.stages)
-                    recorder = EvidenceRecorder(self.evidence, source.fps, *frame.size, clips=clips)
+                    if packets is None:
+                        clips = ClipEncoder(self.evidence, name=f"clips-{self.camera.id}", times=stats.stages)
+                    recorder = EvidenceRecorder(self.evidence, source.fps, *frame.size, clips=clips,
+                                                packets=packets, views=self._views())
                 result = analyser.analyse(frame)
                 with stats.stages.measure("record"):
                     emit(recorder.add(frame, result.objects, result.crossings, measured=result.measured))
@@ -100,6 +122,20 @@ class GatePipeline:
                     clips.close()
         stats.seconds = time.perf_counter() - started
         return stats
+
+    def _packets(self, source: FrameSource) -> PacketRing | None:
+        """A ring of ``source``'s packets, listening to it, when its clips are copied; None when encoded."""
+        if clip_kind_of(source.stream, self.evidence.clip_mode) is not ClipKind.COPY:
+            return None
+        ahead = max(1, self.analysis.read_ahead) / source.fps
+        ring = PacketRing(self.evidence.pre_seconds + self.evidence.post_seconds + ahead + PACKET_SLACK_SECONDS)
+        source.listen(ring.add)
+        return ring
+
+    def _views(self) -> LargestViews | None:
+        if self.plates is None or not self.plates.enabled:
+            return None
+        return LargestViews(PLATED_CLASSES, self.plates.crops_per_track)
 
     def _reader(self, source: FrameSource) -> ReadAhead | None:
         # A live source always gets one: analysis must never fall ever further behind it.
