@@ -52,6 +52,14 @@ class InvalidReason(HoldError):
     """The reason is blank (for a hold) or longer than ``MAX_REASON_LENGTH``."""
 
 
+class ReasonRequired(InvalidReason):
+    pass
+
+
+class ReasonTooLong(InvalidReason):
+    pass
+
+
 def held(event_id: Any = EntryEvent.id) -> sa.ColumnElement[bool]:
     """SQL: the event ``event_id`` (a column, by default ``EntryEvent.id``) has a hold not released."""
     return sa.exists().where(EvidenceHold.event_id == event_id, EvidenceHold.released_at.is_(None))
@@ -126,9 +134,9 @@ def release_holds(session: Session, event_id: int, *, actor: str, role: str, rea
 def checked_reason(reason: str, *, required: bool) -> str:
     reason = reason.strip()
     if required and not reason:
-        raise InvalidReason("give the reason for the hold")
+        raise ReasonRequired("give the reason for the hold")
     if len(reason) > MAX_REASON_LENGTH:
-        raise InvalidReason(f"a reason has at most {MAX_REASON_LENGTH} characters")
+        raise ReasonTooLong(f"a reason has at most {MAX_REASON_LENGTH} characters")
     return reason
 
 

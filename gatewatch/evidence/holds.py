@@ -25,6 +25,8 @@ from gatewatch.events.holds import (
     HoldEventNotFound,
     InvalidReason,
     NotHeld,
+    ReasonRequired,
+    ReasonTooLong,
     active_hold,
     held,
     hold_history,
@@ -36,8 +38,8 @@ from gatewatch.models.tables import EntryEvent, RecordingSegment
 
 __all__ = [
     "CONFIRMED_REASON", "MAX_REASON_LENGTH", "AlreadyHeld", "HoldError", "HoldEventNotFound", "InvalidReason",
-    "NotHeld", "active_hold", "held", "held_visit_ids", "hold_history", "is_held", "place_hold", "release_holds",
-    "segments_around", "visit_held",
+    "NotHeld", "ReasonRequired", "ReasonTooLong", "active_hold", "held", "held_visit_ids", "hold_history",
+    "is_held", "place_hold", "release_holds", "segments_around", "visit_held",
 ]
 
 

@@ -25,6 +25,11 @@ EVERYONE = frozenset(HUMAN_ROLES)
 PUBLIC: frozenset[Role] = frozenset()
 #: Flask's own endpoints, which no decorator reaches.
 _BUILTIN_PUBLIC = ("static",)
+#: Who may do what several endpoints offer (a page's form and its API twin), named once: a view says
+#: ``@allow(PERMISSIONS[name])``. The decisions on an event declare theirs in ``events.reviews.DECISIONS``.
+PERMISSIONS: dict[str, frozenset[Role]] = {
+    "evidence.hold": frozenset({Role.AUDITOR}),  # place and release legal holds on an event's evidence
+}
 
 View = TypeVar("View", bound=Callable[..., Any])
 

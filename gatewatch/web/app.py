@@ -55,6 +55,7 @@ from gatewatch.web.views import (
     events,
     evidence,
     exports,
+    holds,
     home,
     integrity,
     overview,
@@ -138,7 +139,7 @@ def _refuse_untrusted_host() -> Response | None:
 def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth.bp)
     for module in (home, events, evidence, visits, authorisations, overview, cameras, audit, integrity, exports,
-                   replays, admin):
+                   replays, admin, holds):
         app.register_blueprint(module.bp)
     app.register_blueprint(api)
 

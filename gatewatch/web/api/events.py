@@ -1,4 +1,5 @@
-"""Events under /api/v1/events: the queue's list and filters, one event, and reviews of it."""
+"""Events under /api/v1/events: the queue's list and filters, one event, reviews of it, and the
+legal hold on its evidence (auditors)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pydantic import ValidationError
 from gatewatch.events import reviews
 from gatewatch.events.queries import STATUS_FILTERS, EventFilter, find_events, queue_state
 from gatewatch.events.reviews import DECISIONS, Decision
+from gatewatch.evidence import holds
 from gatewatch.models.enums import FlagReason
 from gatewatch.models.filters import MAX_PAGE_SIZE
 from gatewatch.models.tables import EntryEvent
@@ -31,6 +33,7 @@ from gatewatch.web.context import db, settings
 from gatewatch.web.navigation import int_arg
 from gatewatch.web.validation import field_errors
 from gatewatch.web.views.events import decision_error
+from gatewatch.web.views.holds import hold_error
 
 #: The last page the list serves: beyond it the offset would be more than the database holds.
 MAX_PAGE = 1_000_000
@@ -118,7 +121,9 @@ def _event_or_404(event_id: int) -> EntryEvent:
 def event_detail(event_id: int) -> Response:
     event = _event_or_404(event_id)
     history = [schemas.ReviewOut.model_validate(r) for r in reviews.history(db(), event_id)]
-    return json_response(_event_out(event, schemas.EventDetailOut, reviews=history))
+    hold = holds.active_hold(db(), event_id)
+    return json_response(_event_out(event, schemas.EventDetailOut, reviews=history,
+                                    hold=schemas.EventHoldOut.model_validate(hold) if hold else None))
 
 
 _REVIEW_STATUS = {reviews.TransitionRefused: 409, reviews.EventNotFound: 404}
@@ -179,3 +184,52 @@ for _decision in Decision:
         view_func=_review_view(_decision),
         methods=["POST"],
     )
+
+
+_HOLD_STATUS = {holds.HoldEventNotFound: 404, holds.AlreadyHeld: 409, holds.NotHeld: 409}
+
+
+def _hold_change(change: Callable[[], list[Any]], status: int) -> Response:
+    """Run a hold or release in the request's session: the hold as JSON, or the refusal."""
+    session = db()
+    try:
+        hold = change()[0]
+    except holds.HoldError as problem:
+        session.rollback()
+        code = _HOLD_STATUS.get(type(problem), 422)
+        message = hold_error(problem)
+        return error(code, message, {"reason": message} if code == 422 else None)
+    session.commit()
+    return json_response(schemas.HoldOut.model_validate(hold), status)
+
+
+@bp.post("/events/<int:event_id>/hold")
+@access.allow(access.PERMISSIONS["evidence.hold"])
+@documented(Operation(
+    "Hold the event's evidence: retention keeps it, and the recordings and visit around it, until released",
+    schemas.HoldOut, status=201, body=schemas.HoldIn, errors=(400, 404, 409, 422),
+))
+def hold_event(event_id: int) -> Response:
+    try:
+        body = schemas.HoldIn.model_validate(json_body())
+    except ValidationError as problem:
+        return error(422, "invalid hold", field_errors(problem))
+    username, role = actor()
+    return _hold_change(
+        lambda: [holds.place_hold(db(), event_id, body.reason, actor=username, role=role)], 201)
+
+
+@bp.post("/events/<int:event_id>/release")
+@access.allow(access.PERMISSIONS["evidence.hold"])
+@documented(Operation(
+    "Release the event's hold: its evidence follows retention again", schemas.HoldOut,
+    body=schemas.ReleaseIn, body_required=False, errors=(400, 404, 409, 422),
+))
+def release_event(event_id: int) -> Response:
+    try:
+        body = schemas.ReleaseIn.model_validate(json_body())
+    except ValidationError as problem:
+        return error(422, "invalid release", field_errors(problem))
+    username, role = actor()
+    return _hold_change(
+        lambda: holds.release_holds(db(), event_id, actor=username, role=role, reason=body.reason), 200)

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from gatewatch.events.queries import COUNT_CAP
 from gatewatch.events.reviews import MAX_NOTE_LENGTH
+from gatewatch.evidence.holds import MAX_REASON_LENGTH
 from gatewatch.models.filters import DAY_PATTERN, MAX_ID
 
 #: A NIK as ``visitors.visits.validate_nik`` takes it: a province code, the birth day (plus 40 for
@@ -161,8 +162,51 @@ class ReviewOut(_Out):
     at: datetime
 
 
+class EventHoldOut(_Out):
+    """An event's legal hold: its evidence is kept from retention until an auditor releases it."""
+
+    reason: str = Field(description='why it is held; "confirmed intrusion" when a guard\'s confirmation placed it')
+    held_by: str = Field(description="who placed the hold")
+    held_at: datetime
+
+
 class EventDetailOut(EventOut):
     reviews: list[ReviewOut]
+    hold: EventHoldOut | None = Field(
+        description="the legal hold keeping the event's evidence (and the recordings and visit around it) from "
+        "retention; null when it is not held"
+    )
+
+
+class HoldOut(_Out):
+    """A legal hold, as placed or as released."""
+
+    id: int
+    event_id: int
+    reason: str
+    held_by: str
+    held_at: datetime
+    released_by: str | None = Field(description="who released it; null while it holds")
+    released_at: datetime | None
+
+
+class HoldIn(BaseModel):
+    """Hold the event's evidence."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(
+        min_length=1, max_length=MAX_REASON_LENGTH, pattern=NOT_BLANK,
+        description="why the evidence must be kept (a case, a request); required, and not only spaces",
+    )
+
+
+class ReleaseIn(BaseModel):
+    """Release the event's hold."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field("", max_length=MAX_REASON_LENGTH, description="why the hold ends (optional)")
 
 
 class ReviewIn(BaseModel):
