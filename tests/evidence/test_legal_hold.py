@@ -18,7 +18,7 @@ from gatewatch.evidence import holds
 from gatewatch.evidence.integrity import verify_integrity
 from gatewatch.evidence.retention import apply_retention
 from gatewatch.models.db import session_scope
-from gatewatch.models.tables import AuditRecord, EntryEvent, EvidenceHold
+from gatewatch.models.tables import AuditRecord, EntryEvent, EvidenceHold, RecordingSegment
 from gatewatch.models.types import utcnow
 from gatewatch.settings import Settings
 from tests.evidence_fixtures import WHEN, chain, store_event
@@ -180,3 +180,39 @@ def test_without_a_period_configured_or_given_nothing_is_applied(
     result = run(database_url, settings, tmp_path, "retention", "apply")
     assert result.exit_code == 2
     assert "evidence.retention_days, recording.retention_days or recording.max_disk_gb" in result.output
+
+
+def test_recordings_spanning_a_held_event_are_kept_and_each_configured_retention_is_named(
+    database_url: str, engine: sa.Engine, settings: Settings, tmp_path: Path
+) -> None:
+    moment = utcnow() - timedelta(days=3)
+    intrusion = store_event(engine, settings, when=moment, track_id=1)
+    with session_scope(engine) as session:
+        decide(session, intrusion.id, Decision.CONFIRM, actor="guard-ani", role="guard", note="over the wall")
+    segments = {}
+    with session_scope(engine) as session:
+        for name, start in (("around", moment - timedelta(seconds=20)), ("later", moment + timedelta(hours=1))):
+            path = Path("recordings") / settings.cameras[0].id / f"{name}.mp4"
+            (settings.data_dir / path).parent.mkdir(parents=True, exist_ok=True)
+            (settings.data_dir / path).write_bytes(b"segment " + name.encode())
+            session.add(RecordingSegment(camera_id=settings.cameras[0].id, started_at=start,
+                                         ended_at=start + timedelta(seconds=60), path=path.as_posix(),
+                                         sha256="0" * 64, size_bytes=9, frames=600))
+            segments[name] = settings.data_dir / path
+
+    config = "evidence: {retention_days: 1}\nrecording: {retention_days: 1}\n"
+    applied = run(database_url, settings, tmp_path, "retention", "apply", "--by", "ops", config=config)
+    assert applied.exit_code == 0, applied.output
+    assert "evidence (evidence.retention_days 1)" in applied.output and "kept 1 held events" in applied.output
+    assert "recordings (recording.retention_days 1)" in applied.output
+    assert "deleted 1 segments" in applied.output and "1 spanning held ones" in applied.output
+    assert segments["around"].exists() and not segments["later"].exists()
+
+    only_evidence = run(database_url, settings, tmp_path, "retention", "apply", "--evidence-days", "1", config=config)
+    assert only_evidence.exit_code == 0 and "recordings" not in only_evidence.output  # only what is named
+    with session_scope(engine) as session:
+        holds.release_holds(session, intrusion.id, actor="auditor-sri", role="auditor", reason="closed")
+    released = run(database_url, settings, tmp_path, "retention", "apply", "--recording-days", "1", config=config)
+    assert released.exit_code == 0, released.output
+    assert "recordings (--recording-days 1)" in released.output and "evidence" not in released.output
+    assert "deleted 1 segments" in released.output and not segments["around"].exists()
