@@ -29,6 +29,9 @@ def backup(app: App, out: Path, with_recordings: bool) -> None:
     click.echo(f"backup in {result.out}: {len(manifest.files)} files ({result.bytes / 1e6:.1f} MB), "
                f"{manifest.database_kind} database at schema {manifest.schema_revision}, "
                f"recordings {'included' if with_recordings else 'not included'}")
+    if manifest.segments_left_out:
+        click.echo(f"note: {manifest.segments_left_out} recording segments left out (--with-recordings copies them)",
+                   err=True)
     if manifest.signing_key is None:
         click.echo("note: no export signing key yet (none was made): a restored site makes a new one", err=True)
     if result.missing:
@@ -65,6 +68,8 @@ def restore(backup_dir: Path, data_dir: Path, database_url: str | None) -> None:
     if result.config is not None:
         click.echo(f"the configuration is in {result.config}, as it was: it still names the old data_dir and "
                    "database_url, which the variables above override")
-    if not manifest.with_recordings:
-        click.echo("the backup holds no recordings")
+    if manifest.segments_left_out:
+        click.echo(f"the backup holds no recordings: audit verify will report the {manifest.segments_left_out} "
+                   "recording segments the database names as missing, unless their files are put back under "
+                   f"{result.data_dir / 'recordings'}")
     click.echo("then check it: gatewatch audit verify")

@@ -78,6 +78,7 @@ class Manifest:
     config_file: str | None
     signing_key: str | None
     with_recordings: bool
+    segments_left_out: int  # recording segments the database names whose files were not copied
     files: list[ManifestFile] = field(default_factory=list)
     format: int = FORMAT
 
@@ -156,12 +157,13 @@ def octal(mode: int) -> str:
 
 def data_files(data_dir: Path, skipped: set[PurePosixPath], skipped_dirs: set[PurePosixPath]) -> Iterator[PurePosixPath]:
     """Every regular file under ``data_dir`` (relative, sorted), but ``skipped``, those under ``skipped_dirs``,
-    half-written ``.part`` files and symbolic links (which may point anywhere)."""
+    earlier backups, half-written ``.part`` files and symbolic links (which may point anywhere)."""
     if not data_dir.is_dir():
         return
     for folder, dirs, names in os.walk(data_dir):
         here = PurePosixPath(Path(folder).relative_to(data_dir).as_posix())
-        dirs[:] = sorted(d for d in dirs if here / d not in skipped_dirs and not (Path(folder) / d).is_symlink())
+        dirs[:] = sorted(d for d in dirs if here / d not in skipped_dirs and not (Path(folder) / d).is_symlink()
+                         and not is_backup(Path(folder) / d))
         for name in sorted(names):
             relative = here / name
             path = Path(folder) / name
@@ -171,6 +173,11 @@ def data_files(data_dir: Path, skipped: set[PurePosixPath], skipped_dirs: set[Pu
                 log.warning("backup: %s is not a regular file; left out", relative)
                 continue
             yield relative
+
+
+def is_backup(folder: Path) -> bool:
+    """Whether ``folder`` holds a backup (its manifest beside its database folder)."""
+    return (folder / MANIFEST).is_file() and (folder / DATABASE_DIR).is_dir()
 
 
 def _inside(path: Path, root: Path) -> PurePosixPath | None:
@@ -264,7 +271,7 @@ def _write_backup(settings: Settings, url: str, kind: str, out: Path, with_recor
         created_at=now.isoformat(), gatewatch_version=gatewatch_version(), database_kind=kind,
         database_file=database_file, schema_revision=revision, config_file=config_file,
         signing_key=key if any(e.path == key for e in entries) else None, with_recordings=with_recordings,
-        files=entries,
+        segments_left_out=0 if with_recordings else len(segments), files=entries,
     )
     (out / MANIFEST).write_text(manifest.to_json(), encoding="utf-8")
     wanted = evidence | (segments if with_recordings else set())
