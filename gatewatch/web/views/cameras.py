@@ -3,6 +3,10 @@
 An external camera has no worker (another system posts its crossings), so it is shown as such,
 never as disconnected. A status note is shown redacted: workers mask a source URL's password as
 they write the note, but a note from an older worker may still hold one, and every role reads this.
+
+Each camera's clip kind is the one of its latest event with a clip: the camera's own packets
+(copied) where a browser plays its stream, else encoded with the boxes burned in. The worker
+chooses it from the stream itself, so the page shows what its events actually got.
 """
 
 from __future__ import annotations
@@ -10,8 +14,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import Blueprint, render_template
+from sqlmodel import Session, select
 
 from gatewatch.events.queries import cameras_by_id
+from gatewatch.models.tables import Camera, EntryEvent
 from gatewatch.models.types import utcnow
 from gatewatch.settings import EXTERNAL_SOURCE
 from gatewatch.vision.redaction import redact_optional
@@ -27,7 +33,25 @@ STALE_AFTER = timedelta(seconds=30)
 @bp.get("/cameras")
 @access.allow(access.EVERYONE)
 def index() -> str:
+    cameras = list(cameras_by_id(db()).values())
     return render_template(
-        "cameras.html", cameras=list(cameras_by_id(db()).values()), now=utcnow(), stale_after=STALE_AFTER,
-        external_source=EXTERNAL_SOURCE, redact=redact_optional,
+        "cameras.html", cameras=cameras, now=utcnow(), stale_after=STALE_AFTER,
+        external_source=EXTERNAL_SOURCE, redact=redact_optional, clip_kinds=clip_kinds(db(), cameras),
     )
+
+
+def clip_kinds(session: Session, cameras: list[Camera]) -> dict[str, str]:
+    """Camera id -> the ClipKind of its latest event with a clip; cameras with none are left out."""
+    kinds = {}
+    for camera in cameras:
+        if camera.source == EXTERNAL_SOURCE:
+            continue
+        kind = session.exec(
+            select(EntryEvent.clip_kind)
+            .where(EntryEvent.camera_id == camera.id, EntryEvent.clip_kind.is_not(None))  # type: ignore[union-attr]
+            .order_by(EntryEvent.id.desc())  # type: ignore[union-attr]
+            .limit(1)
+        ).first()
+        if kind is not None:
+            kinds[camera.id] = kind
+    return kinds
