@@ -32,7 +32,6 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
 
 from gatewatch.audit.events import EVIDENCE_PATH_FIELDS
 from gatewatch.evidence.database_copy import DUMP_FILES, SQLITE, database_kind, dump_database, sqlite_path
@@ -42,6 +41,7 @@ from gatewatch.models.db import make_engine
 from gatewatch.models.tables import EntryEvent, RecordingSegment
 from gatewatch.models.types import utcnow
 from gatewatch.settings import Settings
+from gatewatch.vision.redaction import redact_url
 
 log = logging.getLogger(__name__)
 
@@ -122,8 +122,8 @@ def copy_hashed(source: Path, target: Path, mode: int) -> tuple[int, str]:
     The copy is made 0600 and gets ``mode`` only once written, so a secret is never readable on the way.
     """
     digest, size = hashlib.sha256(), 0
-    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with open(source, "rb") as reader, os.fdopen(fd, "wb") as writer:
+    with open(source, "rb") as reader, \
+            os.fdopen(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as writer:
         for block in iter(lambda: reader.read(_BLOCK), b""):
             digest.update(block)
             writer.write(block)
@@ -187,17 +187,34 @@ def _inside(path: Path, root: Path) -> PurePosixPath | None:
 
 
 def _read_site(url: str) -> tuple[str | None, set[str], set[str]]:
-    """The schema revision, the evidence paths events name, and the recording segments' paths."""
+    """The schema revision, the evidence paths events name, and the recording segments' paths.
+
+    Read from whatever schema the database has: a backup is made before an upgrade migrates it.
+    """
     engine = make_engine(url)
     try:
-        with Session(engine) as session:
-            revision = session.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
-            columns = [getattr(EntryEvent, name) for name in EVIDENCE_PATH_FIELDS]
-            evidence = {path for row in session.exec(select(*columns)).all() for path in row if path}
-            segments = set(session.exec(select(RecordingSegment.path).where(RecordingSegment.path.is_not(None))))
+        with engine.connect() as connection:
+            revision = connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+            evidence = _column_values(connection, EntryEvent.__table__, EVIDENCE_PATH_FIELDS)
+            segments = _column_values(connection, RecordingSegment.__table__, ("path",))
+    except sa.exc.SQLAlchemyError as exc:
+        raise BackupError(f"the database is not a gatewatch database: {redact_url(str(getattr(exc, 'orig', exc)))}"
+                          ) from None
     finally:
         engine.dispose()
-    return revision, evidence, {path for path in segments if path}
+    return revision, evidence, segments
+
+
+def _column_values(connection: sa.Connection, table: sa.Table, names: tuple[str, ...]) -> set[str]:
+    """Every value of the columns ``names`` of ``table`` that the database has; none of a table it lacks."""
+    inspector = sa.inspect(connection)
+    if not inspector.has_table(table.name):
+        return set()
+    present = {column["name"] for column in inspector.get_columns(table.name)}
+    columns = [table.c[name] for name in names if name in present]
+    if not columns:
+        return set()
+    return {value for row in connection.execute(sa.select(*columns)) for value in row if value}
 
 
 def _skipped(settings: Settings, url: str, out: Path, segments: set[str], with_recordings: bool
@@ -261,8 +278,12 @@ def _write_backup(settings: Settings, url: str, kind: str, out: Path, with_recor
     for relative in data_files(settings.data_dir, skipped, skipped_dirs):
         make_parents(settings.data_dir, data_root, relative)
         source = settings.data_dir / relative
-        mode = file_mode(source)
-        size, sha256 = copy_hashed(source, data_root / relative, mode)
+        try:
+            mode = file_mode(source)
+            size, sha256 = copy_hashed(source, data_root / relative, mode)
+        except FileNotFoundError:  # deleted since the walk (an export's temporary file, retention)
+            log.warning("backup: %s was deleted while the backup ran; left out", relative)
+            continue
         entries.append(ManifestFile(f"{DATA_DIR}/{relative}", size, sha256, octal(mode)))
         copied.add(str(relative))
     config_file = _copy_config(settings.config, out, entries)

@@ -276,3 +276,29 @@ def test_a_backup_made_while_events_are_stored_restores_whole(
         restored.dispose()
     assert report.ok, report.lines()
     assert len(site) < report.events <= len(site) + len(stored)
+
+
+def test_a_site_not_yet_upgraded_is_backed_up_and_its_restore_migrates(
+    database_url: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, tmp_path: Path,
+) -> None:
+    """The backup made before an upgrade: the schema as it was (before recordings), migrated on first use."""
+    from alembic import command
+
+    from gatewatch.models.db import alembic_config, migrate
+
+    old_url = empty_target_url(request, tmp_path_factory, database_url, "old")
+    old = make_engine(old_url)
+    command.upgrade(alembic_config(old), "0008")
+    old.dispose()
+    site = Settings(detector={"model": "yolo11n.pt"}, data_dir=tmp_path / "old-site", database_url=old_url)
+    out = tmp_path_factory.mktemp("backups") / "b"
+    assert create_backup(site, out).manifest.schema_revision == "0008"
+
+    target_url = empty_target_url(request, tmp_path_factory, database_url, "upgraded")
+    restore_backup(out, tmp_path_factory.mktemp("restore") / "site", target_url)
+    restored = make_engine(target_url)
+    try:
+        migrate(restored)
+        assert "recordingsegment" in sa.inspect(restored).get_table_names()
+    finally:
+        restored.dispose()
