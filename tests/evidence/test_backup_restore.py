@@ -4,7 +4,6 @@ already in use are refused before anything is written. On SQLite and PostgreSQL.
 
 from __future__ import annotations
 
-import json
 import logging
 import stat
 import threading
@@ -22,13 +21,14 @@ from gatewatch.cli.main import main
 from gatewatch.evidence.backup import MANIFEST, BackupError, Manifest, create_backup
 from gatewatch.evidence.database_copy import DatabaseCopyError, table_names
 from gatewatch.evidence.files import file_sha256
-from gatewatch.evidence.integrity import verify_integrity
+from gatewatch.evidence.integrity import FileProblem, IntegrityReport, verify_integrity
 from gatewatch.evidence.restore import BackupDamaged, RestoreError, restore_backup
 from gatewatch.evidence.signing import installation_key, key_path
 from gatewatch.models.db import make_engine
 from gatewatch.models.tables import EntryEvent
 from gatewatch.settings import Settings
 from gatewatch.vision.redaction import redact_url
+from tests.continuous_recording import record_footage
 from tests.databases import PostgresServer
 from tests.evidence_fixtures import WHEN, flip_byte, make_history, store_event
 
@@ -216,12 +216,35 @@ def test_a_folder_or_database_in_use_is_refused(
         create_backup(settings, used)
 
 
-def test_recordings_are_copied_only_when_asked(site: list[EntryEvent], settings: Settings,
-                                               tmp_path_factory: pytest.TempPathFactory) -> None:
-    out = tmp_path_factory.mktemp("backups") / "with"
-    manifest = create_backup(settings, out, with_recordings=True).manifest
-    assert manifest.with_recordings and "data/recordings/gate-1/090000.mp4" in {f.path for f in manifest.files}
-    assert json.loads((out / MANIFEST).read_text())["with_recordings"] is True
+def test_recordings_restore_with_the_site_only_when_asked(
+    site: list[EntryEvent], engine: sa.Engine, settings: Settings, database_url: str,
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    segments = record_footage(engine, settings, WHEN)
+    assert len(segments) == 2
+
+    def round_trip(with_recordings: bool) -> tuple[Manifest, IntegrityReport]:
+        out = tmp_path_factory.mktemp("backups") / "b"
+        manifest = create_backup(settings, out, with_recordings=with_recordings).manifest
+        target = tmp_path_factory.mktemp("restore") / "site"
+        target_url = empty_target_url(request, tmp_path_factory, database_url, f"rec{int(with_recordings)}")
+        restore_backup(out, target, target_url)
+        restored = make_engine(target_url)
+        try:
+            return manifest, verify_integrity(restored, settings.model_copy(update={"data_dir": target}))
+        finally:
+            restored.dispose()
+
+    manifest, report = round_trip(with_recordings=True)
+    listed = {f.path for f in manifest.files}
+    assert {f"data/{s.path}" for s in segments} | {"data/recordings/gate-1/090000.mp4"} <= listed
+    assert report.ok, report.lines()
+    assert (report.segments, report.files) == (2, len(evidence_paths(site)) + 2)
+
+    manifest, report = round_trip(with_recordings=False)
+    assert manifest.segments_left_out == 2 and not [p for p in (f.path for f in manifest.files) if "recordings" in p]
+    assert sorted((i.kind, i.segment_id) for i in report.file_issues.items) == [
+        (FileProblem.MISSING, s.id) for s in segments]  # as the restore command warns
 
 
 def test_a_backup_written_under_data_dir_does_not_copy_itself(site: list[EntryEvent], settings: Settings) -> None:
