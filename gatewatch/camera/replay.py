@@ -1,9 +1,16 @@
-"""Replay: a stored footage file analysed again as a camera, beside the events stored at the time.
+"""Replay: stored footage analysed again as a camera, beside the events stored at the time.
+
+The footage is a file under ``footage_dir`` (``request_replay``) or a period of a camera's
+continuous recording (``request_recorded_replay``): its segments decoded in order as one stream
+(``gatewatch.vision.segment_source``), each checked against the SHA-256 recorded for it first.
 
 A replay run keeps its own rows (``ReplayRun``, ``ReplayEvent``): the live tables, queries and
 cross-check never see it, and it writes no evidence files. ``compare_replay`` sets its crossings
-beside the live events of the same camera and footage (same ``source_key``), matched by keys
-that do not depend on tracker ids: class, direction and frame within a tolerance.
+beside the live events, matched by keys that do not depend on tracker ids: class, direction and
+position within a tolerance. For a file, the live events are those of the same camera and
+footage (same ``source_key``) and the position is the frame. For recorded time, they are the
+camera's events of the period and the position is the time: the live worker counted frames
+from when it started, the replay from the period's start, so only the times can agree.
 
 For the web page: ``request_replay`` registers one (pending: queued) and ``start_next_replay``
 starts the queue in a process of its own (``launch_replay``); ``replay_progress`` and
@@ -32,7 +39,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -42,6 +49,8 @@ from pydantic import BaseModel
 from sqlmodel import Session, select
 
 from gatewatch.camera.footage import file_source_key, sync_camera
+from gatewatch.camera.recorded import check_period, expected_frames, segment_name, segments_of
+from gatewatch.evidence.files import file_sha256
 from gatewatch.models import locks
 from gatewatch.models.db import session_scope
 from gatewatch.models.tables import EntryEvent, ReplayEvent, ReplayRun
@@ -50,6 +59,8 @@ from gatewatch.settings import CONFIG_ENV, CameraSettings, Settings
 
 if TYPE_CHECKING:
     from gatewatch.vision.recorder import EventDraft
+    from gatewatch.vision.segment_source import Segment
+    from gatewatch.vision.sources import FrameSource
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +68,11 @@ log = logging.getLogger(__name__)
 PROGRESS_SECONDS = 1.0
 #: Frames a crossing may move and still be the same event.
 DEFAULT_TOLERANCE_FRAMES = 3
+#: Recorded time: seconds a crossing may move and still be the same event.
+DEFAULT_TOLERANCE_SECONDS = 1.0
+#: Recorded time: a crossing this close in time is the same, not shifted. The live worker stamps a
+#: frame when it arrives, the recording by its presentation time: the network's jitter lies between.
+SAME_SECONDS = 0.2
 #: The lock a replay runner holds: one replay at a time on the site.
 LOCK = "replay"
 #: How long the lock holds without a refresh: the runner's thread refreshes it every quarter of this,
@@ -64,6 +80,11 @@ LOCK = "replay"
 LOCK_TTL = timedelta(minutes=2)
 #: How long the web's hand-over to a starting runner process holds before it lapses.
 LAUNCH_TTL = timedelta(minutes=1)
+
+
+class ReplayKind(StrEnum):
+    FILE = "file"  # a footage file under footage_dir
+    RECORDING = "recording"  # a camera's recorded period
 
 
 class ReplayStatus(StrEnum):
@@ -101,6 +122,36 @@ def request_replay(engine: sa.Engine, settings: Settings, camera: CameraSettings
         run = ReplayRun(camera_id=camera.id, source_key=file_source_key(video), video=str(video.resolve()),
                         footage_start=start, parameters=json.dumps(parameters, sort_keys=True),
                         status=ReplayStatus.PENDING, frames_total=frames_total, requested_by=actor)
+        session.add(run)
+        session.flush()
+        return run.id
+
+
+def recording_source_key(start: datetime, end: datetime) -> str:
+    """Names a recorded period (with the camera, it is the footage a recorded replay ran over)."""
+    return f"recording:{_stamp(start)}-{_stamp(end)}"
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+
+
+def request_recorded_replay(engine: sa.Engine, settings: Settings, camera: CameraSettings, start: datetime,
+                            end: datetime, *, actor: str) -> int:
+    """Register a pending replay of ``camera``'s recordings from ``start`` to ``end`` (as ``camera``:
+    its gate may differ from the configured one).
+
+    Raises PeriodError (``gatewatch.camera.recorded``) for a period that cannot be replayed.
+    Reads the database only: the segments' files are checked when the replay runs.
+    """
+    sync_camera(engine, camera)
+    parameters = {"camera": camera.model_dump(mode="json"), "settings": _analysis_sections(settings)}
+    with session_scope(engine) as session:
+        segments = check_period(session, camera.id, start, end)
+        run = ReplayRun(kind=ReplayKind.RECORDING, camera_id=camera.id, source_key=recording_source_key(start, end),
+                        video="", footage_start=start, period_end=end, parameters=json.dumps(parameters, sort_keys=True),
+                        status=ReplayStatus.PENDING, frames_total=expected_frames(segments, start, end),
+                        requested_by=actor)
         session.add(run)
         session.flush()
         return run.id
@@ -183,7 +234,6 @@ def run_replay(engine: sa.Engine, settings: Settings, run_id: int, *,
     Re-raises what made it fail (SourceError, DetectorError, ...) after recording it on the run.
     """
     from gatewatch.camera.analysis import make_pipeline
-    from gatewatch.vision.sources import FileSource
 
     with session_scope(engine) as session:
         run = session.get(ReplayRun, run_id)
@@ -205,9 +255,7 @@ def run_replay(engine: sa.Engine, settings: Settings, run_id: int, *,
             on_frame(recorder.frames)
 
     try:
-        if file_source_key(Path(run.video)) != run.source_key:
-            raise ReplayError(f"{run.video} has changed since replay #{run_id} was created")
-        source = FileSource(run.video, run.footage_start, threads=run_settings.analysis.decode_threads)
+        source = _source(engine, run, run_settings)
         if run.frames_total is None and source.total_frames:
             _update(engine, run_id, frames_total=source.total_frames)
         try:
@@ -228,6 +276,46 @@ def run_replay(engine: sa.Engine, settings: Settings, run_id: int, *,
     _update(engine, run_id, status=status, frames_done=recorder.frames, finished_at=utcnow())
     with Session(engine) as session:
         return session.get(ReplayRun, run_id)
+
+
+def _source(engine: sa.Engine, run: ReplayRun, settings: Settings) -> FrameSource:
+    """The run's footage, opened: its file, or its period's segments. Raises SourceError or ReplayError."""
+    threads = settings.analysis.decode_threads
+    if run.kind != ReplayKind.RECORDING:
+        from gatewatch.vision.sources import FileSource
+
+        if file_source_key(Path(run.video)) != run.source_key:
+            raise ReplayError(f"{run.video} has changed since replay #{run.id} was created")
+        return FileSource(run.video, run.footage_start, threads=threads)
+    from gatewatch.vision.segment_source import SegmentSource
+
+    assert run.period_end is not None
+    segments = _recorded_segments(engine, run, settings.data_dir)
+    return SegmentSource(segments, run.footage_start, run.period_end, threads=threads, total_frames=run.frames_total,
+                         description=f"the recordings of {run.camera_id} from {run.footage_start.isoformat()} "
+                                     f"to {run.period_end.isoformat()}")
+
+
+def _recorded_segments(engine: sa.Engine, run: ReplayRun, data_dir: Path) -> list[Segment]:
+    """The period's segments for ``SegmentSource``, each file checked against its recorded SHA-256.
+
+    A segment deleted before the replay was asked for was a gap when the period was chosen and is
+    left out; one deleted since is named by the source (SourceError). An altered file is a ReplayError.
+    """
+    from gatewatch.vision.segment_source import Segment
+
+    assert run.period_end is not None
+    with Session(engine) as session:
+        rows = segments_of(session, run.camera_id, run.footage_start, run.period_end, deleted=True)
+    segments = []
+    for row in rows:
+        if row.deleted_at is not None and row.deleted_at <= run.created_at:
+            continue
+        path = data_dir / row.path if row.path else None
+        if path is not None and path.is_file() and file_sha256(path) != row.sha256:
+            raise ReplayError(f"{segment_name(row)} has been altered since it was recorded (its SHA-256 differs)")
+        segments.append(Segment(segment_name(row), path, row.started_at))
+    return segments
 
 
 # --- the queue --------------------------------------------------------------------------------
@@ -419,8 +507,8 @@ def replay_progress(engine: sa.Engine, run_id: int) -> ReplayProgress:
 
 
 class Outcome(StrEnum):
-    SAME = "same"  # in both, at the same frame
-    SHIFTED = "shifted"  # in both, a few frames apart
+    SAME = "same"  # in both, at the same frame (recorded time: within SAME_SECONDS)
+    SHIFTED = "shifted"  # in both, a few frames (recorded time: up to a second or so) apart
     MISSING = "missing"  # stored at the time, not found by the replay
     EXTRA = "extra"  # found by the replay, not stored at the time
 
@@ -431,10 +519,15 @@ class ComparedEvent:
     direction: str
     stored: EntryEvent | None
     replayed: ReplayEvent | None
+    by_time: bool = False  # recorded time: paired by time, since frame indexes differ
 
     @property
     def frame(self) -> int:
         return (self.stored or self.replayed).frame_index  # type: ignore[union-attr]
+
+    @property
+    def time(self) -> datetime:
+        return (self.stored or self.replayed).occurred_at  # type: ignore[union-attr]
 
     @property
     def outcome(self) -> Outcome:
@@ -442,13 +535,23 @@ class ComparedEvent:
             return Outcome.EXTRA
         if self.replayed is None:
             return Outcome.MISSING
+        if self.by_time:
+            apart = abs((self.replayed.occurred_at - self.stored.occurred_at).total_seconds())
+            return Outcome.SAME if apart <= SAME_SECONDS else Outcome.SHIFTED
         return Outcome.SAME if self.stored.frame_index == self.replayed.frame_index else Outcome.SHIFTED
 
     @property
     def frame_delta(self) -> int | None:
-        if self.stored is None or self.replayed is None:
+        """Replayed minus stored frame; None for recorded time, whose frames are counted differently."""
+        if self.stored is None or self.replayed is None or self.by_time:
             return None
         return self.replayed.frame_index - self.stored.frame_index
+
+    @property
+    def time_delta(self) -> timedelta | None:
+        if self.stored is None or self.replayed is None:
+            return None
+        return self.replayed.occurred_at - self.stored.occurred_at
 
     def as_dict(self) -> dict[str, Any]:
         def side(event: EntryEvent | ReplayEvent | None) -> dict[str, Any] | None:
@@ -457,8 +560,11 @@ class ComparedEvent:
             return {"id": event.id, "track_id": event.track_id, "frame": event.frame_index,
                     "time": event.occurred_at.isoformat(), "confidence": event.confidence}
 
+        delta = self.time_delta
         return {"label": self.label, "direction": self.direction, "outcome": self.outcome.value,
-                "frame_delta": self.frame_delta, "stored": side(self.stored), "replayed": side(self.replayed)}
+                "frame_delta": self.frame_delta,
+                "time_delta_seconds": delta.total_seconds() if delta is not None else None,
+                "stored": side(self.stored), "replayed": side(self.replayed)}
 
 
 @dataclass(frozen=True)
@@ -466,9 +572,14 @@ class ReplayComparison:
     run: ReplayRun
     tolerance_frames: int
     rows: list[ComparedEvent]
+    tolerance_seconds: float | None = None  # recorded time: pairs within this many seconds
 
     def count(self, outcome: Outcome) -> int:
         return sum(row.outcome == outcome for row in self.rows)
+
+    @property
+    def recorded(self) -> bool:
+        return self.run.kind == ReplayKind.RECORDING
 
     @property
     def complete(self) -> bool:
@@ -476,67 +587,89 @@ class ReplayComparison:
 
     @property
     def identical(self) -> bool:
-        """The replay found exactly the stored events, at the same frames."""
+        """The replay found exactly the stored events, at the same frames (recorded time: the same moments)."""
         return self.complete and all(row.outcome == Outcome.SAME for row in self.rows)
 
     @property
     def time_offset(self) -> timedelta | None:
-        """Replayed minus stored time of matched events: not zero when the start given differs."""
+        """Replayed minus stored time of matched events: not zero when the start given differs.
+
+        None for recorded time, where each row's difference is its own."""
         matched = [row for row in self.rows if row.stored and row.replayed]
-        if not matched:
+        if not matched or self.recorded:
             return None
-        row = matched[0]
-        return row.replayed.occurred_at - row.stored.occurred_at  # type: ignore[union-attr]
+        return matched[0].time_delta
 
     def as_dict(self) -> dict[str, Any]:
         offset = self.time_offset
+        run = self.run
         return {
-            "run_id": self.run.id, "camera_id": self.run.camera_id, "source_key": self.run.source_key,
-            "status": self.run.status, "tolerance_frames": self.tolerance_frames, "identical": self.identical,
+            "run_id": run.id, "kind": run.kind, "camera_id": run.camera_id, "source_key": run.source_key,
+            "period": ({"start": run.footage_start.isoformat(), "end": run.period_end.isoformat()}
+                       if run.period_end is not None else None),
+            "status": run.status, "tolerance_frames": None if self.recorded else self.tolerance_frames,
+            "tolerance_seconds": self.tolerance_seconds, "identical": self.identical,
             "counts": {outcome.value: self.count(outcome) for outcome in Outcome},
             "time_offset_seconds": offset.total_seconds() if offset is not None else None,
             "rows": [row.as_dict() for row in self.rows],
         }
 
 
-def _match(label: str, direction: str, stored: list[EntryEvent], replayed: list[ReplayEvent],
-           tolerance: int) -> list[ComparedEvent]:
-    """Pair two frame-sorted lists: each event with the earliest unpaired one within ``tolerance``."""
+Event = EntryEvent | ReplayEvent
+
+
+def _match(label: str, direction: str, stored: list[EntryEvent], replayed: list[ReplayEvent], tolerance: float,
+           position: Callable[[Event], float], *, by_time: bool = False) -> list[ComparedEvent]:
+    """Pair two lists sorted by ``position``: each event with the earliest unpaired one within ``tolerance``."""
     rows, i, j = [], 0, 0
     while i < len(stored) or j < len(replayed):
         a = stored[i] if i < len(stored) else None
         b = replayed[j] if j < len(replayed) else None
-        if a is not None and b is not None and abs(a.frame_index - b.frame_index) <= tolerance:
-            rows.append(ComparedEvent(label, direction, a, b))
+        if a is not None and b is not None and abs(position(a) - position(b)) <= tolerance:
+            rows.append(ComparedEvent(label, direction, a, b, by_time))
             i, j = i + 1, j + 1
-        elif b is None or (a is not None and a.frame_index < b.frame_index):
-            rows.append(ComparedEvent(label, direction, a, None))
+        elif b is None or (a is not None and position(a) < position(b)):
+            rows.append(ComparedEvent(label, direction, a, None, by_time))
             i += 1
         else:
-            rows.append(ComparedEvent(label, direction, None, b))
+            rows.append(ComparedEvent(label, direction, None, b, by_time))
             j += 1
     return rows
 
 
-def compare_replay(engine: sa.Engine, run_id: int, tolerance_frames: int = DEFAULT_TOLERANCE_FRAMES
-                   ) -> ReplayComparison:
-    """The replay's crossings beside the live events of its camera and footage, in frame order."""
+def _frame(event: Event) -> float:
+    return event.frame_index
+
+
+def _seconds(event: Event) -> float:
+    return event.occurred_at.timestamp()
+
+
+def compare_replay(engine: sa.Engine, run_id: int, tolerance_frames: int = DEFAULT_TOLERANCE_FRAMES,
+                   tolerance_seconds: float = DEFAULT_TOLERANCE_SECONDS) -> ReplayComparison:
+    """The replay's crossings beside the live events, in order: for a file, those of its camera and
+    footage, by frame within ``tolerance_frames``; for recorded time, those of its camera in its
+    period, by time within ``tolerance_seconds``."""
     with Session(engine) as session:
         run = session.get(ReplayRun, run_id)
         if run is None:
             raise ReplayError(f"there is no replay #{run_id}")
-        stored = session.exec(
-            select(EntryEvent).where(EntryEvent.camera_id == run.camera_id, EntryEvent.source_key == run.source_key)
-        ).all()
+        recorded = run.kind == ReplayKind.RECORDING and run.period_end is not None
+        same_footage = (
+            sa.and_(EntryEvent.occurred_at >= run.footage_start, EntryEvent.occurred_at <= run.period_end)
+            if recorded else EntryEvent.source_key == run.source_key
+        )
+        stored = session.exec(select(EntryEvent).where(EntryEvent.camera_id == run.camera_id, same_footage)).all()
         replayed = session.exec(select(ReplayEvent).where(ReplayEvent.run_id == run_id)).all()
     groups: dict[tuple[str, str], tuple[list[EntryEvent], list[ReplayEvent]]] = defaultdict(lambda: ([], []))
     for event in stored:
         groups[(event.label, event.direction)][0].append(event)
     for crossing in replayed:
         groups[(crossing.label, crossing.direction)][1].append(crossing)
+    position, tolerance = (_seconds, tolerance_seconds) if recorded else (_frame, tolerance_frames)
     rows: list[ComparedEvent] = []
     for (label, direction), (a, b) in groups.items():
-        rows += _match(label, direction, sorted(a, key=lambda e: (e.frame_index, e.id)),
-                       sorted(b, key=lambda e: (e.frame_index, e.id)), tolerance_frames)
-    rows.sort(key=lambda row: (row.frame, row.label, row.direction))
-    return ReplayComparison(run, tolerance_frames, rows)
+        rows += _match(label, direction, sorted(a, key=lambda e: (position(e), e.id)),
+                       sorted(b, key=lambda e: (position(e), e.id)), tolerance, position, by_time=recorded)
+    rows.sort(key=lambda row: (row.time if recorded else row.frame, row.label, row.direction))
+    return ReplayComparison(run, tolerance_frames, rows, tolerance_seconds if recorded else None)

@@ -77,6 +77,7 @@ EXPECTED: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/audit/exports/jobs/<int:job_id>/download"): frozenset({AUDITOR, ADMIN}),
     ("GET", "/audit/replays"): frozenset({AUDITOR, ADMIN}),
     ("POST", "/audit/replays"): frozenset({AUDITOR, ADMIN}),
+    ("POST", "/audit/replays/recorded"): frozenset({AUDITOR, ADMIN}),
     ("GET", "/audit/replays/<int:run_id>"): frozenset({AUDITOR, ADMIN}),
     ("GET", "/audit/replays/<int:run_id>/progress"): frozenset({AUDITOR, ADMIN}),
     ("POST", "/audit/replays/<int:run_id>/cancel"): frozenset({AUDITOR, ADMIN}),

@@ -1,5 +1,10 @@
 """Replays from the auditor's page: stored footage analysed again as a camera, then compared.
 
+The footage is a file under ``footage_dir``, or a period of a camera's continuous recording: the
+page lists each recording camera with the time its recordings cover and the gaps in it, and a
+period is checked against them (start before end, at most ``recorded.MAX_PERIOD``, inside the
+recordings, not wholly in a gap) before it is queued.
+
 The page registers the replay (queued) and, when no replay runs, starts a runner of the queue
 in a process of its own (``start_next_replay``), so the web app never loads the video and
 model libraries; it follows the run through the database. One replay runs at a time on the
@@ -13,7 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -21,8 +26,11 @@ from flask_babel import gettext as _
 from sqlmodel import select
 
 from gatewatch.camera.footage import footage_file, list_footage
+from gatewatch.camera.recorded import MAX_PERIOD, Coverage, PeriodError, recorded_cameras
 from gatewatch.camera.replay import (
     CANCELLABLE,
+    DEFAULT_TOLERANCE_SECONDS,
+    SAME_SECONDS,
     Outcome,
     ReplayError,
     ReplayStatus,
@@ -31,6 +39,7 @@ from gatewatch.camera.replay import (
     queue_positions,
     replay_progress,
     replay_runner,
+    request_recorded_replay,
     request_replay,
     start_next_replay,
 )
@@ -48,6 +57,10 @@ log = logging.getLogger(__name__)
 LIST_LIMIT = 50
 #: ``datetime-local`` inputs with seconds take this form.
 INPUT_TIME = "%Y-%m-%dT%H:%M:%S"
+#: The period a recorded replay is offered with at first: the last this much of the recordings.
+SUGGESTED_PERIOD = timedelta(minutes=10)
+#: The recorded-time form's fields are named apart from the file form's: both are on one page.
+RECORDED = "rec_"
 
 
 def _page(form: dict[str, str] | None = None, errors: dict[str, str] | None = None,
@@ -55,10 +68,34 @@ def _page(form: dict[str, str] | None = None, errors: dict[str, str] | None = No
     runs = db().exec(select(ReplayRun).order_by(ReplayRun.id.desc()).limit(LIST_LIMIT)).all()
     folder = settings().effective_footage_dir
     positions = _queue()
-    html = render_template("replays.html", form=form or {}, errors=errors or {}, runs=runs,
+    recordings = _recordings()
+    form = form if form is not None else _suggested(recordings)
+    html = render_template("replays.html", form=form, errors=errors or {}, runs=runs,
                            footage=list_footage(folder), footage_dir=folder, cameras=settings().cameras,
-                           positions=positions, stalled=_stalled(positions))
+                           positions=positions, stalled=_stalled(positions), recordings=recordings,
+                           recorded_cameras=[c for c in settings().cameras if recordings.get(c.id)],
+                           max_minutes=int(MAX_PERIOD.total_seconds() // 60))
     return html, status
+
+
+def _recordings() -> dict[str, Coverage | None]:
+    """Configured cameras that record or have recordings: what their kept segments cover."""
+    configured = {camera.id for camera in settings().cameras}
+    covered = recorded_cameras(db(), [camera.id for camera in settings().cameras if camera.record])
+    return {camera_id: coverage for camera_id, coverage in covered.items() if camera_id in configured}
+
+
+def _suggested(recordings: dict[str, Coverage | None]) -> dict[str, str]:
+    """The forms as first shown: now as the file's start; the last minutes of the first recordings."""
+    zone = settings().zone
+    form = {"start": datetime.now(zone).strftime(INPUT_TIME)}
+    covered = next((coverage for coverage in recordings.values() if coverage), None)
+    if covered is not None:
+        begin = max(covered.started_at, covered.ended_at - SUGGESTED_PERIOD)
+        form |= {f"{RECORDED}camera_id": covered.camera_id,
+                 f"{RECORDED}from": begin.astimezone(zone).strftime(INPUT_TIME),
+                 f"{RECORDED}to": covered.ended_at.astimezone(zone).strftime(INPUT_TIME)}
+    return form
 
 
 def _queue() -> dict[int, int]:
@@ -86,30 +123,47 @@ def _start_time(text: str) -> datetime | None:
         return None
 
 
-def _camera(form: dict[str, str], errors: dict[str, str]) -> CameraSettings | None:
-    """The chosen camera, with the gate line the form gives instead of its own, if any."""
+def _camera(form: dict[str, str], errors: dict[str, str], prefix: str = "") -> CameraSettings | None:
+    """The chosen camera, with the gate line the form gives instead of its own, if any.
+
+    ``prefix``: what the form's field names start with."""
     try:
-        camera = settings().camera(form.get("camera_id", ""))
+        camera = settings().camera(form.get(f"{prefix}camera_id", ""))
     except ConfigError:
-        errors["camera_id"] = _("Choose one of the configured cameras.")
+        errors[f"{prefix}camera_id"] = _("Choose one of the configured cameras.")
         return None
-    line, inside = form.get("line", "").strip(), form.get("inside", "").strip()
+    line, inside = form.get(f"{prefix}line", "").strip(), form.get(f"{prefix}inside", "").strip()
     if not (line or inside):
         return camera
     if not (line and inside):
-        errors["line" if not line else "inside"] = _("Give both the line and the inside point, or neither.")
+        field = "line" if not line else "inside"
+        errors[f"{prefix}{field}"] = _("Give both the line and the inside point, or neither.")
         return None
     try:
         return override_gate(camera, line, inside)
     except ConfigError as exc:
-        errors["line"] = str(exc)
+        errors[f"{prefix}line"] = str(exc)
         return None
+
+
+def _period_error(error: PeriodError) -> str:
+    """What is wrong with a period, in the page's language."""
+    texts = {
+        "order": _("The period ends before it starts."),
+        "length": _("A replay covers at most %(minutes)d minutes: choose a shorter period.",
+                    minutes=int(MAX_PERIOD.total_seconds() // 60)),
+        "none": _("This camera has no recordings."),
+        "before": _("The period starts before the camera's recordings: see what they cover above."),
+        "after": _("The period ends after the camera's recordings: see what they cover above."),
+        "gap": _("The camera recorded nothing in that period: it falls in a gap."),
+    }
+    return texts.get(error.code, str(error))
 
 
 @bp.get("")
 @access.allow(READERS)
 def index() -> tuple[str, int]:
-    return _page({"start": datetime.now(settings().zone).strftime(INPUT_TIME)})
+    return _page()
 
 
 @bp.post("")
@@ -133,6 +187,32 @@ def create() -> ResponseReturnValue:
     return redirect(url_for("replays.show", run_id=run_id), 303)
 
 
+@bp.post("/recorded")
+@access.allow(READERS)
+def create_recorded() -> ResponseReturnValue:
+    """Queue a replay of a camera's recordings over a period given in site time."""
+    form = request.form.to_dict()
+    errors: dict[str, str] = {}
+    camera = _camera(form, errors, RECORDED)
+    start = _start_time(form.get(f"{RECORDED}from", ""))
+    if start is None:
+        errors[f"{RECORDED}from"] = _("Give the date and time the period starts.")
+    end = _start_time(form.get(f"{RECORDED}to", ""))
+    if end is None:
+        errors[f"{RECORDED}to"] = _("Give the date and time the period ends.")
+    if errors:
+        return _page(form, errors, status=422)
+    assert camera is not None and start is not None and end is not None
+    username, _role = actor()
+    try:
+        run_id = request_recorded_replay(engine(), settings(), camera, start, end, actor=username)
+    except PeriodError as exc:
+        errors[f"{RECORDED}to" if exc.end else f"{RECORDED}from"] = _period_error(exc)
+        return _page(form, errors, status=422)
+    _start_queue()
+    return redirect(url_for("replays.show", run_id=run_id), 303)
+
+
 def _run(run_id: int) -> ReplayRun:
     run = db().get(ReplayRun, run_id)
     if run is None:
@@ -150,7 +230,8 @@ def show(run_id: int) -> str:
     comparison = compare_replay(engine(), run_id) if progress.finished else None
     gate = json.loads(run.parameters)["camera"]["gate"]
     return render_template("replay.html", run=run, progress=progress, comparison=comparison, gate=gate,
-                           outcomes=list(Outcome), position=position, stalled=_stalled(positions))
+                           outcomes=list(Outcome), position=position, stalled=_stalled(positions),
+                           tolerance_seconds=DEFAULT_TOLERANCE_SECONDS, same_seconds=SAME_SECONDS)
 
 
 @bp.get("/<int:run_id>/progress")
