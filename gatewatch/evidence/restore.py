@@ -16,6 +16,7 @@ what was written is removed again. The restored site is then checked as any othe
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -47,6 +48,8 @@ from gatewatch.vision.redaction import redact_url
 
 #: The folder under the restored data folder that receives the backup's configuration file.
 RESTORED_CONFIG_DIR = "restored-config"
+#: A file's mode in the manifest: permission bits only (no set-user-id, no sticky bit).
+_MODE = re.compile(r"0?[0-7]{3}")
 #: How many problems of each kind a refusal lists; the rest are counted.
 LISTED = 50
 
@@ -113,6 +116,8 @@ def _check_paths(manifest: Manifest) -> None:
         if (item.path in seen or len(parts) < 2 or parts[0] not in (DATABASE_DIR, DATA_DIR, CONFIG_DIR)
                 or any(part in ("", ".", "..") for part in parts) or "\\" in item.path or "\0" in item.path):
             raise BackupDamaged(f"{MANIFEST} names the path {item.path!r}, which a backup cannot hold")
+        if not _MODE.fullmatch(item.mode):
+            raise BackupDamaged(f"{MANIFEST} gives {item.path} the mode {item.mode!r}: permission bits such as 0644")
         seen.add(item.path)
     for name, path in (("database_file", manifest.database_file), ("config_file", manifest.config_file)):
         if path is not None and path not in seen:

@@ -4,6 +4,7 @@ already in use are refused before anything is written. On SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+import json
 import logging
 import stat
 import threading
@@ -33,6 +34,8 @@ from tests.databases import PostgresServer
 from tests.evidence_fixtures import WHEN, flip_byte, make_history, store_event
 
 PASSWORD = "s3cret-Backup-pw"
+#: For the checks that do not depend on the database: SQLite only, to keep the suite fast.
+SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 
 def with_password(url: str) -> str:
@@ -182,6 +185,7 @@ def test_a_flipped_byte_is_named_and_nothing_is_restored(
     assert list(target.iterdir()) == []
 
 
+@SQLITE_ONLY
 def test_missing_and_extra_files_are_named(backup: Path, site: list[EntryEvent], tmp_path_factory: pytest.TempPathFactory
                                            ) -> None:
     (backup / "data" / site[0].snapshot_path).unlink()
@@ -247,6 +251,7 @@ def test_recordings_restore_with_the_site_only_when_asked(
         (FileProblem.MISSING, s.id) for s in segments]  # as the restore command warns
 
 
+@SQLITE_ONLY
 def test_a_backup_written_under_data_dir_does_not_copy_itself(site: list[EntryEvent], settings: Settings) -> None:
     first = create_backup(settings, settings.data_dir / "backups" / "one").manifest
     second = create_backup(settings, settings.data_dir / "backups" / "two").manifest
@@ -325,3 +330,21 @@ def test_a_site_not_yet_upgraded_is_backed_up_and_its_restore_migrates(
         assert "recordingsegment" in sa.inspect(restored).get_table_names()
     finally:
         restored.dispose()
+
+
+@SQLITE_ONLY
+@pytest.mark.parametrize(("change", "refusal"), [
+    ({"path": "data/../../outside.txt"}, "which a backup cannot hold"),
+    ({"path": "/etc/cron.d/planted"}, "which a backup cannot hold"),
+    ({"mode": "4755"}, "permission bits"),
+])
+def test_a_manifest_naming_a_path_outside_or_a_special_mode_is_refused(
+    backup: Path, tmp_path_factory: pytest.TempPathFactory, change: dict[str, str], refusal: str,
+) -> None:
+    data = json.loads((backup / MANIFEST).read_text())
+    data["files"][1].update(change)
+    (backup / MANIFEST).write_text(json.dumps(data))
+    target = tmp_path_factory.mktemp("restore") / "new"
+    with pytest.raises(BackupDamaged, match=refusal):
+        restore_backup(backup, target, f"sqlite:///{target}.db")
+    assert not target.exists()
