@@ -10,9 +10,10 @@ renamed once whole and flushed: a crash never leaves half a segment under a real
 
 A closed segment is reported with its wall-clock times, packet count, size and SHA-256; time the
 recorder could not keep (a write failed, the disk is full, the writer fell behind) is reported as
-a gap, never raised into the reader. The times are the wall-clock time of the session's first
-packet (or the ``start`` given) plus the packets' presentation times, so segments of one session
-follow each other without a hole.
+a gap, never raised into the reader. A packet's time is its presentation time on a clock set
+by the packets' arrival: the earliest any packet arrived for its place in the stream (packets
+queued while the worker was busy arrive late together, none early); for a file, the ``start``
+given. Segments of one session follow each other without a hole.
 
 An RTSP stream's first packets carry no decoding time (FFmpeg learns the reordering later), and
 the very first keyframe no presentation time either: the recorder holds the session's first
@@ -73,6 +74,7 @@ class _Packet:
     dts: int | None
     keyframe: bool
     arrived: datetime
+    duration: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,8 +128,9 @@ class _Retimer:
 class _SegmentFile:
     """One segment being written under its temporary name."""
 
-    def __init__(self, path: Path, template: av.video.stream.VideoStream, started_at: datetime, offset: int) -> None:
-        self.path, self.started_at, self.offset = path, started_at, offset
+    def __init__(self, path: Path, template: av.video.stream.VideoStream, started_at: datetime, offset: int, *,
+                 follows: bool) -> None:
+        self.path, self.started_at, self.offset, self.follows = path, started_at, offset, follows
         self.frames, self.last_pts = 0, offset
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
@@ -141,10 +144,12 @@ class _SegmentFile:
             self.part.unlink(missing_ok=True)
             raise
 
-    def write(self, packet: _Packet, time_base: Fraction) -> None:
+    def write(self, packet: _Packet, time_base: Fraction, frame_ticks: int) -> None:
+        """Mux ``packet``; one without a duration (RTSP's) lasts a frame, or the file would cut its last frame."""
         assert packet.pts is not None and packet.dts is not None
         out = av.Packet(packet.data)
         out.pts, out.dts = packet.pts - self.offset, packet.dts - self.offset
+        out.duration = packet.duration or frame_ticks
         out.is_keyframe, out.time_base, out.stream = packet.keyframe, time_base, self.stream
         self.container.mux(out)
         self.frames += 1
@@ -206,7 +211,8 @@ class SegmentRecorder:
 
     def __call__(self, packet: av.Packet) -> None:
         """Queue ``packet`` for the writer; when the writer is behind, drop packets up to the next keyframe."""
-        item = _Packet(bytes(packet), packet.pts, packet.dts, packet.is_keyframe, datetime.now(UTC))
+        item = _Packet(bytes(packet), packet.pts, packet.dts, packet.is_keyframe, datetime.now(UTC),
+                       packet.duration or 0)
         try:
             if self._losing is not None:
                 if not item.keyframe:
@@ -240,29 +246,39 @@ class SegmentRecorder:
             self._report_gap(self._last_time)
 
     def _time(self, packet: _Packet) -> datetime:
-        assert packet.pts is not None
+        """The wall-clock time of ``packet``'s frame; a packet that came sooner than the clock says sets it back."""
+        assert packet.pts is not None and packet.dts is not None
         if self._anchor is None:
             self._anchor = (packet.pts, self.start or packet.arrived)
         pts, at = self._anchor
-        return at + timedelta(seconds=float((packet.pts - pts) * self.time_base))
+        if self.start is None:
+            decoded = packet.arrived - self._seconds(packet.dts - pts)
+            if decoded < at:
+                at = decoded
+                self._anchor = (pts, at)
+        return self._time_of(packet.pts)
+
+    def _seconds(self, ticks: int) -> timedelta:
+        return timedelta(seconds=float(ticks * self.time_base))
 
     def _handle(self, packet: _Packet) -> None:
         at = self._time(packet)
         segment = self._segment
         if packet.keyframe and (segment is None or (at - segment.started_at).total_seconds() >= self.segment_seconds):
             self._end_segment(at)
-            segment = self._begin(packet, at)
+            segment = self._begin(packet, at, follows=segment is not None)
         if segment is not None:
             try:
-                segment.write(packet, self.time_base)
+                segment.write(packet, self.time_base, self.frame_ticks)
             except (OSError, av.FFmpegError) as exc:
                 self._fail(segment, f"a segment could not be written: {exc}")
-        self._last_time = max(self._last_time or at, at + timedelta(seconds=float(self.frame_ticks * self.time_base)))
+        self._last_time = max(self._last_time or at, at + self._seconds(self.frame_ticks))
 
-    def _begin(self, packet: _Packet, at: datetime) -> _SegmentFile | None:
+    def _begin(self, packet: _Packet, at: datetime, *, follows: bool) -> _SegmentFile | None:
+        """A new segment from ``packet`` (a keyframe); ``follows``: it goes on where the last one closed."""
         assert packet.pts is not None
         try:
-            self._segment = _SegmentFile(self.path_for(at), self.stream, at, packet.pts)
+            self._segment = _SegmentFile(self.path_for(at), self.stream, at, packet.pts, follows=follows)
         except (OSError, av.FFmpegError) as exc:
             self._missed(at, f"a segment could not be written: {exc}")
             return None
@@ -274,6 +290,8 @@ class SegmentRecorder:
         segment, self._segment = self._segment, None
         if segment is None or at is None:
             return
+        if not segment.follows:  # the clock may have been set back since its first packet came
+            segment.started_at = min(segment.started_at, self._time_of(segment.offset))
         try:
             closed = segment.finish(at)
         except (OSError, av.FFmpegError) as exc:
@@ -283,6 +301,10 @@ class SegmentRecorder:
             self.on_segment(closed)
         except Exception:  # the recording goes on; the callback logs its own failures
             log.exception("%s: a closed segment could not be reported", self._thread.name)
+
+    def _time_of(self, pts: int) -> datetime:
+        assert self._anchor is not None
+        return self._anchor[1] + self._seconds(pts - self._anchor[0])
 
     def _fail(self, segment: _SegmentFile, reason: str) -> None:
         """The segment's file cannot be finished: its time becomes a gap, its partial file goes."""

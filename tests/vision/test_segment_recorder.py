@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import itertools
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -66,9 +67,8 @@ def test_segments_hold_the_sources_packets_cut_at_keyframes(tmp_path: Path, vide
     # One after another, without a hole, from the source's start to its end.
     first, last = recording.segments[0], recording.segments[-1]
     assert first.started_at == START
-    assert all(a.ended_at == b.started_at for a, b in zip(recording.segments, recording.segments[1:], strict=False))
-    assert all(b.started_at - a.started_at >= timedelta(seconds=2) for a, b in
-               zip(recording.segments, recording.segments[1:], strict=False))
+    assert all(a.ended_at == b.started_at for a, b in itertools.pairwise(recording.segments))
+    assert all(b.started_at - a.started_at >= timedelta(seconds=2) for a, b in itertools.pairwise(recording.segments))
     duration = timedelta(seconds=recording.frames / FileSource(video).fps)
     assert abs((last.ended_at - first.started_at) - duration) < timedelta(seconds=0.1)
     assert not list(tmp_path.glob(".*.part")), "no temporary file left"
