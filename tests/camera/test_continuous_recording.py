@@ -3,6 +3,7 @@ hashes are in the audit chain, an outage on the record as a gap, and a busy data
 
 from __future__ import annotations
 
+import errno
 import itertools
 import json
 import logging
@@ -27,11 +28,11 @@ from gatewatch.models.db import make_engine, migrate
 from gatewatch.models.tables import AuditRecord, RecordingGap, RecordingSegment
 from gatewatch.settings import Settings
 from gatewatch.vision.segments import ClosedSegment, SegmentRecorder
-from gatewatch.vision.sources import StreamSource
+from gatewatch.vision.sources import FileSource, StreamSource
 from tests.camera import test_rtsp_stream
 from tests.camera.test_rtsp_stream import RtspServer, Worker
 from tests.evidence_fixtures import WHEN, flip_byte
-from tests.shared_files import MODEL, SAMPLE_CONFIG
+from tests.shared_files import HIGHWAY, MODEL, SAMPLE_CONFIG
 
 rtsp_server = test_rtsp_stream.rtsp_server  # the fixture: the vehicle footage served over RTSP
 
@@ -207,3 +208,35 @@ def test_a_recording_worker_keeps_the_stream_in_the_chain_and_an_outage_as_a_gap
     assert f"recording segment #{changed.id} of camera vehicle-gate ({changed.started_at:%Y-%m-%d %H:%M:%S}" \
            in "\n".join(report.lines())
     engine.dispose()
+
+
+def test_a_full_disk_is_a_gap_on_the_record(engine: sa.Engine, settings: Settings) -> None:
+    """The second segment cannot be written: the recording goes on, its time is a gap with the reason."""
+    log = SegmentLog(engine, settings.data_dir, "gate-1")
+    opened: list[datetime] = []
+
+    def path_for(started: datetime) -> Path:
+        opened.append(started)
+        if len(opened) == 2:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return segment_path(settings.data_dir, "gate-1", started)
+
+    source = FileSource(HIGHWAY, WHEN)
+    recorder = SegmentRecorder(source.stream, path_for, 2.0, log.segment, log.gap, start=WHEN)
+    source.listen(recorder)
+    frames = sum(1 for _ in source.frames())
+    recorder.close()
+    source.close()
+    log.close()
+
+    assert frames == source.total_frames  # analysis never stopped
+    with Session(engine) as session:
+        stored = _segments(session)
+        [gap] = session.exec(select(RecordingGap)).all()
+        [record] = session.exec(select(AuditRecord).where(AuditRecord.action == "recording.gap")).all()
+    assert len(stored) == len(opened) - 1
+    assert (gap.started_at, gap.ended_at) == (opened[1], opened[2]) == (stored[0].ended_at, stored[1].started_at)
+    assert gap.reason == "a segment could not be written: [Errno 28] No space left on device"
+    assert json.loads(record.after)["reason"] == gap.reason and record.entity_id == str(gap.id)
+    report = verify_integrity(engine, settings)
+    assert report.ok and (report.segments, report.gaps) == (len(stored), 1), "\n".join(report.lines())
