@@ -1,5 +1,6 @@
 """The ``export`` commands: ``create`` a signed evidence ZIP, ``verify`` one on any machine, and
-print the installation's ``public-key`` that checks them."""
+print the installation's ``public-key`` that checks them. ``render-job`` (hidden) makes an export
+job's annotated clips in a process of its own: the web app starts it."""
 
 from __future__ import annotations
 
@@ -21,12 +22,20 @@ def export() -> None:
 @click.option("--to", "until", help="End of the period (excluded), ISO 8601.")
 @click.option("--camera", "camera_id", help="Only this camera.")
 @click.option("--event", "event_ids", type=int, multiple=True, help="An event id (repeat); instead of a period.")
+@click.option("--annotated", is_flag=True,
+              help="Add each event's clip with its boxes and gate line drawn in (made now; takes CPU).")
 @actor_option
 @with_app
 def export_create(app: App, output: Path, since: str | None, until: str | None, camera_id: str | None,
-                  event_ids: tuple[int, ...], actor: str) -> None:
+                  event_ids: tuple[int, ...], annotated: bool, actor: str) -> None:
     """Write the events, reviews, audit records and evidence of a period (or events) to OUTPUT.zip, signed."""
-    from gatewatch.evidence.export import ExportError, ExportSelection, create_export
+    import tempfile
+
+    from sqlmodel import Session, select
+
+    from gatewatch.evidence.annotated import render_renditions
+    from gatewatch.evidence.export import ExportError, ExportSelection, check_selection, create_export
+    from gatewatch.models.tables import EntryEvent
 
     if event_ids and (since or until or camera_id):
         raise UsageError("give either --event ids or a period (--from, --to, --camera), not both")
@@ -40,14 +49,42 @@ def export_create(app: App, output: Path, since: str | None, until: str | None, 
         camera_id=camera_id, event_ids=event_ids,
     )
     try:
-        summary = create_export(app.engine, app.settings, selection, output, actor=actor, role=CLI_ROLE)
+        if not annotated:
+            summary = create_export(app.engine, app.settings, selection, output, actor=actor, role=CLI_ROLE)
+        else:
+            with Session(app.engine) as session:
+                check_selection(session, selection)
+                events = list(session.exec(select(EntryEvent.id).where(*selection.conditions())).all())
+            with tempfile.TemporaryDirectory(prefix="gatewatch-annotated-") as scratch:
+                renditions = render_renditions(app.engine, app.settings, events, Path(scratch))
+                summary = create_export(app.engine, app.settings, selection, output, actor=actor, role=CLI_ROLE,
+                                        annotated=renditions)
     except ExportError as exc:
         raise UsageError(str(exc)) from None
     click.echo(f"{summary.path}: {summary.events} events ({summary.flagged} flagged entries), "
                f"{summary.files} files, signed by {summary.signer}")
+    if annotated:
+        click.echo(f"annotated clips: {summary.annotated}")
     click.echo(f"manifest SHA-256 {summary.manifest_sha256}")
     for problem in summary.evidence_problems:
         click.echo(f"  evidence problem: {problem}", err=True)
+    for problem in summary.annotation_problems:
+        click.echo(f"  {problem}", err=True)
+
+
+@export.command("render-job", hidden=True)
+@click.argument("job_id", type=int)
+@with_app
+def export_render_job(app: App, job_id: int) -> None:
+    """Make running export job JOB_ID's annotated clips (the web app starts this and waits for it)."""
+    from gatewatch.evidence.export_jobs import ExportJobError, render_job_renditions
+
+    try:
+        made = render_job_renditions(app.engine, app.settings, job_id)
+    except ExportJobError as exc:
+        raise UsageError(str(exc)) from None
+    for problem in made.problems:
+        click.echo(problem, err=True)
 
 
 @export.command("verify")

@@ -4,7 +4,11 @@ What the ZIP holds:
 
 - ``events.csv``/``.json``, ``reviews``, ``visits``, ``authorisations`` (those the events link
   to) and ``audit`` (the audit records about all of these, with their chain fields);
-- ``evidence/...``: the snapshots and clips, under the paths the events name;
+- ``evidence/...``: the snapshots, clips and boxes JSON files, under the paths the events name:
+  a clip as stored (for a copied clip, the camera's own packets) and the boxes drawn over it;
+- ``annotated/event-<id>.mp4``, when asked for (``annotated``): each event's clip with its boxes
+  and gate line drawn in, made at export time (``gatewatch.evidence.annotated``); a derivative
+  beside the original, named in the events table's ``annotated_clip``;
 - ``report.html``: the flagged entries and what became of them, readable offline (inline CSS,
   images from the ZIP's own ``evidence/`` folder once unpacked);
 - ``manifest.json``: the selection, the audit chain head at export time, the signer's public
@@ -46,6 +50,7 @@ from sqlmodel import Session, SQLModel, select
 from gatewatch.audit import trail
 from gatewatch.audit.events import EVIDENCE_FIELDS, RECORDED_ACTIONS
 from gatewatch.crosscheck import wording
+from gatewatch.evidence.annotated import Renditions, zip_name
 from gatewatch.evidence.files import atomic_file, resolve
 from gatewatch.evidence.signing import (
     SigningKeyError,
@@ -136,6 +141,8 @@ class ExportSummary:
     manifest_sha256: str
     signer: str  # key fingerprint
     evidence_problems: list[str]  # evidence that no longer matches what was recorded, or is missing
+    annotated: int = 0  # annotated renditions in the ZIP
+    annotation_problems: list[str] = field(default_factory=list)  # events that got none, and why
 
 
 # --- reading what goes in ---------------------------------------------------------------------
@@ -312,10 +319,13 @@ def create_export(
     actor: str,
     role: str,
     progress: Progress | None = None,
+    annotated: Renditions | None = None,
 ) -> ExportSummary:
     """Write the signed ZIP to ``output`` (atomically) and audit ``evidence.exported``.
 
     ``progress`` is told (events done, events in all) after each event's evidence is copied.
+    ``annotated``: the renditions made for this export (``annotated.render_renditions``), put in
+    the ZIP under ``annotated/``; None for none.
     """
     try:
         key = installation_key(settings.data_dir)
@@ -327,6 +337,7 @@ def create_export(
     with atomic_file(output) as handle, zipfile.ZipFile(handle, "w") as archive:
         out = _ZipWriter(archive, created)
         evidence: dict[int, str] = {}
+        renditions: dict[int, str] = {}
         problems: list[str] = []
         total = len(contents.events)
         if progress is not None:
@@ -334,11 +345,16 @@ def create_export(
         for done, event in enumerate(contents.events, 1):
             evidence[event.id], found = _copy_evidence(out, event, settings.data_dir)
             problems += found
+            rendition = annotated.file(event.id) if annotated is not None else None
+            if rendition is not None:
+                out.add_file(zip_name(event.id), rendition)
+                renditions[event.id] = zip_name(event.id)
             if progress is not None:
                 progress(done, total)
-        events = [{**row, "evidence_check": evidence[row["id"]], "flag_text": _flag_text(event, settings)}
+        events = [{**row, "evidence_check": evidence[row["id"]], "flag_text": _flag_text(event, settings),
+                   "annotated_clip": renditions.get(event.id)}
                   for row, event in zip(_rows(contents.events), contents.events, strict=True)]
-        out.add_table("events", events, _columns(EntryEvent, "evidence_check", "flag_text"))
+        out.add_table("events", events, _columns(EntryEvent, "evidence_check", "flag_text", "annotated_clip"))
         out.add_table("reviews", _rows(contents.reviews), _columns(Review))
         out.add_table("visits", _rows(contents.visits), _columns(Visit))
         out.add_table("authorisations", _rows(contents.authorisations), _columns(Authorisation))
@@ -356,6 +372,7 @@ def create_export(
             "audit_chain_head": {"seq": contents.head.seq if contents.head else 0,
                                  "sha256": contents.head.sha256 if contents.head else trail.GENESIS_SHA256},
             "evidence_problems": problems,
+            "annotated": None if annotated is None else {"clips": len(renditions), "problems": annotated.problems},
             "signer": {"algorithm": "Ed25519", "public_key": public_key_text(public),
                        "fingerprint": fingerprint(public)},
         }
@@ -371,7 +388,8 @@ def create_export(
                                                        "events": len(contents.events), "files": len(out.files),
                                                        "signer": fingerprint(public)})
     return ExportSummary(output, len(contents.events), len(flagged), len(out.files), manifest_sha256,
-                         fingerprint(public), problems)
+                         fingerprint(public), problems, len(renditions),
+                         list(annotated.problems) if annotated is not None else [])
 
 
 # --- the report -------------------------------------------------------------------------------

@@ -8,8 +8,14 @@ pending, until it holds the database lock ``export`` (``gatewatch.models.locks``
 
 The file is written under ``<data_dir>/exports`` with a name the server makes from the job's id
 and time (``job_filename``); nothing in a request names it. The job's ``parameters`` JSON holds
-what to export (``selection``), the requester's role for the audit trail, and, once done, the
-``result``: events, flagged entries, files, signer and evidence problems.
+what to export (``selection``), whether to add annotated renditions (``annotated``), the
+requester's role for the audit trail, and, once done, the ``result``: events, flagged entries,
+files, signer, evidence problems and the renditions made.
+
+Annotated renditions are drawn and encoded, which the web process never does: the job makes them
+in a process of its own (``annotated.launch_renditions``: ``gatewatch export render-job ID``,
+which runs ``render_job_renditions``), waits for it, and puts what it made in the ZIP. The
+process reports its progress on the job as the export does.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import shutil
 import threading
 import time
 from dataclasses import dataclass, field
@@ -28,10 +35,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from gatewatch.evidence.annotated import Renditions, launch_renditions, render_renditions, renditions_dir
 from gatewatch.evidence.export import ExportError, ExportSelection, check_selection, create_export
 from gatewatch.models import locks
 from gatewatch.models.db import session_scope
-from gatewatch.models.tables import ExportJob
+from gatewatch.models.tables import EntryEvent, ExportJob
 from gatewatch.models.types import utcnow
 from gatewatch.settings import Settings
 
@@ -70,12 +78,15 @@ def job_filename(job_id: int, when: datetime) -> str:
     return f"gatewatch-export-{when:%Y%m%dT%H%M%SZ}-job{job_id}.zip"
 
 
-def request_export_job(engine: sa.Engine, selection: ExportSelection, *, actor: str, role: str) -> int:
-    """Register a pending export of ``selection``; ExportError when it cannot be made (nothing registered)."""
+def request_export_job(engine: sa.Engine, selection: ExportSelection, *, actor: str, role: str,
+                       annotated: bool = False) -> int:
+    """Register a pending export of ``selection`` (with annotated renditions when ``annotated``);
+    ExportError when it cannot be made (nothing registered)."""
     with Session(engine) as session:
         check_selection(session, selection)
+    parameters = {"selection": selection.as_dict(), "role": role, "annotated": annotated}
     with session_scope(engine) as session:
-        job = ExportJob(parameters=json.dumps({"selection": selection.as_dict(), "role": role}, sort_keys=True),
+        job = ExportJob(parameters=json.dumps(parameters, sort_keys=True),
                         status=ExportStatus.PENDING, requested_by=actor)
         session.add(job)
         session.flush()
@@ -131,19 +142,50 @@ def run_export_job(engine: sa.Engine, settings: Settings, job_id: int) -> None:
     selection = ExportSelection.from_dict(parameters["selection"])
     name = job_filename(job_id, job.started_at or utcnow())
     try:
+        renditions = _renditions_made(settings, job_id) if parameters.get("annotated") else None
         summary = create_export(engine, settings, selection, exports_dir(settings) / name, actor=job.requested_by,
-                                role=parameters.get("role", ""), progress=_Progress(engine, job_id))
+                                role=parameters.get("role", ""), progress=_Progress(engine, job_id),
+                                annotated=renditions)
     except ExportError as exc:
         _finish(engine, job_id, ExportStatus.FAILED, error=str(exc)[:500])
         return
     except BaseException as exc:
         _finish(engine, job_id, ExportStatus.FAILED, error=f"the export stopped: {type(exc).__name__}")
         raise
+    finally:
+        shutil.rmtree(renditions_dir(settings, job_id), ignore_errors=True)
     result = {"events": summary.events, "flagged": summary.flagged, "files": summary.files,
               "signer": summary.signer, "manifest_sha256": summary.manifest_sha256,
-              "evidence_problems": summary.evidence_problems}
+              "evidence_problems": summary.evidence_problems, "annotated": summary.annotated,
+              "annotation_problems": summary.annotation_problems}
     _finish(engine, job_id, ExportStatus.DONE, filename=name, items_done=summary.events,
             items_total=summary.events, parameters=json.dumps({**parameters, "result": result}, sort_keys=True))
+
+
+def _renditions_made(settings: Settings, job_id: int) -> Renditions:
+    """Make the job's renditions in a process of its own and wait for it; ExportError when it fails."""
+    process = launch_renditions(settings, job_id)
+    if process.wait() != 0:
+        raise ExportError(f"the annotated clips could not be made (exit status {process.returncode}); "
+                          f"see exports/annotating/job-{job_id}.log in the data folder")
+    return Renditions.read(renditions_dir(settings, job_id))
+
+
+def render_job_renditions(engine: sa.Engine, settings: Settings, job_id: int) -> Renditions:
+    """Make running job ``job_id``'s renditions into its folder: what ``gatewatch export render-job`` runs.
+
+    ExportJobError when there is no such job, or it is not running (its process waits for this one).
+    """
+    with Session(engine) as session:
+        job = session.get(ExportJob, job_id)
+        if job is None:
+            raise ExportJobError(f"there is no export job #{job_id}")
+        if job.status != ExportStatus.RUNNING:
+            raise ExportJobError(f"export job #{job_id} is {job.status}; its renditions are made while it runs")
+        selection = ExportSelection.from_dict(json.loads(job.parameters)["selection"])
+        events = list(session.exec(sa.select(EntryEvent.id).where(*selection.conditions())).scalars())
+    return render_renditions(engine, settings, events, renditions_dir(settings, job_id),
+                             progress=_Progress(engine, job_id))
 
 
 def run_when_free(engine: sa.Engine, settings: Settings, job_id: int, *, stop: threading.Event | None = None) -> None:
@@ -162,12 +204,12 @@ def run_when_free(engine: sa.Engine, settings: Settings, job_id: int, *, stop: t
 
 
 def start_export_job(engine: sa.Engine, settings: Settings, selection: ExportSelection, *, actor: str,
-                     role: str) -> int:
+                     role: str, annotated: bool = False) -> int:
     """Register the export and make it in a background thread; returns the job's id at once.
 
     Raises ExportError, before anything is registered, when the selection cannot be exported.
     """
-    job_id = request_export_job(engine, selection, actor=actor, role=role)
+    job_id = request_export_job(engine, selection, actor=actor, role=role, annotated=annotated)
 
     locks.run_in_background(f"export-job-{job_id}", lambda: run_when_free(engine, settings, job_id))
     return job_id
@@ -190,6 +232,7 @@ class ExportJobState:
     finished_at: datetime | None
     selection: dict[str, Any]
     result: dict[str, Any] = field(default_factory=dict)
+    annotated: bool = False
 
     @property
     def finished(self) -> bool:
@@ -212,7 +255,7 @@ def export_job_state(session: Session, job_id: int) -> ExportJobState | None:
                           items_total=job.items_total, filename=job.filename, error=job.error,
                           requested_by=job.requested_by, created_at=job.created_at, started_at=job.started_at,
                           finished_at=job.finished_at, selection=parameters.get("selection", {}),
-                          result=parameters.get("result", {}))
+                          result=parameters.get("result", {}), annotated=bool(parameters.get("annotated")))
 
 
 def job_file(settings: Settings, state: ExportJobState) -> Path | None:

@@ -6,9 +6,7 @@ also shows that the browser plays the camera's H.264 (High profile, with B-frame
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,7 +14,7 @@ import sqlalchemy as sa
 from playwright.sync_api import Page
 
 from gatewatch.models.db import session_scope
-from gatewatch.models.enums import ClipKind, EventStatus, Role
+from gatewatch.models.enums import ClipKind, Role
 from gatewatch.models.tables import EntryEvent
 from gatewatch.settings import Settings
 from tests.remuxed_clip import (
@@ -26,9 +24,8 @@ from tests.remuxed_clip import (
     OTHER_BOX,
     TRACK_ID,
     RemuxedClip,
-    boxes_document,
     remux_cut,
-    write_boxes,
+    store_copied_event,
 )
 from tests.web_helpers import GATE as CAMERA
 from tests.web_helpers import recent, screenshot
@@ -66,21 +63,7 @@ def copied_clip(tmp_path_factory: pytest.TempPathFactory) -> RemuxedClip:
 
 
 def _store(settings: Settings, engine: sa.Engine, clip: RemuxedClip, kind: ClipKind) -> EntryEvent:
-    stem = Path("evidence") / CAMERA / f"copied-{kind}"
-    clip_file = settings.data_dir / stem.with_suffix(".mp4")
-    clip_file.parent.mkdir(parents=True, exist_ok=True)
-    clip_file.write_bytes(clip.path.read_bytes())
-    boxes = write_boxes(settings.data_dir / stem.with_suffix(".json"), boxes_document(clip, kind=kind, start=START))
-    event = EntryEvent(camera_id=CAMERA, source_key="test", track_id=TRACK_ID, frame_index=40, label="motorcycle",
-                       direction="entry", occurred_at=recent(5), confidence=0.9, box_x1=BOX[0], box_y1=BOX[1],
-                       box_x2=BOX[2], box_y2=BOX[3], status=EventStatus.FLAGGED,
-                       clip_path=stem.with_suffix(".mp4").as_posix(),
-                       clip_sha256=hashlib.sha256(clip_file.read_bytes()).hexdigest(),
-                       boxes_path=stem.with_suffix(".json").as_posix(), boxes_sha256=hashlib.sha256(boxes).hexdigest(),
-                       clip_kind=kind, clip_start_seconds=START)
-    with session_scope(engine) as session:
-        session.add(event)
-    return event
+    return store_copied_event(engine, settings.data_dir, CAMERA, clip, recent(5), kind=kind, start=START)
 
 
 def _pixel(page: Page, clip: RemuxedClip, x: float, y: float) -> tuple[int, ...]:

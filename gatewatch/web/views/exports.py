@@ -1,5 +1,8 @@
 """Signed evidence exports from the auditor's page: make one, download it, check one kept here.
 
+The form may ask for annotated clips (the boxes and gate line drawn in); the job makes them in a
+process of its own (``gatewatch.evidence.export_jobs``), since the web app loads no video library.
+
 An export is made in the background (``gatewatch.evidence.export_jobs``): the form registers a
 job and the browser goes to the job's page, which follows its progress and, once it is done,
 offers the job's own file. Exports are kept in data_dir/exports under names the server makes;
@@ -154,7 +157,8 @@ def create() -> ResponseReturnValue:
         return _page(form, errors, status=422)
     username, role = actor()
     try:
-        job_id = start_export_job(engine(), settings(), selection, actor=username, role=role)
+        job_id = start_export_job(engine(), settings(), selection, actor=username, role=role,
+                                  annotated=form.get("annotated") == "1")
     except ExportError as exc:
         return _page(form, {"form": str(exc)}, status=422)
     return redirect(url_for("exports.job", job_id=job_id), 303)
