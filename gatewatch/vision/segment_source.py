@@ -8,8 +8,8 @@ indexes; indexes count the frames handed out, from 0 at the period's start. Fram
 period's start and after its end are decoded where they must be (from the keyframe before the
 start) but not handed out.
 
-A segment whose file is missing, deleted or damaged is a SourceError naming the segment: a
-replay of recorded time must not pass over footage silently.
+A segment whose file is missing, deleted, damaged or cut short is a SourceError naming the
+segment: a replay of recorded time must not pass over footage silently.
 """
 
 from __future__ import annotations
@@ -109,17 +109,19 @@ class SegmentSource:
         stream = self._container.streams.video[0]
         base = stream.time_base
         origin = stream.start_time
-        if self.start > segment.started_at and base:
+        whole = not (self.start > segment.started_at and base)  # read from its first packet
+        if not whole:
             offset = int((self.start - segment.started_at).total_seconds() / base) + (origin or 0)
             try:
                 self._container.seek(offset, backward=True, any_frame=False, stream=stream)
             except av.FFmpegError as exc:
                 raise SourceError(f"{segment.name} ({segment.path}) cannot be searched: {exc}") from None
         last: datetime | None = None
-        decoded = 0
+        decoded = packets = 0
         try:
             for packet in self._container.demux(stream):
                 if packet.size:
+                    packets += 1
                     for listener in self._listeners:
                         listener(packet)
                 for frame in packet.decode():
@@ -134,6 +136,9 @@ class SegmentSource:
                     yield time, frame
         except av.FFmpegError as exc:
             raise SourceError(f"{segment.name} ({segment.path}) is damaged after its frame {decoded}: {exc}") from None
+        if whole and stream.frames and packets < stream.frames:  # FFmpeg reads a cut-off MP4 to its end quietly
+            raise SourceError(f"{segment.name} ({segment.path}) is cut short: it holds {packets} of its "
+                              f"{stream.frames} frames")
 
     def close(self) -> None:
         self._container.close()

@@ -24,13 +24,14 @@ from gatewatch.camera.replay import (
     run_replay,
 )
 from gatewatch.cli.main import main
+from gatewatch.evidence.integrity import verify_integrity
 from gatewatch.models.db import make_engine, migrate, session_scope
 from gatewatch.models.tables import EntryEvent, RecordingGap, RecordingSegment, ReplayEvent, ReplayRun
 from gatewatch.models.types import utcnow
 from gatewatch.settings import Settings, load_settings
 from gatewatch.vision.sources import SourceError
 from tests.evidence_fixtures import WHEN, store_event
-from tests.recorded_segments import add_segments, cut_at_keyframes
+from tests.recorded_segments import record_camera
 from tests.shared_files import MODEL, SHARED
 
 MOTORCYCLES = SHARED / "footage" / "street-motorcycles.mp4"
@@ -140,8 +141,7 @@ def test_recorded_time_is_compared_by_time_not_frame(engine: sa.Engine, settings
 def recorded(engine: sa.Engine, settings: Settings) -> list[int]:
     if not MOTORCYCLES.exists():
         pytest.skip("the shared footage is not there")
-    pieces = cut_at_keyframes(MOTORCYCLES, settings.data_dir / "recordings" / CAMERA, WHEN)
-    return add_segments(engine, CAMERA, pieces, settings.data_dir)
+    return [row.id for row in record_camera(engine, settings.data_dir, CAMERA, MOTORCYCLES, WHEN)]
 
 
 def test_a_segment_deleted_or_altered_after_the_replay_was_asked_for_fails_it_by_name(
@@ -208,9 +208,9 @@ def recorded_site(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     live = analyse_file(engine, settings, settings.camera("bike-gate"), MOTORCYCLES, start, progress=False,
                         model=load_model(settings.detector))
     assert live.created >= 5
-    pieces = cut_at_keyframes(MOTORCYCLES, settings.data_dir / "recordings" / "bike-gate", start)
-    add_segments(engine, "bike-gate", pieces, settings.data_dir)
-    yield {"settings": settings, "engine": engine, "config": config, "start": start, "end": pieces[-1].ended_at}
+    segments = record_camera(engine, settings.data_dir, "bike-gate", MOTORCYCLES, start)
+    assert [segment.frames for segment in segments] == [150, 76]  # cut at the keyframe 5 s in
+    yield {"settings": settings, "engine": engine, "config": config, "start": start, "end": segments[-1].ended_at}
     engine.dispose()
 
 
@@ -243,3 +243,4 @@ def test_a_replay_of_the_recorded_period_finds_the_events_stored_live(recorded_s
         # One crossing is on the last frame of the first segment: the tracker went on across the cut.
         assert any(event.frame_index in range(145, 155) for event in stored)
         assert list(session.exec(select(EntryEvent).order_by(EntryEvent.occurred_at)).all()) == stored
+    assert verify_integrity(engine, recorded_site["settings"]).ok  # the segments replayed are those recorded

@@ -18,7 +18,7 @@ from gatewatch.models.enums import Role
 from gatewatch.models.tables import EntryEvent, RecordingGap, RecordingSegment, ReplayRun
 from gatewatch.models.types import utcnow
 from gatewatch.settings import CameraSettings, DetectorSettings, Settings
-from tests.recorded_segments import add_segments, cut_at_keyframes
+from tests.recorded_segments import record_camera
 from tests.shared_files import MODEL, SHARED
 from tests.web_helpers import GATE, count_rows, post_form
 
@@ -123,8 +123,7 @@ def test_the_auditor_replays_a_recorded_period_beside_the_stored_events(
     start = local("2026-11-20T09:00:00", web_settings)
     live = analyse_file(web_engine, web_settings, web_settings.camera(GATE), MOTORCYCLES, start, progress=False)
     assert live.created >= 5
-    pieces = cut_at_keyframes(MOTORCYCLES, web_settings.data_dir / "recordings" / GATE, start)
-    add_segments(web_engine, GATE, pieces, web_settings.data_dir)
+    record_camera(web_engine, web_settings.data_dir, GATE, MOTORCYCLES, start)
     auditor = client_for(Role.AUDITOR)
 
     listing = auditor.get(PAGE).get_data(as_text=True)
