@@ -86,6 +86,8 @@ def render_renditions(engine: sa.Engine, settings: Settings, events: list[int], 
         boxes = resolve(settings.data_dir, event.boxes_path)
         if event.evidence_expired_at is not None or event.clip_path is None:
             pass  # no clip, nothing to draw on: the events table says so
+        elif event.boxes_path is None:
+            result.problems.append(f"event #{event.id}: no annotated clip: no boxes were stored with its clip")
         elif clip is None or boxes is None:
             result.problems.append(f"event #{event.id}: no annotated clip: "
                                    f"{'its clip' if clip is None else 'its boxes JSON'} is missing")
