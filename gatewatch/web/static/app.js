@@ -113,6 +113,8 @@ function confirmSubmit(event) {
 const BOX_COLOUR = "rgb(255, 200, 0)"; // vision/evidence.py's BOX_COLOUR (BGR 0, 200, 255)
 const OTHER_COLOUR = "rgb(255, 255, 255)";
 const GATE_COLOUR = "rgb(0, 208, 255)";
+// The boxes file gives times to 0.1 ms: seeking a hair past one lands on its frame, not the one before.
+const SEEK_PAST = 0.001;
 
 function validBoxes(data) {
   return data !== null && typeof data === "object" && Array.isArray(data.frame_size)
@@ -214,7 +216,7 @@ function clipViewer(container) {
   const start = Number(container.dataset.clipStart || 0);
   const toStart = () => {
     if (start > 0 && video.currentTime < start) {
-      video.currentTime = Math.min(start, video.duration || start);
+      video.currentTime = Math.min(start + SEEK_PAST, video.duration || start);
     }
   };
   if (video.readyState >= 1) {
@@ -279,7 +281,7 @@ function clipViewer(container) {
         crossing.classList.remove("hidden");
         crossing.addEventListener("click", () => {
           video.pause();
-          video.currentTime = data.crossing_seconds;
+          video.currentTime = data.crossing_seconds + SEEK_PAST;
         });
       }
       canvas.dataset.ready = "true";
