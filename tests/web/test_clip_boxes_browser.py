@@ -76,7 +76,7 @@ def _is(rgba: tuple[int, ...], colour: tuple[int, int, int]) -> bool:
 
 def _open(page: Page, event: EntryEvent) -> None:
     page.goto(f"/events/{event.id}")
-    page.wait_for_function("document.querySelector('#clip-overlay').dataset.ready === 'true'")
+    page.wait_for_function("() => document.querySelector('#clip-overlay').dataset.ready === 'true'")
 
 
 def test_the_canvas_draws_the_stored_box_at_its_place_in_the_frame_shown(
@@ -86,7 +86,8 @@ def test_the_canvas_draws_the_stored_box_at_its_place_in_the_frame_shown(
     page = page_for(Role.OPERATOR)
     _open(page, event)
     # Chromium plays the camera's H.264 as it is, and starts at the pre-roll point, not the keyframe before.
-    page.wait_for_function(f"document.querySelector('video#clip').currentTime >= {START - 0.001}")
+    page.wait_for_function(f"() => document.querySelector('video#clip').currentTime >= {START}")
+    assert page.evaluate("document.querySelector('video#clip').currentTime") < START + 0.01  # sought there, not played
     assert page.evaluate("document.querySelector('video#clip').videoWidth") == copied_clip.frame_size[0]
 
     shown = page.evaluate(SEEK, 1.2)
@@ -108,11 +109,13 @@ def test_the_canvas_draws_the_stored_box_at_its_place_in_the_frame_shown(
     assert _pixel(page, copied_clip, x2, middle)[3] == 0
     assert _pixel(page, copied_clip, OTHER_BOX[0], (OTHER_BOX[1] + OTHER_BOX[3]) / 2)[3] > 0
 
-    page.evaluate(SEEK, 1.0)  # back into the box's stretch: drawn again
+    page.click("#seek-crossing")  # to the crossing (1.2 s): the box is drawn again
+    page.wait_for_function(
+        "() => Math.abs(Number(document.querySelector('#clip-overlay').dataset.mediaTime) - 1.2) < 0.034")
     assert _is(_pixel(page, copied_clip, x1, middle), AMBER)
     page.focus("#overlay-shown")  # the overlay's switch works from the keyboard
     page.keyboard.press("Space")
-    page.wait_for_function("!document.querySelector('#overlay-shown').checked")
+    page.wait_for_function("() => !document.querySelector('#overlay-shown').checked")
     assert _pixel(page, copied_clip, x1, middle)[3] == 0
     # The canvas lets clicks through to the video's controls.
     assert page.evaluate("getComputedStyle(document.querySelector('#clip-overlay')).pointerEvents") == "none"
