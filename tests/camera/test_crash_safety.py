@@ -73,7 +73,7 @@ def test_sigkill_at_random_moments_then_restart(tmp_path: Path) -> None:
     assert sorted((e.label, e.direction) for e in events) == [("person", "entry")] * 3 + [("person", "exit")]
     assert seen_counts == sorted(seen_counts)  # never fewer events after a restart
     evidence = {p for p in (data / "evidence").glob("**/*") if p.is_file()}
-    referenced = {data / e.snapshot_path for e in events} | {data / e.clip_path for e in events}
+    referenced = {data / path for e in events for path in (e.snapshot_path, e.clip_path, e.boxes_path)}
     assert evidence == referenced  # no partial or orphaned file left
     for event in events:
         with av.open(str(data / event.clip_path)) as clip:
