@@ -69,27 +69,34 @@ def _reason(session: Session, camera_id: str, start: datetime, end: datetime) ->
     ).order_by(RecordingGap.started_at)).all()
     if reasons:
         return "; ".join(dict.fromkeys(reasons))
-    deleted = session.exec(select(sa.func.count()).select_from(RecordingSegment).where(
+    deleted = session.exec(select(sa.func.count()).select_from(RecordingSegment).where(  # begun within the hole
         RecordingSegment.camera_id == camera_id, RecordingSegment.path.is_(None),
-        RecordingSegment.started_at < end, RecordingSegment.ended_at > start,
+        RecordingSegment.started_at >= start - GAP_AFTER, RecordingSegment.started_at < end,
     )).one()
     return "deleted by retention" if deleted else "no recording"
 
 
 def coverage(session: Session, camera_id: str) -> Coverage | None:
-    """What the camera's kept segments cover; None when it has none."""
-    spans = session.execute(sa.select(RecordingSegment.started_at, RecordingSegment.ended_at)
-                            .where(_kept(camera_id)).order_by(RecordingSegment.started_at)).all()
-    if not spans:
+    """What the camera's kept segments cover; None when it has none.
+
+    The database finds the holes (a segment starting after every earlier one ended), so a month
+    of minute segments is not read row by row; those shorter than ``GAP_AFTER`` are no gaps.
+    """
+    first, last, count = session.execute(
+        sa.select(sa.func.min(RecordingSegment.started_at), sa.func.max(RecordingSegment.ended_at),
+                  sa.func.count()).where(_kept(camera_id))
+    ).one()
+    if not count:
         return None
-    holes: list[tuple[datetime, datetime]] = []
-    reached = spans[0][1]
-    for started, ended in spans[1:]:
-        if started - reached > GAP_AFTER:
-            holes.append((reached, started))
-        reached = max(reached, ended)
+    reached = sa.func.max(RecordingSegment.ended_at).over(order_by=(RecordingSegment.started_at, RecordingSegment.id),
+                                                          rows=(None, -1))
+    spans = sa.select(RecordingSegment.started_at.label("started"), reached.label("reached")).where(
+        _kept(camera_id)).subquery()
+    holes = [(reached, started) for started, reached in session.execute(
+        sa.select(spans.c.started, spans.c.reached).where(spans.c.started > spans.c.reached)
+        .order_by(spans.c.started)).all() if started - reached > GAP_AFTER]
     gaps = [Gap(start, end, _reason(session, camera_id, start, end)) for start, end in holes[-GAPS_SHOWN:]]
-    return Coverage(camera_id, spans[0][0], reached, len(spans), gaps, len(holes))
+    return Coverage(camera_id, first, last, count, gaps, len(holes))
 
 
 def recorded_cameras(session: Session, camera_ids: Sequence[str]) -> dict[str, Coverage | None]:

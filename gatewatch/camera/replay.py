@@ -273,7 +273,9 @@ def run_replay(engine: sa.Engine, settings: Settings, run_id: int, *,
         with Session(engine) as session:
             return session.get(ReplayRun, run_id)
     status = ReplayStatus.CANCELLED if recorder.stop.is_set() else ReplayStatus.DONE
-    _update(engine, run_id, status=status, frames_done=recorder.frames, finished_at=utcnow())
+    counted = {"frames_total": recorder.frames} if status == ReplayStatus.DONE and run.kind == ReplayKind.RECORDING else {}
+    # A recorded period's total was estimated from its segments' lengths: the frames counted replace it.
+    _update(engine, run_id, status=status, frames_done=recorder.frames, finished_at=utcnow(), **counted)
     with Session(engine) as session:
         return session.get(ReplayRun, run_id)
 

@@ -45,7 +45,8 @@ if TYPE_CHECKING:
 @click.option("--camera", "camera_id", required=True, help="Configured camera the footage came from.")
 @click.option("--start", help="VIDEO: wall-clock time of its first frame, ISO 8601.")
 @click.option("--from", "period_from", help="No VIDEO: the camera's recordings from this time, ISO 8601.")
-@click.option("--to", "period_to", help=f"... to this time (at most {MAX_PERIOD} after --from).")
+@click.option("--to", "period_to",
+              help=f"... to this time (at most {int(MAX_PERIOD.total_seconds() // 60)} minutes after --from).")
 @gate_options
 @click.option("--tolerance", default=DEFAULT_TOLERANCE_FRAMES, show_default=True, type=click.IntRange(min=0),
               help="Frames a crossing may move and still count as the same event.")

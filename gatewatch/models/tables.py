@@ -200,6 +200,9 @@ class EvidenceHold(SQLModel, table=True):
 class RecordingSegment(SQLModel, table=True):
     """A piece of a camera's continuous recording: its own packets remuxed to MP4, hashed into the audit chain."""
 
+    # A camera's segments of a period: a month of minute segments is searched, not scanned.
+    __table_args__ = (sa.Index("ix_recordingsegment_camera_started", "camera_id", "started_at"),)
+
     id: int | None = Field(default=None, primary_key=True)
     camera_id: str = Field(foreign_key="camera.id", index=True)
     started_at: datetime = Field(sa_column=_time_column(index=True))

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 import pytest
 import sqlalchemy as sa
 from flask.testing import FlaskClient
+from playwright.sync_api import Page, expect
 from sqlmodel import Session, select
 
 from gatewatch.models.db import session_scope
@@ -20,7 +21,7 @@ from gatewatch.models.types import utcnow
 from gatewatch.settings import CameraSettings, DetectorSettings, Settings
 from tests.recorded_segments import record_camera
 from tests.shared_files import MODEL, SHARED
-from tests.web_helpers import GATE, count_rows, post_form
+from tests.web_helpers import GATE, count_rows, post_form, screenshot
 
 MOTORCYCLES = SHARED / "footage" / "street-motorcycles.mp4"
 PAGE = "/audit/replays"
@@ -112,20 +113,28 @@ def test_only_auditors_and_administrators_replay_recorded_time(
     assert count_rows(web_engine, ReplayRun) == 0
 
 
-@pytest.mark.slow
-def test_the_auditor_replays_a_recorded_period_beside_the_stored_events(
-    client_for: Callable[[Role], FlaskClient], web_engine: sa.Engine, web_settings: Settings,
-) -> None:
+def live_and_recorded(engine: sa.Engine, settings: Settings) -> list[EntryEvent]:
+    """The motorcycle footage analysed live as the main gate from 09:00, and recorded; the events stored."""
     from gatewatch.camera.analysis import analyse_file
 
     if not (MODEL.exists() and MOTORCYCLES.exists()):
         pytest.skip("the shared model and footage are not there")
-    start = local("2026-11-20T09:00:00", web_settings)
-    live = analyse_file(web_engine, web_settings, web_settings.camera(GATE), MOTORCYCLES, start, progress=False)
+    start = local("2026-11-20T09:00:00", settings)
+    live = analyse_file(engine, settings, settings.camera(GATE), MOTORCYCLES, start, progress=False)
     assert live.created >= 5
-    record_camera(web_engine, web_settings.data_dir, GATE, MOTORCYCLES, start)
-    auditor = client_for(Role.AUDITOR)
+    record_camera(engine, settings.data_dir, GATE, MOTORCYCLES, start)
+    with Session(engine) as session:  # the recording ends at 09:00:07.53; the form asks until 09:00:07
+        return [event for event in session.exec(select(EntryEvent).order_by(EntryEvent.occurred_at)).all()
+                if event.occurred_at <= local("2026-11-20T09:00:07", settings)]
 
+
+@pytest.mark.slow
+@pytest.mark.parametrize("web_database", ["postgresql"], indirect=True)  # SQLite: in the browser, below
+def test_the_auditor_replays_a_recorded_period_beside_the_stored_events(
+    client_for: Callable[[Role], FlaskClient], web_engine: sa.Engine, web_settings: Settings,
+) -> None:
+    stored = live_and_recorded(web_engine, web_settings)
+    auditor = client_for(Role.AUDITOR)
     listing = auditor.get(PAGE).get_data(as_text=True)
     assert "2026-11-20 09:00:00" in listing and "2026-11-20 09:00:07" in listing  # what the recordings cover
     form = {"rec_camera_id": GATE, "rec_from": "2026-11-20T09:00:00", "rec_to": "2026-11-20T09:00:07"}
@@ -137,10 +146,7 @@ def test_the_auditor_replays_a_recorded_period_beside_the_stored_events(
         assert time.monotonic() < deadline, state
         time.sleep(0.5)
     assert state["status"] == "done", state["error"]
-
-    with Session(web_engine) as session:
-        stored = [event for event in session.exec(select(EntryEvent).order_by(EntryEvent.occurred_at)).all()
-                  if event.occurred_at <= local(form["rec_to"], web_settings)]
+    assert state["frames_done"] == state["frames_total"] > 200  # the estimate replaced by the frames counted
     assert len(stored) >= 5
     page = auditor.get(result).get_data(as_text=True)
     assert 'id="replay-identical"' in page and "at the same moments" in page
@@ -151,3 +157,26 @@ def test_the_auditor_replays_a_recorded_period_beside_the_stored_events(
         assert f'/events/{event.id}"' in row and "(+0.00 s)" in row
     listing = auditor.get(PAGE).get_data(as_text=True)
     assert "Recording 2026-11-20 09:00:00 – 2026-11-20 09:00:07" in listing
+
+
+@pytest.mark.slow
+def test_the_auditor_replays_recorded_time_in_the_browser(
+    page_for: Callable[[Role], Page], web_engine: sa.Engine, web_settings: Settings,
+) -> None:
+    stored = live_and_recorded(web_engine, web_settings)
+    page = page_for(Role.AUDITOR)
+    page.goto(PAGE)
+    expect(page.locator(f'#recording-cover tr[data-camera="{GATE}"]')).to_contain_text("2026-11-20 09:00:07")
+    page.select_option("#f-rec_camera_id", GATE)
+    page.fill("#f-rec_from", "2026-11-20T09:00:00")
+    page.fill("#f-rec_to", "2026-11-20T09:00:07")
+    page.click("#start-recorded-replay")
+    page.wait_for_url("**/audit/replays/*")
+    expect(page.locator("#replay-period")).to_contain_text("2026-11-20 09:00:00")
+    expect(page.locator("#replay-identical")).to_be_visible(timeout=180_000)  # the page follows the run
+    expect(page.locator("[data-count=same]")).to_have_text(str(len(stored)))
+    rows = page.locator("#replay-comparison tbody tr")
+    expect(rows).to_have_count(len(stored))
+    for n, event in enumerate(stored):  # each crossing the replay found beside the event stored live
+        expect(rows.nth(n).locator(f'a[href$="/events/{event.id}"]')).to_have_count(1)
+    screenshot(page, "auditor-replay-recorded")
