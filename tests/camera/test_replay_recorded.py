@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -244,3 +245,23 @@ def test_a_replay_of_the_recorded_period_finds_the_events_stored_live(recorded_s
         assert any(event.frame_index in range(145, 155) for event in stored)
         assert list(session.exec(select(EntryEvent).order_by(EntryEvent.occurred_at)).all()) == stored
     assert verify_integrity(engine, recorded_site["settings"]).ok  # the segments replayed are those recorded
+
+
+def test_replay_command_says_which_footage_options_go_together(tmp_path: Path) -> None:
+    config = tmp_path / "gatewatch.yaml"
+    config.write_text(f"data_dir: {tmp_path}\ndetector: {{model: yolo11n.pt}}\ncameras: [{{id: gate-1, name: G, "
+                      "source: '0', record: true, gate: {line: [[0, 0.5], [1, 0.5]], inside: [0.5, 0.9]}}]\n")
+    period = ["--from", "2026-11-20T09:00:00", "--to", "2026-11-20T09:10:00"]
+    cases = [
+        (["x.mp4", *period], "--from and --to replay recordings: give them without VIDEO"),
+        (["x.mp4"], "VIDEO needs --start"),
+        (["--start", "2026-11-20T09:00:00"], "--start goes with VIDEO"),
+        (period[:2], "give VIDEO and --start, or --from and --to"),
+        (["--from", "nine", "--to", "ten"], "--from: 'nine' is not an ISO 8601 time"),
+        (period, "--from/--to: camera gate-1 has no recordings"),
+    ]
+    for args, message in cases:
+        result = CliRunner().invoke(main, ["replay", "--camera", "gate-1", *args, "--config", str(config)])
+        assert (result.exit_code, message in result.output) == (2, True), (args, result.output)
+    with Session(make_engine(f"sqlite:///{tmp_path / 'gatewatch.db'}")) as session:
+        assert session.exec(select(ReplayRun)).all() == []
