@@ -56,6 +56,7 @@ EXPECTED: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/evidence/<int:event_id>/snapshot.jpg"): EVERYONE,
     ("GET", "/evidence/<int:event_id>/thumbnail.jpg"): EVERYONE,
     ("GET", "/evidence/<int:event_id>/clip.mp4"): EVERYONE,
+    ("GET", "/evidence/<int:event_id>/boxes.json"): EVERYONE,
     ("GET", "/evidence/<int:event_id>/plate.jpg"): EVERYONE,
     ("GET", "/visits"): EVERYONE,
     ("POST", "/visits"): frozenset({GUARD}),
