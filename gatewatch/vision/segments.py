@@ -227,8 +227,9 @@ class SegmentRecorder:
 
     def close(self) -> None:
         """The source has ended: close the last segment (or gap) and wait for the writer."""
-        self._queue.put(_DONE)
-        self._thread.join()
+        if self._thread.is_alive():
+            self._queue.put(_DONE)
+            self._thread.join()
 
     # --- the writer's thread --------------------------------------------------------------------
 
@@ -240,7 +241,12 @@ class SegmentRecorder:
                 continue
             assert isinstance(item, _Packet)
             for packet in self._retimer.push(item):
-                self._handle(packet)
+                try:
+                    self._handle(packet)
+                except Exception as exc:  # a packet the muxer refuses costs its segment, never the recording
+                    log.exception("%s: recording a packet failed", self._thread.name)
+                    if self._segment is not None:
+                        self._fail(self._segment, f"a segment could not be written: {exc}")
         self._end_segment(self._last_time)
         if self._gap is not None and self._last_time is not None:
             self._report_gap(self._last_time)
