@@ -35,7 +35,17 @@ def segments(engine: sa.Engine) -> dict[int, RecordingSegment]:
         return {s.id: s for s in session.exec(select(RecordingSegment))}
 
 
-def test_segments_are_in_the_chain_and_verify_names_a_changed_one(engine: sa.Engine, settings: Settings) -> None:
+def audit_verify(database_url: str, settings: Settings, tmp_path: Path) -> tuple[int, str]:
+    """`gatewatch audit verify` on the site: its exit code and output."""
+    config = tmp_path / "gatewatch.yaml"
+    config.write_text(f"data_dir: {settings.data_dir}\ndetector: {{model: yolo11n.pt}}\n")
+    result = CliRunner().invoke(main, ["audit", "verify", "--config", str(config), "--db", database_url])
+    return result.exit_code, result.output
+
+
+def test_segments_are_in_the_chain_and_verify_names_a_changed_one(
+    database_url: str, engine: sa.Engine, settings: Settings, tmp_path: Path
+) -> None:
     stored = record_footage(engine, settings, WHEN)
     assert len(stored) == 2
     with Session(engine) as session:
@@ -51,6 +61,10 @@ def test_segments_are_in_the_chain_and_verify_names_a_changed_one(engine: sa.Eng
 
     first, second = stored
     flip_byte(settings.data_dir / first.path, 5000)
+    code, output = audit_verify(database_url, settings, tmp_path)
+    assert code == 1
+    assert (f"recording segment #{first.id} of camera gate-1 ({first.started_at:%Y-%m-%d %H:%M:%S} to "
+            f"{first.ended_at:%Y-%m-%d %H:%M:%S} UTC): {first.path} was altered") in output
     (settings.data_dir / second.path).unlink()
     execute(engine, "UPDATE recordingsegment SET frames = frames + 1 WHERE id = :id", id=second.id)
     execute(engine, "INSERT INTO recordinggap (camera_id, started_at, ended_at, reason) "
