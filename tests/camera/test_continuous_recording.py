@@ -7,6 +7,7 @@ import errno
 import itertools
 import json
 import logging
+import os
 import re
 import sqlite3
 import time
@@ -21,7 +22,7 @@ import sqlalchemy as sa
 import yaml
 from sqlmodel import Session, select
 
-from gatewatch.camera.segments import SegmentLog, segment_path
+from gatewatch.camera.segments import SegmentLog, remove_stale_partial_segments, segment_path
 from gatewatch.evidence.files import file_sha256
 from gatewatch.evidence.integrity import FileProblem, verify_integrity
 from gatewatch.models.db import make_engine, migrate
@@ -241,3 +242,15 @@ def test_a_full_disk_is_a_gap_on_the_record(engine: sa.Engine, settings: Setting
     assert json.loads(record.after)["reason"] == gap.reason and record.entity_id == str(gap.id)
     report = verify_integrity(engine, settings)
     assert report.ok and (report.segments, report.gaps) == (len(stored), 1), "\n".join(report.lines())
+
+
+def test_partial_segments_a_crash_left_are_cleared_but_not_one_being_written(tmp_path: Path) -> None:
+    folder = segment_path(tmp_path, "gate-1", WHEN).parent
+    folder.mkdir(parents=True)
+    crashed, writing, whole = folder / ".030000.000000.mp4.x1.part", folder / ".030002.000000.mp4.x2.part", \
+        folder / "030004.000000.mp4"
+    for path in (crashed, writing, whole):
+        path.write_bytes(b"data")
+    os.utime(crashed, (0, 0))
+    assert remove_stale_partial_segments(tmp_path, "gate-1") == 1
+    assert not crashed.exists() and writing.exists() and whole.exists()
