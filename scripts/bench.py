@@ -2,7 +2,8 @@
 """How fast is gate analysis on this machine? Prints a table and writes the figures as JSON.
 
     python scripts/bench.py [--config samples/gatewatch.yaml] [--json bench-results.json]
-                            [--cameras 1,2,4] [--skip-reference]
+                            [--cameras 1,2,4] [--skip-reference] [--modes default,encoded,no-clips]
+                            [--skip-hand-counts]
 
 For each camera of the configuration whose source is a stored file, each in a process of its
 own so peak memory is its own:
@@ -10,8 +11,15 @@ own so peak memory is its own:
 * decode: every frame decoded as fast as FFmpeg can (its own choice of threads, one per core),
   nothing else: the limit, whatever ``analysis.decode_threads`` the pipeline decodes with;
 * reference: ``analysis.mode: reference``, detection and tracking on the whole of every frame;
-* default: the analysis settings of the configuration (plate reading included);
-* no-plates: the same without plate reading, so the table can say what reading plates costs.
+* default: the analysis settings of the configuration (plate reading included); clips are the
+  footage's own packets, remuxed (``evidence.clip_mode: auto`` on H.264 footage);
+* encoded: the same with ``evidence.clip_mode: encode``, clips decoded, scaled, boxed and
+  encoded again as before clips were copied;
+* no-clips: the default mode making no clip at all (a bench-only stand-in for the clip encoder,
+  in its process alone), the baseline both kinds of clip are measured against: the table's
+  evidence line gives their CPU per frame, copied and encoded, and the default mode's CPU per
+  frame with each;
+* no-plates: the default mode without plate reading, so the table can say what reading plates costs.
 
 Both analysis modes run the real product path (``analyse_file``: pipeline, event writer,
 evidence encoding and a migrated SQLite database in a temporary directory), and their time runs
@@ -44,7 +52,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-MODES = ("decode", "reference", "default", "no-plates")
+MODES = ("decode", "reference", "default", "encoded", "no-clips", "no-plates")
 
 
 def _settings(config: Path, data_dir: Path, mode: str):  # -> Settings; imported lazily for a fast --help
@@ -56,7 +64,34 @@ def _settings(config: Path, data_dir: Path, mode: str):  # -> Settings; imported
         update["analysis"] = AnalysisSettings(mode="reference")
     if mode == "no-plates":  # the default mode without plate reading, to measure what reading costs
         update["plates"] = settings.plates.model_copy(update={"enabled": False})
+    if mode == "encoded":  # clips as they were made before they were copied
+        update["evidence"] = settings.evidence.model_copy(update={"clip_mode": "encode"})
     return settings.model_copy(update=update)
+
+
+def _make_no_clips() -> None:
+    """In this process only: crossings get no clip, copied or encoded (the ``no-clips`` mode).
+
+    No packet ring listens, and the clip encoder the pipeline then starts takes the frames and
+    does nothing with them, so a draft has no clip and the store writes none.
+    """
+    from gatewatch.vision import pipeline
+
+    class NoClips:
+        def __init__(self, *_args: Any, **_kwargs: Any) -> None:
+            pass
+
+        def encode(self, *_args: Any) -> None:
+            pass
+
+        def finish(self, *_args: Any) -> None:
+            pass
+
+        def close(self) -> None:
+            pass
+
+    pipeline.GatePipeline._packets = lambda _self, _source: None  # type: ignore[method-assign]
+    pipeline.ClipEncoder = NoClips  # type: ignore[assignment, misc]
 
 
 def _frame_pixels(video: Path) -> int:
@@ -106,6 +141,8 @@ def _analyse(config: Path, camera_id: str, mode: str, wait: bool) -> dict[str, A
         migrate(engine)
         model = load_model(settings.detector)
         _warm_up(settings, camera, model)
+        if mode == "no-clips":
+            _make_no_clips()
         if wait:  # several cameras start together, after each has loaded its model
             print("ready", flush=True)
             sys.stdin.readline()
@@ -125,6 +162,7 @@ def _analyse(config: Path, camera_id: str, mode: str, wait: bool) -> dict[str, A
             "stage_ms_per_frame": {k: v / stats.frames * 1000.0 for k, v in stats.stages.seconds.items()},
             "crossings": sorted([s.event.label, s.event.direction, s.event.frame_index] for s in result.stored),
             "plates_read": sum(s.event.plate_status == "read" for s in result.stored),
+            "clip_kinds": sorted({s.event.clip_kind or "none" for s in result.stored}),
         }
 
 
@@ -239,10 +277,14 @@ def _print_table(files: list[dict[str, Any]], together: list[dict[str, Any]]) ->
             name = ""
         if "reference" in entry:
             print(f"{'':<24}default vs reference: {entry['default_vs_reference']}")
-        print(f"{'':<24}plate reading: {entry['plate_cost']:+.1%} time (default vs no-plates), "
-              f"{entry['default']['plates_read']} plates read")
-        stages = entry["default"]["stage_ms_per_frame"]
-        print(f"{'':<24}default, ms per frame: " + ", ".join(f"{k} {v:.1f}" for k, v in stages.items() if v))
+        if "evidence" in entry:
+            print(f"{'':<24}{_evidence_line(entry['evidence'])}")
+        if "plate_cost" in entry:
+            print(f"{'':<24}plate reading: {entry['plate_cost']:+.1%} time (default vs no-plates), "
+                  f"{entry['default']['plates_read']} plates read")
+        if "default" in entry:
+            stages = entry["default"]["stage_ms_per_frame"]
+            print(f"{'':<24}default, ms per frame: " + ", ".join(f"{k} {v:.1f}" for k, v in stages.items() if v))
     for run in together:
         print(f"{run['cameras']} camera(s) at once: {run['aggregate_realtime']:.2f}x real time in all, "
               f"slowest camera {run['slowest_camera_realtime']:.2f}x, peak {run['peak_rss_mb']:.0f} MB per worker"
@@ -250,6 +292,32 @@ def _print_table(files: list[dict[str, Any]], together: list[dict[str, Any]]) ->
     print("frames/s: input frames per second until the last event was stored (evidence encoding included);"
           " analysis: input frames per second until analysis ended, the writer still encoding beside it;"
           " CPU ms: CPU time of all the process's threads per input frame (up to 2x the wall time on 2 cores)")
+
+
+def _cpu_ms(figures: dict[str, Any]) -> float:
+    return figures["cpu_seconds"] / figures["frames"] * 1000
+
+
+def _evidence(entry: dict[str, Any]) -> dict[str, Any]:
+    """Clips' CPU per frame, encoded (before) and copied (after), over no clips; the default mode's CPU with each."""
+    encoded, copied, none = (entry[mode] for mode in ("encoded", "default", "no-clips"))
+    return {
+        "encoded_clip_cpu_ms": _cpu_ms(encoded) - _cpu_ms(none),
+        "copied_clip_cpu_ms": _cpu_ms(copied) - _cpu_ms(none),
+        "encoded_cpu_ms": _cpu_ms(encoded),
+        "copied_cpu_ms": _cpu_ms(copied),
+        "cpu_change": _cpu_ms(copied) / _cpu_ms(encoded) - 1,
+        "clip_kinds": {"encoded": encoded["clip_kinds"], "default": copied["clip_kinds"]},
+        "same_crossings": encoded["crossings"] == copied["crossings"] == none["crossings"],
+    }
+
+
+def _evidence_line(evidence: dict[str, Any]) -> str:
+    return (f"clips, CPU ms per frame: {evidence['encoded_clip_cpu_ms']:.1f} encoded (before) -> "
+            f"{evidence['copied_clip_cpu_ms']:.1f} copied (after); default mode CPU "
+            f"{evidence['encoded_cpu_ms']:.1f} -> {evidence['copied_cpu_ms']:.1f} ms per frame "
+            f"({evidence['cpu_change']:+.0%}), "
+            + ("same crossings" if evidence["same_crossings"] else "CROSSINGS DIFFER"))
 
 
 def _hand_counts(config: Path) -> list[dict[str, Any]]:
@@ -268,6 +336,9 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=ROOT / "bench-results.json")
     parser.add_argument("--cameras", default="1,2,4", help="numbers of cameras to run at once")
     parser.add_argument("--skip-reference", action="store_true", help="leave out the slow reference mode")
+    parser.add_argument("--modes", default=",".join(MODES),
+                        help="the modes measured on each file, of: " + ", ".join(MODES) + " (decode is always run)")
+    parser.add_argument("--skip-hand-counts", action="store_true", help="leave out counting the hand-counted footage")
     parser.add_argument("--child", choices=MODES, help=argparse.SUPPRESS)
     parser.add_argument("--camera", help=argparse.SUPPRESS)
     parser.add_argument("--video", help=argparse.SUPPRESS)
@@ -284,19 +355,25 @@ def main() -> None:
     cameras = [c for c in settings.cameras if Path(c.source).is_file()]
     if not cameras:
         raise SystemExit(f"no camera in {args.config} has a video file as its source")
+    modes = [m for m in MODES if m == "decode" or m in args.modes.split(",")]
+    if unknown := set(args.modes.split(",")) - set(MODES):
+        raise SystemExit(f"no such mode: {', '.join(sorted(unknown))}; choose from {', '.join(MODES)}")
     started, load_before = time.perf_counter(), os.getloadavg()
     files = []
     for camera in cameras:
         video = Path(camera.source)
         entry: dict[str, Any] = {"video": video.name, "camera": camera.id}
-        for mode in MODES:
+        for mode in modes:
             if mode == "reference" and args.skip_reference:
                 continue
             print(f"{video.name}: {mode} ...", file=sys.stderr, flush=True)
             entry[mode] = _measure(args, mode, camera.id, video)
-        if "reference" in entry:
+        if "reference" in entry and "default" in entry:
             entry["default_vs_reference"] = _agreement(entry["reference"]["crossings"], entry["default"]["crossings"])
-        entry["plate_cost"] = entry["default"]["seconds"] / entry["no-plates"]["seconds"] - 1
+        if {"encoded", "default", "no-clips"} <= entry.keys():
+            entry["evidence"] = _evidence(entry)
+        if {"default", "no-plates"} <= entry.keys():
+            entry["plate_cost"] = entry["default"]["seconds"] / entry["no-plates"]["seconds"] - 1
         files.append(entry)
     big = max(cameras, key=lambda c: _frame_pixels(Path(c.source)))
     together = []
@@ -312,7 +389,8 @@ def main() -> None:
         "together": together,
     }
     _print_table(files, together)
-    results["hand_counts"] = _hand_counts(args.config)
+    if not args.skip_hand_counts:
+        results["hand_counts"] = _hand_counts(args.config)
     args.json.write_text(json.dumps(results, indent=2) + "\n")
     print(f"\n{results['seconds']:.0f} s in all; load average {load_before[0]:.2f} before, "
           f"{results['machine']['load_after'][0]:.2f} after; figures in {args.json}")

@@ -103,6 +103,11 @@ class EncodedClip:
     packets: list[av.Packet] = field(default_factory=list)
 
 
+def encoded_rate(fps: float) -> int:
+    """The frame rate an encoded clip of frames at ``fps`` plays at: a whole number of frames a second."""
+    return max(1, round(fps))
+
+
 class ClipStream:
     """One libx264 session: YUV 4:2:0 frames of one size and rate in, H.264 packets out.
 
@@ -117,7 +122,7 @@ class ClipStream:
         # band) that MP4 files need, and a stream that files can take as their template.
         self._holder = av.open(io.BytesIO(), mode="w", format="mp4")
         self.stream = self._holder.add_stream(
-            "libx264", rate=max(1, round(fps)),
+            "libx264", rate=encoded_rate(fps),
             options={"preset": preset, "tune": "zerolatency", "crf": "26", "bf": "0", "forced-idr": "1"},
         )
         self.stream.width, self.stream.height, self.stream.pix_fmt = size[0], size[1], "yuv420p"

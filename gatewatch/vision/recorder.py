@@ -35,7 +35,7 @@ import numpy as np
 from gatewatch.models.enums import ClipKind
 from gatewatch.settings import EvidenceSettings
 from gatewatch.vision.boxes import ClipTimeline, FrameBoxes, frame_boxes
-from gatewatch.vision.evidence import EncodedClip
+from gatewatch.vision.evidence import EncodedClip, encoded_rate
 from gatewatch.vision.gate import Crossing
 from gatewatch.vision.objects import Box, TrackedObject
 from gatewatch.vision.packets import CopiedClip, PacketRing
@@ -172,15 +172,12 @@ class EvidenceRecorder:
         self._history: deque[FrameBoxes] = deque(maxlen=MAX_HISTORY)  # copied clips: boxes of recent frames
         self._best: dict[int, _Best] = {}
         self._pending: list[EventDraft] = []  # the seconds after the crossing are still to come
-        self._closing: list[EventDraft] = []  # snapshot chosen, clip frames still in the ring
+        self._closing: list[EventDraft] = []  # snapshot chosen; clip frames still in the ring (encoded)
+        # or the last frames a copied clip shows still to be analysed
         self._last: ClipFrame | None = None
         self._clips = clips
         self._packets = packets
         self._views = views
-
-    @property
-    def clip_kind(self) -> ClipKind:
-        return ClipKind.COPY if self._packets is not None else ClipKind.ENCODED
 
     def add(self, frame: Frame, objects: list[TrackedObject], crossings: list[Crossing], *,
             measured: bool = True) -> list[EventDraft]:
@@ -302,10 +299,11 @@ class EvidenceRecorder:
             return
         if self._clips is not None:
             self._clips.finish(draft)
+        rate = encoded_rate(draft.fps)
         crossing = next((i for i, c in enumerate(draft.clip) if c.index >= draft.crossing.frame_index),
                         len(draft.clip) - 1)
-        frames = tuple((i / draft.fps, c.seen or FrameBoxes(c.index, None, ())) for i, c in enumerate(draft.clip))
-        draft.timeline = ClipTimeline(ClipKind.ENCODED, 0.0, crossing / draft.fps, frames)
+        frames = tuple((i / rate, c.seen or FrameBoxes(c.index, None, ())) for i, c in enumerate(draft.clip))
+        draft.timeline = ClipTimeline(ClipKind.ENCODED, 0.0, crossing / rate, frames)
 
     def _clip_frame(self, frame: Frame, objects: list[TrackedObject], seen: FrameBoxes) -> ClipFrame:
         s = self._scale

@@ -145,3 +145,38 @@ def test_clip_kind_follows_what_a_browser_plays(tmp_path: Path) -> None:
         assert clip_kind_of(mjpeg.stream) is ClipKind.ENCODED
     finally:
         mjpeg.close()
+
+
+@pytest.mark.parametrize("keep_seconds", [1.0, 2.5, 4.0])
+def test_the_ring_keeps_whole_groups_back_to_keep_seconds_and_no_more(keep_seconds: float) -> None:
+    ring = PacketRing(keep_seconds)
+    with av.open(str(HIGHWAY)) as container:  # a keyframe every 3 s
+        stream = container.streams.video[0]
+        for packet in container.demux(stream):
+            if packet.size:
+                ring.add(packet)
+        time_base = stream.time_base
+    packets, _ = demuxed(HIGHWAY)
+    keyframes = [p.pts for p in packets if p.keyframe]
+    horizon = max(p.pts for p in packets) - keep_seconds / time_base
+    # The oldest keyframe kept is the last one at or before the horizon: a clip reaching back
+    # keep_seconds starts at it, and nothing older is kept.
+    assert ring.oldest_pts == max(k for k in keyframes if k <= horizon)
+    clip = ring.cut(0, max(p.pts for p in packets))
+    assert clip is not None and clip.packets[0].pts == ring.oldest_pts
+    assert [p.data for p in clip.packets] == [p.data for p in packets if p.pts >= ring.oldest_pts]
+
+
+def test_the_ring_is_bounded_in_bytes_keeping_the_newest_group() -> None:
+    ring = PacketRing(60.0, max_bytes=200_000)
+    with av.open(str(HIGHWAY)) as container:
+        for packet in container.demux(container.streams.video[0]):
+            if packet.size:
+                ring.add(packet)
+    packets, _ = demuxed(HIGHWAY)
+    clip = ring.cut(0, max(p.pts for p in packets))
+    assert clip is not None and clip.packets[0].keyframe
+    kept = sum(len(p.data) for p in clip.packets)
+    newest_group = next(i for i in range(len(packets) - 1, -1, -1) if packets[i].keyframe)
+    assert kept <= 200_000 or clip.packets[0].pts == packets[newest_group].pts
+    assert clip.packets[-1].data == packets[-1].data
