@@ -98,6 +98,11 @@ class PacketRing:
             self._template(packet)
         stored = StoredPacket(bytes(packet), pts, packet.dts, packet.is_keyframe, packet.duration or 0)
         with self._lock:
+            if stored.keyframe and self._newest is not None and pts < self._newest:
+                # Time went back (the next file of a recorded period starts at 0 again): what came
+                # before cannot be cut by the times that follow.
+                self._groups.clear()
+                self._bytes, self._newest = 0, None
             if stored.keyframe:
                 self._groups.append([stored])
             else:

@@ -232,6 +232,8 @@ class EvidenceRecorder:
         assert self._packets is not None
         if boxes.pts is None:
             return
+        if self._history and boxes.pts < self._history[-1].pts:  # type: ignore[operator]
+            self._history.clear()  # time went back (the packet ring starts afresh too)
         self._history.append(boxes)
         oldest = self._packets.oldest_pts
         while oldest is not None and self._history and self._history[0].pts < oldest:  # type: ignore[operator]

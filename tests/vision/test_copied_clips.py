@@ -180,3 +180,16 @@ def test_the_ring_is_bounded_in_bytes_keeping_the_newest_group() -> None:
     newest_group = next(i for i in range(len(packets) - 1, -1, -1) if packets[i].keyframe)
     assert kept <= 200_000 or clip.packets[0].pts == packets[newest_group].pts
     assert clip.packets[-1].data == packets[-1].data
+
+
+def test_the_ring_starts_afresh_when_time_goes_back() -> None:
+    """The next file of a recorded period starts at 0 again: its clips hold none of the file before."""
+    ring = PacketRing(60.0)
+    for _ in range(2):
+        with av.open(str(MOTORCYCLES)) as container:
+            for packet in container.demux(container.streams.video[0]):
+                if packet.size:
+                    ring.add(packet)
+    packets, _ = demuxed(MOTORCYCLES)
+    clip = ring.cut(0, max(p.pts for p in packets))
+    assert clip is not None and [p.data for p in clip.packets] == [p.data for p in packets]
