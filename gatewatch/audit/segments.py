@@ -19,6 +19,8 @@ GAP_ENTITY = "recording_gap"
 SEGMENT_RECORDED = "recording.segment"
 GAP_RECORDED = "recording.gap"
 SEGMENT_EXPIRED = "recording.expired"
+#: A site restored from a backup made without its recordings: the segments' files were left behind.
+SEGMENT_NOT_RESTORED = "recording.not_restored"
 #: Segment fields fixed once the segment is stored.
 FIXED_SEGMENT_FIELDS = ("camera_id", "started_at", "ended_at", "sha256", "size_bytes", "frames", "created_at")
 #: Segment fields that change later, each change with an audit record naming the field in ``after`` (retention).

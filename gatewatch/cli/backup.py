@@ -69,7 +69,6 @@ def restore(backup_dir: Path, data_dir: Path, database_url: str | None) -> None:
         click.echo(f"the configuration is in {result.config}, as it was: it still names the old data_dir and "
                    "database_url, which the variables above override")
     if manifest.segments_left_out:
-        click.echo(f"the backup holds no recordings: audit verify will report the {manifest.segments_left_out} "
-                   "recording segments the database names as missing, unless their files are put back under "
-                   f"{result.data_dir / 'recordings'}")
+        click.echo(f"the backup holds no recordings: the {manifest.segments_left_out} recording segments the database "
+                   "names are marked as left behind in its audit trail")
     click.echo("then check it: gatewatch audit verify")

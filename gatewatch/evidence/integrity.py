@@ -150,7 +150,7 @@ class IntegrityReport:
     segments: int = 0  # continuous recording's segments and gaps checked (their files count in ``files``)
     gaps: int = 0
     recording_issues: IssueList = field(default_factory=IssueList)  # segment and gap rows
-    expired_segments: IssueList = field(default_factory=IssueList)  # segment files deleted by retention
+    expired_segments: IssueList = field(default_factory=IssueList)  # segment files gone on the record (retention, restore)
 
     @property
     def ok(self) -> bool:
@@ -182,7 +182,8 @@ class IntegrityReport:
         files = f"{self.files} evidence files" if self.files_checked else "evidence files not checked"
         out.append(f"events: {self.events} checked; {files}; {self.expired.total} files deleted by retention")
         out.append(f"recordings: {self.segments} segments and {self.gaps} gaps checked; "
-                   f"{self.expired_segments.total} segment files deleted by retention")
+                   f"{self.expired_segments.total} segment files gone on the record (retention, or left out "
+                   "of a restored backup)")
         if self.chain.items:
             first = self.chain.items[0]
             out.append(f"FIRST BREAK: record id {first.record_id} (seq {first.seq}): {first.kind}")

@@ -14,6 +14,7 @@ decides; so does a segment spanning an event under legal hold, until the hold is
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -123,6 +124,14 @@ def _mark(session: Session, ids: list[int], now: datetime, *, actor: str, role: 
     """Mark the segments of ``ids`` still due as deleted, on the record; the paths of their files."""
     segments = session.exec(select(RecordingSegment).where(RecordingSegment.id.in_(ids), _KEPT,  # type: ignore[union-attr]
                                                            ~_SPANS_OPEN, ~_SPANS_HELD)).all()
+    return mark_gone(session, segments, now, actor=actor, role=role, action=SEGMENT_EXPIRED)
+
+
+def mark_gone(session: Session, segments: Iterable[RecordingSegment], now: datetime, *, actor: str, role: str,
+              action: str, reason: str | None = None) -> list[str]:
+    """Clear the paths of ``segments`` and set their ``deleted_at``, each with an ``action`` audit record
+    naming the file (and ``reason``); the paths they had. ``audit verify`` then reports the files as
+    deleted on the record, not missing."""
     paths = []
     for segment in segments:
         path = segment.path
@@ -130,10 +139,10 @@ def _mark(session: Session, ids: list[int], now: datetime, *, actor: str, role: 
         before = trail.row_values(segment, ("path", "deleted_at"))
         segment.path, segment.deleted_at = None, now
         session.add(segment)
-        trail.record(session, actor=actor, role=role, action=SEGMENT_EXPIRED, entity=SEGMENT_ENTITY,
-                     entity_id=segment.id, before=before,
-                     after={**trail.row_values(segment, ("path", "deleted_at")),
-                            "deleted_file": {"path": path, "sha256": segment.sha256}})
+        after = {**trail.row_values(segment, ("path", "deleted_at")),
+                 "deleted_file": {"path": path, "sha256": segment.sha256}}
+        trail.record(session, actor=actor, role=role, action=action, entity=SEGMENT_ENTITY, entity_id=segment.id,
+                     before=before, after={**after, "reason": reason} if reason else after)
         paths.append(path)
     return paths
 

@@ -20,6 +20,10 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from sqlmodel import select
+
+from gatewatch.audit import trail
+from gatewatch.audit.segments import SEGMENT_NOT_RESTORED
 from gatewatch.evidence.backup import (
     CONFIG_DIR,
     DATA_DIR,
@@ -43,11 +47,17 @@ from gatewatch.evidence.database_copy import (
     sqlite_path,
     table_names,
 )
-from gatewatch.evidence.files import file_sha256
+from gatewatch.evidence.files import file_sha256, resolve
+from gatewatch.evidence.recordings import mark_gone
+from gatewatch.models.db import make_engine, session_scope
+from gatewatch.models.tables import RecordingSegment
+from gatewatch.models.types import utcnow
 from gatewatch.vision.redaction import redact_url
 
 #: The folder under the restored data folder that receives the backup's configuration file.
 RESTORED_CONFIG_DIR = "restored-config"
+#: Who the restored site's audit trail says marked the recordings a backup left behind.
+RESTORE_ACTOR = "restore"
 #: A file's mode in the manifest: permission bits only (no set-user-id, no sticky bit).
 _MODE = re.compile(r"0?[0-7]{3}")
 #: How many problems of each kind a refusal lists; the rest are counted.
@@ -230,6 +240,8 @@ def restore_backup(backup: Path, data_dir: Path, database_url: str | None = None
         files = _restore_files(backup, data_dir, manifest)
         config = _restore_config(backup, data_dir, manifest)
         restore_database(backup / manifest.database_file, manifest.database_kind, url)
+        if manifest.segments_left_out:
+            _mark_recordings_left_out(url, data_dir)
     except BaseException as exc:
         empty_folder(data_dir, remove=made_dir)
         if made_sqlite and sqlite_file is not None:
@@ -238,6 +250,21 @@ def restore_backup(backup: Path, data_dir: Path, database_url: str | None = None
             raise RestoreError(f"{exc}; nothing was kept") from None
         raise
     return RestoreResult(data_dir.resolve(), url, files, config, manifest)
+
+
+def _mark_recordings_left_out(url: str, data_dir: Path) -> None:
+    """The backup was made without its recordings: say so in the restored site's audit trail, segment by
+    segment, so ``audit verify`` reports their files as left behind on the record, not as missing."""
+    engine = make_engine(url)
+    try:
+        with session_scope(engine) as session:
+            segments = [s for s in session.exec(select(RecordingSegment).where(
+                RecordingSegment.path.is_not(None), RecordingSegment.deleted_at.is_(None)))  # type: ignore[union-attr]
+                if resolve(data_dir, s.path) is None]
+            mark_gone(session, segments, utcnow(), actor=RESTORE_ACTOR, role=trail.SYSTEM,
+                      action=SEGMENT_NOT_RESTORED, reason="the backup was made without its recordings")
+    finally:
+        engine.dispose()
 
 
 def _mode_of(folder: Path) -> int:
