@@ -35,8 +35,9 @@ def _summary(report: IntegrityReport) -> dict[str, object]:
     first = report.first_break
     return {"ok": report.ok, "records": report.records, "head_seq": report.head_seq, "events": report.events,
             "files": report.files, "expired_files": report.expired.total,
+            "segments": report.segments, "expired_segments": report.expired_segments.total,
             "problems": {"chain": report.chain.total, "events": report.event_issues.total,
-                         "files": report.file_issues.total},
+                         "files": report.file_issues.total, "recordings": report.recording_issues.total},
             "first_break": {"record_id": first.record_id, "seq": first.seq, "kind": first.kind.value}
             if first else None}
 
