@@ -24,11 +24,12 @@ from sqlmodel import Session, select
 
 from gatewatch.audit import trail
 from gatewatch.audit.segments import SEGMENT_ENTITY, SEGMENT_EXPIRED
+from gatewatch.events.holds import held
 from gatewatch.evidence.files import resolve
 from gatewatch.evidence.retention import RetentionError
 from gatewatch.models.db import session_scope
 from gatewatch.models.enums import OPEN_STATUSES
-from gatewatch.models.tables import EntryEvent, EvidenceHold, RecordingSegment
+from gatewatch.models.tables import EntryEvent, RecordingSegment
 from gatewatch.models.types import utcnow
 from gatewatch.settings import Settings
 
@@ -55,8 +56,7 @@ def _spans(segment: type[RecordingSegment]) -> sa.ColumnElement[bool]:
 
 
 _SPANS_OPEN = sa.exists().where(_spans(RecordingSegment), EntryEvent.status.in_([s.value for s in OPEN_STATUSES]))
-_SPANS_HELD = sa.exists().where(_spans(RecordingSegment), EvidenceHold.event_id == EntryEvent.id,
-                                EvidenceHold.released_at.is_(None))
+_SPANS_HELD = sa.exists().where(_spans(RecordingSegment), held(EntryEvent.id))
 _KEPT = sa.and_(RecordingSegment.deleted_at.is_(None), RecordingSegment.path.is_not(None))
 
 
