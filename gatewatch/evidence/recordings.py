@@ -13,7 +13,7 @@ decides; so does a segment spanning an event under legal hold, until the hold is
 
 from __future__ import annotations
 
-import logging
+import contextlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -26,14 +26,12 @@ from gatewatch.audit import trail
 from gatewatch.audit.segments import SEGMENT_ENTITY, SEGMENT_EXPIRED
 from gatewatch.events.holds import held
 from gatewatch.evidence.files import resolve
-from gatewatch.evidence.retention import RetentionError
+from gatewatch.evidence.retention import RetentionError, delete_file
 from gatewatch.models.db import session_scope
 from gatewatch.models.enums import OPEN_STATUSES
 from gatewatch.models.tables import EntryEvent, RecordingSegment
 from gatewatch.models.types import utcnow
 from gatewatch.settings import Settings
-
-log = logging.getLogger(__name__)
 
 #: Segments marked per transaction.
 BATCH_SIZE = 200
@@ -151,19 +149,9 @@ def _delete(data_dir: Path, relative: str, result: RecordingRetentionResult) -> 
     """Delete a marked segment's file, and its day's folder once empty."""
     result.segments += 1
     path = resolve(data_dir, relative)
-    if path is None:
-        return
-    try:
-        size = path.stat().st_size
-        path.unlink()
-    except FileNotFoundError:
-        return
-    except OSError as exc:
-        result.failures.append(f"{path}: {exc}")
-        log.error("recording retention: %s not deleted: %s", path, exc)
+    size = delete_file(path, result.failures) if path is not None else None
+    if path is None or size is None:
         return
     result.bytes += size
-    try:
-        path.parent.rmdir()
-    except OSError:
-        pass  # other segments of the day are still there
+    with contextlib.suppress(OSError):
+        path.parent.rmdir()  # fails while other segments of the day are still there

@@ -74,15 +74,15 @@ def _count_held(engine: sa.Engine, cutoff: datetime) -> int:
         ).scalar_one()
 
 
-def _delete(path: Path, result: RetentionResult) -> int | None:
-    """Delete ``path``; its size, or None when it was not there or could not be deleted."""
+def delete_file(path: Path, failures: list[str]) -> int | None:
+    """Delete ``path``; its size, or None when it was not there or could not be deleted (added to ``failures``)."""
     try:
         size = path.stat().st_size
         path.unlink()
     except FileNotFoundError:
         return None
     except OSError as exc:
-        result.failures.append(f"{path}: {exc}")
+        failures.append(f"{path}: {exc}")
         log.error("retention: %s not deleted: %s", path, exc)
         return None
     return size
@@ -130,11 +130,11 @@ def apply_retention(
             result.events += len(doomed)
             for event_id, paths in doomed:
                 for path in [resolve(data_dir, p) for p in paths]:
-                    size = _delete(path, result) if path is not None else None
+                    size = delete_file(path, result.failures) if path is not None else None
                     if size is not None:
                         result.files += 1
                         result.bytes += size
-                _delete(data_dir / THUMBNAIL_DIR / f"{event_id}.jpg", result)  # the web UI's copy
+                delete_file(data_dir / THUMBNAIL_DIR / f"{event_id}.jpg", result.failures)  # the web UI's copy
         if len(doomed) < BATCH_SIZE:
             return result
 
