@@ -405,6 +405,16 @@ class Settings(BaseSettings):
         moment = datetime.fromisoformat(text)
         return moment.replace(tzinfo=self.zone) if moment.tzinfo is None else moment
 
+    def child_environment(self) -> dict[str, str]:
+        """The environment of a gatewatch process started from this one (a replay, an export's renditions):
+        this one's, with these settings' configuration file, database and data directory."""
+        env = {**os.environ, "GATEWATCH_DATABASE_URL": self.effective_database_url,
+               "GATEWATCH_DATA_DIR": str(self.data_dir.resolve()), "GATEWATCH_DETECTOR__MODEL": self.detector.model}
+        env.pop(CONFIG_ENV, None)
+        if self.config is not None:
+            env[CONFIG_ENV] = str(self.config)
+        return env
+
     @property
     def effective_footage_dir(self) -> Path:
         return self.footage_dir or self.data_dir / "footage"

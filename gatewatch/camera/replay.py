@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import subprocess
 import sys
 import threading
@@ -55,7 +54,7 @@ from gatewatch.models import locks
 from gatewatch.models.db import session_scope
 from gatewatch.models.tables import EntryEvent, ReplayEvent, ReplayRun
 from gatewatch.models.types import utcnow
-from gatewatch.settings import CONFIG_ENV, CameraSettings, Settings
+from gatewatch.settings import CameraSettings, Settings
 
 if TYPE_CHECKING:
     from gatewatch.vision.recorder import EventDraft
@@ -445,11 +444,7 @@ def launch_replay(settings: Settings, run_id: int, *, handoff: str | None = None
     needs only where the database and data are. Its output goes to data_dir/replays/ID.log.
     ``handoff``: the name under which the caller took the ``replay`` lock for the process.
     """
-    env = {**os.environ, "GATEWATCH_DATABASE_URL": settings.effective_database_url,
-           "GATEWATCH_DATA_DIR": str(settings.data_dir.resolve()), "GATEWATCH_DETECTOR__MODEL": settings.detector.model}
-    env.pop(CONFIG_ENV, None)
-    if settings.config is not None:
-        env[CONFIG_ENV] = str(settings.config)
+    env = settings.child_environment()
     log_dir = settings.data_dir / "replays"
     log_dir.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", "gatewatch", "replay-run", str(run_id)]

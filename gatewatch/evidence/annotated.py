@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -29,7 +28,7 @@ from sqlmodel import Session, select
 
 from gatewatch.evidence.files import resolve, write_atomic
 from gatewatch.models.tables import EntryEvent
-from gatewatch.settings import CONFIG_ENV, Settings
+from gatewatch.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -116,12 +115,7 @@ def launch_renditions(settings: Settings, job_id: int) -> subprocess.Popen[bytes
     Like ``camera.replay.launch_replay``: the process needs only where the database and data are;
     its output goes to data_dir/exports/annotating/job-ID.log. Returns at once.
     """
-    env = {**os.environ, "GATEWATCH_DATABASE_URL": settings.effective_database_url,
-           "GATEWATCH_DATA_DIR": str(settings.data_dir.resolve()), "GATEWATCH_DETECTOR__MODEL": settings.detector.model,
-           "GATEWATCH_EVIDENCE__CLIP_PRESET": settings.evidence.clip_preset}
-    env.pop(CONFIG_ENV, None)
-    if settings.config is not None:
-        env[CONFIG_ENV] = str(settings.config)
+    env = {**settings.child_environment(), "GATEWATCH_EVIDENCE__CLIP_PRESET": settings.evidence.clip_preset}
     folder = renditions_dir(settings, job_id)
     folder.parent.mkdir(parents=True, exist_ok=True)
     with open(folder.parent / f"job-{job_id}.log", "ab") as output:
