@@ -16,9 +16,10 @@ from gatewatch.camera.recording import StoredEvent
 from gatewatch.camera.store import EventStore, EventWriter
 from gatewatch.settings import CameraSettings, Settings
 from gatewatch.vision.detector import YoloTracker
+from gatewatch.vision.paired import pair
 from gatewatch.vision.pipeline import GatePipeline
 from gatewatch.vision.runstats import RunStats
-from gatewatch.vision.sources import FileSource, SourceError
+from gatewatch.vision.sources import FileSource, FrameSource, SourceError
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,20 @@ class AnalysisResult:
         return sum(s.created for s in self.stored)
 
 
+def open_file(video: Path, start: datetime, settings: Settings, detect_video: Path | None = None) -> FrameSource:
+    """``video`` as a source; with ``detect_video``, that file analysed with ``video``'s evidence."""
+    threads = settings.analysis.decode_threads
+    source = FileSource(video, start, threads=threads)
+    if detect_video is None:
+        return source
+    try:
+        detect = FileSource(detect_video, start, threads=threads)
+    except SourceError as exc:
+        source.close()
+        raise SourceError(f"detect stream: {exc}") from None
+    return pair(source, detect, settings.evidence.clip_mode)
+
+
 def make_pipeline(settings: Settings, camera: CameraSettings, model: Any = None) -> GatePipeline:
     """The analysis of a file as ``camera``: detector, tracker and gate logic, as ``settings`` say.
 
@@ -60,13 +75,16 @@ def analyse_file(
     *,
     progress: bool = True,
     model: Any = None,
+    detect_video: Path | None = None,
 ) -> AnalysisResult:
     """Detect, track, count and store the crossings in ``video``; events already stored are kept.
 
+    With ``detect_video`` (the same footage as a smaller stream) that file is analysed, while
+    clips, snapshots and plates come from ``video``, matched by time from each file's start.
     Raises SourceError for a file that cannot be opened, DetectorError for a model that cannot be
     loaded, and AnalysisBrokenOff when the file is damaged part-way.
     """
-    source = FileSource(video, start, threads=settings.analysis.decode_threads)
+    source = open_file(video, start, settings, detect_video)
     try:
         pipeline = make_pipeline(settings, camera, model)
         sync_camera(engine, camera)

@@ -63,6 +63,7 @@ class EventStore:
     def _evidence(self, draft: EventDraft) -> Iterator[Evidence]:
         """The draft's evidence, each item encoded when the recorder asks for it: for a new event only."""
         quality = self.settings.evidence.snapshot_quality
+        draft.snapshot_image()  # a detect stream's camera: the main stream's frame, decoded here
         if draft.snapshot is not None and draft.snapshot_box is not None:
             snapshot = snapshot_jpeg(draft.snapshot, draft.snapshot_box, draft.caption, quality)
             yield EvidenceFile("snapshot", snapshot)

@@ -29,6 +29,7 @@ from gatewatch.models.db import session_scope
 from gatewatch.models.tables import Camera
 from gatewatch.settings import CameraSettings, Settings
 from gatewatch.vision.detector import load_model
+from gatewatch.vision.paired import PairedSource, pair
 from gatewatch.vision.plate_reader import PlateReader
 from gatewatch.vision.redaction import redact_url
 from gatewatch.vision.runstats import RunStats
@@ -159,6 +160,41 @@ def _recorder(settings: Settings, camera: CameraSettings, source: FrameSource,
     return recorder
 
 
+def _open(settings: Settings, camera: CameraSettings) -> FrameSource:
+    """The camera's source; with ``detect_source``, both streams, the smaller one analysed (``vision.paired``).
+
+    Either stream failing to open fails the pair, its error saying which ("main stream: ..." or
+    "detect stream: ..."): the worker then opens both again, as one.
+    """
+    def opened(spec: str) -> FrameSource:
+        return open_source(spec, stall_seconds=camera.stall_seconds, decode_threads=settings.analysis.decode_threads)
+
+    if not camera.detect_source:
+        return opened(camera.source)
+    try:
+        main = opened(camera.source)
+    except SourceError as exc:
+        raise SourceError(f"main stream: {exc}") from None
+    try:
+        detect = opened(camera.detect_source)
+    except SourceError as exc:
+        main.close()
+        raise SourceError(f"detect stream: {exc}") from None
+    return pair(main, detect, settings.evidence.clip_mode)
+
+
+def stream_sizes(source: FrameSource) -> dict[str, int | None]:
+    """The camera row's picture sizes for ``source``: its main stream's and, when paired, the detect stream's."""
+    if isinstance(source, PairedSource):
+        (width, height), detect = source.main_size, source.detect_size
+    else:
+        context = source.stream.codec_context if source.stream is not None else None
+        width, height = (context.width, context.height) if context is not None else (None, None)
+        detect = (None, None)
+    return {"frame_width": width or None, "frame_height": height or None,
+            "detect_width": detect[0] or None, "detect_height": detect[1] or None}
+
+
 def run_camera(engine: sa.Engine, settings: Settings, camera: CameraSettings, stop: threading.Event) -> None:
     """Analyse ``camera`` until ``stop`` is set; a stored file as camera source is analysed once.
 
@@ -169,6 +205,8 @@ def run_camera(engine: sa.Engine, settings: Settings, camera: CameraSettings, st
     An external camera (another system posts its crossings) has nothing to analyse: only its row
     is written. A camera with ``record: true`` also keeps its stream in segments
     (``gatewatch.camera.segments``); the time a live stream is down is recorded as a gap.
+    A camera with ``detect_source`` is analysed on that stream while its evidence and recording
+    come from ``source`` (``vision.paired``); the row keeps both streams' sizes.
     """
     sync_camera(engine, camera)
     if camera.is_external:
@@ -197,8 +235,7 @@ def _run_sessions(engine: sa.Engine, settings: Settings, camera: CameraSettings,
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"close-writer-{camera.id}") as closer:
         while not stop.is_set():
             try:
-                source = open_source(camera.source, stall_seconds=camera.stall_seconds,
-                                     decode_threads=settings.analysis.decode_threads)
+                source = _open(settings, camera)
             except SourceError as exc:
                 status.disconnected(str(exc), count_reconnect=failures > 0)
                 if segments is not None:
@@ -214,6 +251,7 @@ def _run_sessions(engine: sa.Engine, settings: Settings, camera: CameraSettings,
             writer = EventWriter(EventStore(engine, settings, camera, key, plates), times=stats.stages)
             pipeline = make_pipeline(settings, camera, model)
             status.follow(stats, source.fps, attempts=failures + 1)
+            status.update(**stream_sizes(source))
             recorder = _recorder(settings, camera, source, segments)
             try:
                 pipeline.run(source, writer.submit, stop=stop, on_frame=status.on_frame, stats=stats)

@@ -68,12 +68,13 @@ def analysed_camera(app: App, camera_id: str) -> CameraSettings:
     return camera
 
 
-def run_analysis(app: App, camera: CameraSettings, video: Path, start: datetime, model: Any = None) -> AnalysisResult:
+def run_analysis(app: App, camera: CameraSettings, video: Path, start: datetime, model: Any = None,
+                 detect_video: Path | None = None) -> AnalysisResult:
     """``analyse_file`` with its errors turned into messages and exit codes."""
     from gatewatch.camera.analysis import AnalysisBrokenOff, analyse_file
 
     with video_errors(AnalysisBrokenOff):
-        return analyse_file(app.engine, app.settings, camera, video, start, model=model)
+        return analyse_file(app.engine, app.settings, camera, video, start, model=model, detect_video=detect_video)
 
 
 def print_summary(video: Path, camera: CameraSettings, result: AnalysisResult) -> None:
@@ -94,15 +95,18 @@ def print_summary(video: Path, camera: CameraSettings, result: AnalysisResult) -
 @click.argument("video", type=click.Path(path_type=Path))
 @click.option("--camera", "camera_id", required=True, help="Configured camera the footage comes from.")
 @click.option("--start", help="Wall-clock time of the first frame, ISO 8601 (default: now).")
+@click.option("--detect-video", type=click.Path(path_type=Path),
+              help="The same footage as a smaller stream (the camera's substream): analysed instead of VIDEO, "
+                   "while clips, snapshots and plates come from VIDEO; matched by time from each file's start.")
 @gate_options
 @click.option("--json", "as_json", is_flag=True, help="Print each event as one JSON line, nothing else.")
 @with_app
-def process(app: App, video: Path, camera_id: str, start: str | None, line: str | None,
-            inside: str | None, as_json: bool) -> None:
+def process(app: App, video: Path, camera_id: str, start: str | None, detect_video: Path | None,
+            line: str | None, inside: str | None, as_json: bool) -> None:
     """Analyse a stored video file as camera ID and store its events."""
     camera = gate_override(analysed_camera(app, camera_id), line, inside)
     start_time = app.parse_time(start, "--start") if start else datetime.now(UTC)
-    result = run_analysis(app, camera, video, start_time)
+    result = run_analysis(app, camera, video, start_time, detect_video=detect_video)
     if as_json:
         for item in result.stored:
             click.echo(_event_json(item.event))

@@ -30,6 +30,12 @@ class Camera(SQLModel, table=True):
     frames_per_second: float | None = None
     reconnects: int = 0
     status_note: str | None = Field(default=None, max_length=500)
+    # The streams' picture sizes as the worker last opened them: the main stream (``source``) and,
+    # for a camera with ``detect_source``, the stream it analyses; None until a worker reports.
+    frame_width: int | None = None
+    frame_height: int | None = None
+    detect_width: int | None = None
+    detect_height: int | None = None
 
 
 class Visit(SQLModel, table=True):

@@ -9,6 +9,10 @@ listens to the source from before its first packet and keeps the recent ones, an
 clip is cut from it (``recorder``). Any other source (H.265, MJPEG, a webcam, or
 ``evidence.clip_mode: encode``) gets its clips encoded on a thread of their own
 (``clips.ClipEncoder``), so three threads share the work of such a camera.
+
+A camera with a detect stream (``paired.PairedSource``) is analysed on that stream's frames; the
+recorder gets each one as the main stream's frame for the same moment, its boxes scaled to the
+main stream's pixels, so clips, snapshots and plates come from the main stream.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from gatewatch.vision.analyser import FrameAnalyser
 from gatewatch.vision.clips import ClipEncoder
 from gatewatch.vision.detector import YoloTracker
 from gatewatch.vision.packets import PacketRing, clip_kind_of
+from gatewatch.vision.paired import FILE_LEAD_SECONDS, PairedSource
 from gatewatch.vision.reader import ReadAhead
 from gatewatch.vision.recorder import EventDraft, EvidenceRecorder
 from gatewatch.vision.runstats import RunStats, StageTimes
@@ -82,6 +87,7 @@ class GatePipeline:
         recorder: EvidenceRecorder | None = None
         clips: ClipEncoder | None = None
         packets = self._packets(source)  # listening before the first packet is read
+        paired = source if isinstance(source, PairedSource) else None
         reader = self._reader(source)
 
         def emit(drafts: list[EventDraft]) -> None:
@@ -92,14 +98,19 @@ class GatePipeline:
         try:
             for frame in _timed(reader if reader is not None else source.frames(), stats.stages):
                 if analyser is None or recorder is None:
-                    analyser = FrameAnalyser(self.camera, self.tracker, self.analysis, frame.size, stats)
+                    analysis = self.analysis if paired is None else paired.detect_analysis(self.analysis, frame.size)
+                    analyser = FrameAnalyser(self.camera, self.tracker, analysis, frame.size, stats)
                     if packets is None:
                         clips = ClipEncoder(self.evidence, name=f"clips-{self.camera.id}", times=stats.stages)
-                    recorder = EvidenceRecorder(self.evidence, source.fps, *frame.size, clips=clips,
+                    size = frame.size if paired is None else paired.main_size
+                    recorder = EvidenceRecorder(self.evidence, source.fps, *size, clips=clips,
                                                 packets=packets, views=self._views())
                 result = analyser.analyse(frame)
                 with stats.stages.measure("record"):
-                    emit(recorder.add(frame, result.objects, result.crossings, measured=result.measured))
+                    shown, objects, crossings = frame, result.objects, result.crossings
+                    if paired is not None:  # the main stream's frame and pixels
+                        shown, objects, crossings = paired.to_main(frame, objects, crossings)
+                    emit(recorder.add(shown, objects, crossings, measured=result.measured))
                 stats.frames += 1
                 now = time.perf_counter()
                 stats.seconds = now - started
@@ -128,7 +139,11 @@ class GatePipeline:
         if clip_kind_of(source.stream, self.evidence.clip_mode) is not ClipKind.COPY:
             return None
         ahead = max(1, self.analysis.read_ahead) / source.fps
-        ring = PacketRing(self.evidence.pre_seconds + self.evidence.post_seconds + ahead + PACKET_SLACK_SECONDS)
+        keep = self.evidence.pre_seconds + self.evidence.post_seconds + ahead + PACKET_SLACK_SECONDS
+        if isinstance(source, PairedSource):  # its ring, which its main-stream frames are decoded from too
+            source.ring.keep_seconds = max(source.ring.keep_seconds, keep + FILE_LEAD_SECONDS)
+            return source.ring
+        ring = PacketRing(keep)
         source.listen(ring.add)
         return ring
 

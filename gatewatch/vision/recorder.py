@@ -39,6 +39,7 @@ from gatewatch.vision.evidence import EncodedClip, encoded_rate
 from gatewatch.vision.gate import Crossing
 from gatewatch.vision.objects import Box, TrackedObject
 from gatewatch.vision.packets import CopiedClip, PacketRing
+from gatewatch.vision.paired import MainPicture
 from gatewatch.vision.sources import Frame, Picture, Size
 from gatewatch.vision.views import LargestViews, View
 
@@ -124,10 +125,17 @@ class EventDraft:
     timeline: ClipTimeline | None = None
     views: list[View] = field(default_factory=list)
     frame_size: Size | None = None  # of the analysed frames, which the boxes are in
+    snapshot_picture: Picture | None = None  # a snapshot still to be decoded (a detect stream's main frame)
     start_index: int = field(default=0, repr=False)  # the clip's first frame
     due_index: int = field(default=0, repr=False)  # its last (at most)
     seen: list[FrameBoxes] = field(default_factory=list, repr=False)  # a copied clip's frames so far
     plan: _CopyPlan | None = field(default=None, repr=False)
+
+    def snapshot_image(self) -> np.ndarray | None:
+        """The snapshot's image, decoded now if it was left for later (off the analysis thread)."""
+        if self.snapshot is None and self.snapshot_picture is not None:
+            self.snapshot, self.snapshot_picture = self.snapshot_picture.bgr(), None
+        return self.snapshot
 
     @property
     def caption(self) -> str:
@@ -151,6 +159,14 @@ def clip_size(width: int, height: int, max_width: int) -> tuple[int, int]:
     """Scaled size for clips: at most ``max_width`` wide, even sides as H.264 (yuv420p) needs."""
     scale = min(1.0, max_width / width)
     return (max(2, int(width * scale) // 2 * 2), max(2, int(height * scale) // 2 * 2))
+
+
+def _pin_main_frames(draft: EventDraft) -> None:
+    """A detect stream's camera: keep the main-stream packets the draft's snapshot and views decode from."""
+    pictures = [p for p in (draft.snapshot_picture, *(v.frame.picture for v in draft.views))
+                if isinstance(p, MainPicture)]
+    if pictures:
+        pictures[0].source.pin(pictures)
 
 
 class EvidenceRecorder:
@@ -338,10 +354,14 @@ class EvidenceRecorder:
         self._pending.remove(draft)
         best = self._best.pop(draft.crossing.track_id, None)
         if best is not None:
-            draft.snapshot, draft.snapshot_box = best.frame.bgr(), best.box
-            draft.snapshot_frame_index = best.frame_index
+            if isinstance(best.frame.picture, MainPicture):  # decoded by the event writer, not here
+                draft.snapshot_picture = best.frame.picture
+            else:
+                draft.snapshot = best.frame.bgr()
+            draft.snapshot_box, draft.snapshot_frame_index = best.box, best.frame_index
         if self._views is not None:
             draft.views = self._views.pop(draft.crossing.track_id)
+        _pin_main_frames(draft)
         self._closing.append(draft)
         if self._packets is None:
             return []

@@ -128,3 +128,33 @@ def _spans(length: int, limit: int, overlap: float) -> list[tuple[int, int]]:
     count = math.ceil((length - overlap) / (limit - overlap))
     size = min(limit, math.ceil((length + (count - 1) * overlap) / count / STRIDE) * STRIDE)
     return [(round(i * (length - size) / (count - 1)), size) for i in range(count)]
+
+
+@dataclass(frozen=True, slots=True)
+class DetectStreamCheck:
+    """Whether a camera's detect stream leaves its smallest objects large enough to be detected.
+
+    ``problem`` is None when it does (or there is no detect stream, or its sizes are not known
+    yet), ``"unset"`` when ``analysis.min_object_pixels`` is not set, so the smallest object is
+    not known, and ``"too_small"`` when such an object is fewer than ``needed`` pixels high in the
+    detect stream: the detector cannot find in it what the main stream shows.
+    """
+
+    problem: str | None
+    object_pixels: float | None = None  # the smallest object's height in the detect stream
+    needed: int = DETECTABLE_PIXELS
+
+
+def check_detect_stream(min_object_pixels: int | None, frame_height: int | None,
+                        detect_height: int | None) -> DetectStreamCheck:
+    """The check of one camera: ``min_object_pixels`` is in the main stream's pixels, heights as the worker saw them.
+
+    No resolution of the detector brings back detail the detect stream does not have: an object
+    must be ``DETECTABLE_PIXELS`` high in the detect stream's own pixels.
+    """
+    if not detect_height or not frame_height:
+        return DetectStreamCheck(None)
+    if min_object_pixels is None:
+        return DetectStreamCheck("unset")
+    pixels = min_object_pixels * detect_height / frame_height
+    return DetectStreamCheck("too_small" if pixels < DETECTABLE_PIXELS else None, round(pixels, 1))

@@ -7,6 +7,11 @@ they write the note, but a note from an older worker may still hold one, and eve
 Each camera's clip kind is the one of its latest event with a clip: the camera's own packets
 (copied) where a browser plays its stream, else encoded with the boxes burned in. The worker
 chooses it from the stream itself, so the page shows what its events actually got.
+
+A camera analysed on a detect stream (``detect_source``) is checked against the smallest object
+it must find (``analysis.min_object_pixels``, in the main stream's pixels): the worker reports
+both streams' sizes, and the page warns when the detect stream makes such an object smaller than
+the detector needs, or when that setting is not set at all.
 """
 
 from __future__ import annotations
@@ -21,8 +26,9 @@ from gatewatch.models.tables import Camera, EntryEvent
 from gatewatch.models.types import utcnow
 from gatewatch.settings import EXTERNAL_SOURCE
 from gatewatch.vision.redaction import redact_optional
+from gatewatch.vision.region import DetectStreamCheck, check_detect_stream
 from gatewatch.web import access
-from gatewatch.web.context import db
+from gatewatch.web.context import db, settings
 
 bp = Blueprint("cameras", __name__)
 
@@ -37,7 +43,16 @@ def index() -> str:
     return render_template(
         "cameras.html", cameras=cameras, now=utcnow(), stale_after=STALE_AFTER,
         external_source=EXTERNAL_SOURCE, redact=redact_optional, clip_kinds=clip_kinds(db(), cameras),
+        detect_checks=detect_checks(cameras), min_object_pixels=settings().analysis.min_object_pixels,
+        image_size=settings().detector.image_size,
     )
+
+
+def detect_checks(cameras: list[Camera]) -> dict[str, DetectStreamCheck]:
+    """Camera id -> the check of its detect stream, for cameras a worker reported one for."""
+    minimum = settings().analysis.min_object_pixels
+    checks = {c.id: check_detect_stream(minimum, c.frame_height, c.detect_height) for c in cameras}
+    return {camera_id: check for camera_id, check in checks.items() if check.problem is not None}
 
 
 def clip_kinds(session: Session, cameras: list[Camera]) -> dict[str, str]:
