@@ -20,6 +20,10 @@ own so peak memory is its own:
   evidence line gives their CPU per frame, copied and encoded, and the default mode's CPU per
   frame with each;
 * no-plates: the default mode without plate reading, so the table can say what reading plates costs.
+* detect: the default mode on the street file (the first 1080p one) analysed on a 640x360 detect
+  stream made from it when the bench starts (``scaled_copy``, PyAV/libx264, in a temporary
+  folder), clips, snapshots and plates from the original (``gatewatch process --detect-video``);
+  the table's detect line gives its CPU per frame and crossings against the default mode's.
 
 Both analysis modes run the real product path (``analyse_file``: pipeline, event writer,
 evidence encoding and a migrated SQLite database in a temporary directory), and their time runs
@@ -54,7 +58,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-MODES = ("decode", "reference", "default", "encoded", "no-clips", "no-plates")
+MODES = ("decode", "reference", "default", "encoded", "no-clips", "no-plates", "detect")
+#: The detect stream ``detect`` analyses, as a camera's substream would be.
+DETECT_SIZE = (640, 360)
 
 
 def _settings(config: Path, data_dir: Path, mode: str):  # -> Settings; imported lazily for a fast --help
@@ -69,6 +75,27 @@ def _settings(config: Path, data_dir: Path, mode: str):  # -> Settings; imported
     if mode == "encoded":  # clips as they were made before they were copied
         update["evidence"] = settings.evidence.model_copy(update={"clip_mode": "encode"})
     return settings.model_copy(update=update)
+
+
+def scaled_copy(video: Path, out: Path, size: tuple[int, int] = DETECT_SIZE, crf: int = 23,
+                keyframe_seconds: float = 2.0) -> Path:
+    """``video`` re-encoded with libx264 at ``size``, same frames and times (pts), a keyframe every ``keyframe_seconds``."""
+    import av
+
+    with av.open(str(video)) as source, av.open(str(out), "w") as target:
+        stream = source.streams.video[0]
+        rate = stream.average_rate
+        encoded = target.add_stream("libx264", rate=rate)
+        encoded.width, encoded.height = size
+        encoded.pix_fmt = "yuv420p"
+        encoded.time_base = stream.time_base
+        encoded.options = {"preset": "veryfast", "crf": str(crf), "g": str(round(keyframe_seconds * rate))}
+        for frame in source.decode(stream):
+            scaled = frame.reformat(width=size[0], height=size[1], format="yuv420p")
+            scaled.pts, scaled.time_base = frame.pts, frame.time_base
+            target.mux(encoded.encode(scaled))
+        target.mux(encoded.encode(None))
+    return out
 
 
 def _make_no_clips() -> None:
@@ -116,7 +143,7 @@ def _decode(video: Path) -> dict[str, Any]:
     return {"frames": frames, **spent, "fps": source.fps}
 
 
-def _analyse(config: Path, camera_id: str, mode: str, wait: bool) -> dict[str, Any]:
+def _analyse(config: Path, camera_id: str, mode: str, wait: bool, detect_video: Path | None = None) -> dict[str, Any]:
     from gatewatch.camera.analysis import analyse_file
     from gatewatch.models.db import make_engine, migrate
     from gatewatch.vision.detector import load_model
@@ -128,7 +155,7 @@ def _analyse(config: Path, camera_id: str, mode: str, wait: bool) -> dict[str, A
         engine = make_engine(settings.effective_database_url)
         migrate(engine)
         model = load_model(settings.detector)
-        _warm_up(settings, camera, model)
+        _warm_up(settings, camera, model, detect_video)
         if mode == "no-clips":
             _make_no_clips()
         if wait:  # several cameras start together, after each has loaded its model
@@ -136,7 +163,7 @@ def _analyse(config: Path, camera_id: str, mode: str, wait: bool) -> dict[str, A
             sys.stdin.readline()
         with _clock() as spent:
             result = analyse_file(engine, settings, camera, Path(camera.source), datetime.now(UTC),
-                                  progress=False, model=model)
+                                  progress=False, model=model, detect_video=detect_video)
         source = FileSource(Path(camera.source))
         fps = source.fps
         source.close()
@@ -154,14 +181,14 @@ def _analyse(config: Path, camera_id: str, mode: str, wait: bool) -> dict[str, A
         }
 
 
-def _warm_up(settings, camera, model) -> None:  # Settings, CameraSettings, Model
+def _warm_up(settings, camera, model, detect_video: Path | None = None) -> None:  # Settings, CameraSettings, Model
     """Compile the model for the camera's detection window, as a running worker has it compiled."""
     from gatewatch.vision.analyser import FrameAnalyser
     from gatewatch.vision.detector import YoloTracker
     from gatewatch.vision.runstats import RunStats
     from gatewatch.vision.sources import FileSource
 
-    source = FileSource(Path(camera.source))
+    source = FileSource(detect_video or Path(camera.source))
     try:
         frame = next(iter(source.frames()))
         analyser = FrameAnalyser(camera, YoloTracker(settings.detector, camera.classes, model=model),
@@ -179,7 +206,8 @@ def child(args: argparse.Namespace) -> None:
     if args.child == "decode":
         figures = _decode(Path(args.video))
     else:
-        figures = _analyse(Path(args.config), args.camera, args.child, args.wait)
+        detect = Path(args.detect_video) if args.detect_video else None
+        figures = _analyse(Path(args.config), args.camera, args.child, args.wait, detect)
     figures["peak_rss_mb"] = _peak_rss_mb()
     print(json.dumps(figures), flush=True)
 
@@ -189,6 +217,8 @@ def _spawn(args: argparse.Namespace, mode: str, camera_id: str, video: Path, *, 
                "--camera", camera_id, "--video", str(video)]
     if wait:
         command.append("--wait")
+    if mode == "detect":
+        command += ["--detect-video", str(args.detect_video)]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     return subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env, cwd=ROOT)
 
@@ -267,6 +297,8 @@ def _print_table(files: list[dict[str, Any]], together: list[dict[str, Any]]) ->
             print(f"{'':<24}default vs reference: {entry['default_vs_reference']}")
         if "evidence" in entry:
             print(f"{'':<24}{_evidence_line(entry['evidence'])}")
+        if "detect_stream" in entry:
+            print(f"{'':<24}{_detect_line(entry['detect_stream'])}")
         if "plate_cost" in entry:
             print(f"{'':<24}plate reading: {entry['plate_cost']:+.1%} time (default vs no-plates), "
                   f"{entry['default']['plates_read']} plates read")
@@ -308,6 +340,28 @@ def _evidence_line(evidence: dict[str, Any]) -> str:
             + ("same crossings" if evidence["same_crossings"] else "CROSSINGS DIFFER"))
 
 
+def _detect_stream(entry: dict[str, Any]) -> dict[str, Any]:
+    """The default mode on a 640x360 detect stream against the default mode on the file itself."""
+    detect, default = entry["detect"], entry["default"]
+    return {
+        "size": list(DETECT_SIZE),
+        "original_cpu_ms": _cpu_ms(default),
+        "detect_cpu_ms": _cpu_ms(detect),
+        "cpu_ratio": _cpu_ms(detect) / _cpu_ms(default),
+        "original_crossings": _by_class(default["crossings"]),
+        "detect_crossings": _by_class(detect["crossings"]),
+        "same_crossings": _by_class(default["crossings"]) == _by_class(detect["crossings"]),
+    }
+
+
+def _detect_line(figures: dict[str, Any]) -> str:
+    return (f"detect stream {figures['size'][0]}x{figures['size'][1]}, default mode CPU ms per frame: "
+            f"{figures['original_cpu_ms']:.1f} original -> {figures['detect_cpu_ms']:.1f} with the detect stream "
+            f"(x{figures['cpu_ratio']:.2f}, {figures['cpu_ratio'] - 1:+.0%}); crossings "
+            + ("the same" if figures["same_crossings"]
+               else f"DIFFER: {figures['original_crossings']} -> {figures['detect_crossings']}"))
+
+
 def _hand_counts(config: Path) -> list[dict[str, Any]]:
     """The footage counted by hand, counted in both modes (``scripts/sweep.py --hand-only`` prints the lines)."""
     print("\ncounted by hand, per class (en: entries, ex: exits; persons are riders and pedestrians):", flush=True)
@@ -333,6 +387,7 @@ def main() -> None:
     parser.add_argument("--camera", help=argparse.SUPPRESS)
     parser.add_argument("--video", help=argparse.SUPPRESS)
     parser.add_argument("--wait", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--detect-video", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(args)
@@ -351,6 +406,12 @@ def main() -> None:
     if args.repeat < 1:
         raise SystemExit("--repeat needs a number of runs, 1 or more")
     started, load_before = time.perf_counter(), os.getloadavg()
+    big = max(cameras, key=lambda c: _frame_pixels(Path(c.source)))
+    scratch = tempfile.TemporaryDirectory(prefix="gatewatch-bench-detect-")
+    if "detect" in modes:
+        print(f"{Path(big.source).name}: making its {DETECT_SIZE[0]}x{DETECT_SIZE[1]} detect stream ...",
+              file=sys.stderr, flush=True)
+        args.detect_video = scaled_copy(Path(big.source), Path(scratch.name) / f"detect-{Path(big.source).name}")
     files = []
     for camera in cameras:
         video = Path(camera.source)
@@ -358,7 +419,7 @@ def main() -> None:
         runs: dict[str, list[dict[str, Any]]] = {}
         for run in range(1, args.repeat + 1):  # modes interleaved, so a busy spell spreads over all
             for mode in modes:
-                if mode == "reference" and args.skip_reference:
+                if (mode == "reference" and args.skip_reference) or (mode == "detect" and camera is not big):
                     continue
                 print(f"{video.name}: {mode} (run {run}) ...", file=sys.stderr, flush=True)
                 runs.setdefault(mode, []).append(_measure(args, mode, camera.id, video))
@@ -369,10 +430,12 @@ def main() -> None:
             entry["default_vs_reference"] = _agreement(entry["reference"]["crossings"], entry["default"]["crossings"])
         if {"encoded", "default", "no-clips"} <= entry.keys():
             entry["evidence"] = _evidence(entry)
+        if {"default", "detect"} <= entry.keys():
+            entry["detect_stream"] = _detect_stream(entry)
         if {"default", "no-plates"} <= entry.keys():
             entry["plate_cost"] = entry["default"]["seconds"] / entry["no-plates"]["seconds"] - 1
         files.append(entry)
-    big = max(cameras, key=lambda c: _frame_pixels(Path(c.source)))
+    scratch.cleanup()
     together = []
     for count in (int(n) for n in args.cameras.split(",") if n):
         print(f"{count} camera(s) at once ...", file=sys.stderr, flush=True)

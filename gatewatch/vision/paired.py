@@ -134,6 +134,7 @@ class PairedSource:
         self._codec = (context.name, context.extradata)  # kept: the main file may be closed before a decode
         self.ring = PacketRing(keep_seconds)  # the pipeline's clips are cut from it too
         self.decoded_frames = 0  # main-stream frames decoded, for snapshots and views
+        self.decoded_pictures = 0  # the pictures they were decoded for
         self._listeners: list[PacketListener] = [self.ring.add]
         self._main_base: Fraction = main.stream.time_base
         self._detect_base: Fraction = detect.stream.time_base
@@ -232,19 +233,22 @@ class PairedSource:
     def decode(self, pts: int, packets: tuple) -> np.ndarray | None:
         """The main-stream frame at ``pts`` as BGR, decoded from ``packets`` (``packets_for``).
 
-        Every other wanted frame met on the way is kept too: a snapshot and views of one track
-        mostly lie in the same group of pictures.
+        Decoding starts at the last keyframe at or before ``pts`` and stops once its frame is out;
+        other wanted frames met on the way are kept too (a snapshot and views of one track often
+        share a group of pictures).
         """
         with self._decode_lock:
             if pts in self._decoded:
                 return self._decoded[pts]
             name, extradata, time_base, stored = packets
+            self.decoded_pictures += 1
+            start = max((i for i, p in enumerate(stored) if p.keyframe and p.pts <= pts), default=0)
             codec = av.CodecContext.create(name, "r")
             codec.extradata = extradata
             codec.thread_count = 1
             wanted = self._wanted | {pts}
             try:
-                for item in (*stored, None):
+                for item in (*stored[start:], None):
                     packet = None
                     if item is not None:
                         packet = av.Packet(item.data)
@@ -253,6 +257,8 @@ class PairedSource:
                         self.decoded_frames += 1
                         if decoded.pts in wanted:
                             self._keep(decoded.pts, decoded.to_ndarray(format="bgr24"))
+                    if pts in self._decoded:
+                        break
             except av.FFmpegError as exc:
                 log.warning("main-stream frames could not be decoded: %s", exc)
             return self._decoded.get(pts)
