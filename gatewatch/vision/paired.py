@@ -234,7 +234,8 @@ class PairedSource:
         """The main-stream frame at ``pts`` as BGR, decoded from ``packets`` (``packets_for``).
 
         Decoding starts at the last keyframe at or before ``pts`` and stops once its frame is out;
-        other wanted frames met on the way are kept too (a snapshot and views of one track often
+        frames no other frame refers to (most B-frames) are skipped on the way, except wanted ones.
+        Other wanted frames met on the way are kept too (a snapshot and views of one track often
         share a group of pictures).
         """
         with self._decode_lock:
@@ -253,6 +254,7 @@ class PairedSource:
                     if item is not None:
                         packet = av.Packet(item.data)
                         packet.pts, packet.dts, packet.time_base = item.pts, item.dts, time_base
+                        codec.skip_frame = "DEFAULT" if item.pts in wanted else "NONREF"
                     for decoded in codec.decode(packet):
                         self.decoded_frames += 1
                         if decoded.pts in wanted:
