@@ -154,6 +154,7 @@ class PairedSource:
         self._decoded: OrderedDict[int, np.ndarray] = OrderedDict()
         self._wanted: set[int] = set()
         self._decode_lock = threading.Lock()
+        self._decoder: tuple[av.CodecContext, object] | None = None  # the last decoder and its last packet
 
     # -- the FrameSource interface ---------------------------------------------------------------
 
@@ -233,21 +234,27 @@ class PairedSource:
     def decode(self, pts: int, packets: tuple) -> np.ndarray | None:
         """The main-stream frame at ``pts`` as BGR, decoded from ``packets`` (``packets_for``).
 
-        Decoding starts at the last keyframe at or before ``pts`` and stops once its frame is out;
-        frames no other frame refers to (most B-frames) are skipped on the way, except wanted ones.
-        Other wanted frames met on the way are kept too (a snapshot and views of one track often
-        share a group of pictures).
+        Decoding starts at the last keyframe at or before ``pts``, or goes on from where the last
+        decoding stopped when that lies before ``pts`` in the same run of packets (events come in
+        order: a group of pictures holding several events is decoded once), and stops once the
+        frame is out. Frames no other frame refers to (most B-frames) are skipped on the way,
+        except wanted ones; other wanted frames met are kept too (a snapshot and views of one
+        track often share a group of pictures).
         """
         with self._decode_lock:
             if pts in self._decoded:
                 return self._decoded[pts]
             name, extradata, time_base, stored = packets
             self.decoded_pictures += 1
-            start = max((i for i, p in enumerate(stored) if p.keyframe and p.pts <= pts), default=0)
-            codec = av.CodecContext.create(name, "r")
-            codec.extradata = extradata
-            codec.thread_count = 1
+            target = next((i for i, p in enumerate(stored) if p.pts == pts), len(stored) - 1)
+            codec, start = self._decoder_at(stored, target)
+            if codec is None:
+                start = max((i for i, p in enumerate(stored) if p.keyframe and p.pts <= pts), default=0)
+                codec = av.CodecContext.create(name, "r")
+                codec.extradata = extradata
+                codec.thread_count = 1
             wanted = self._wanted | {pts}
+            self._decoder = None
             try:
                 for item in (*stored[start:], None):
                     packet = None
@@ -259,11 +266,24 @@ class PairedSource:
                         self.decoded_frames += 1
                         if decoded.pts in wanted:
                             self._keep(decoded.pts, decoded.to_ndarray(format="bgr24"))
+                    if item is None:
+                        break  # flushed: this decoder cannot go on
                     if pts in self._decoded:
+                        self._decoder = (codec, item)
                         break
             except av.FFmpegError as exc:
                 log.warning("main-stream frames could not be decoded: %s", exc)
             return self._decoded.get(pts)
+
+    def _decoder_at(self, stored: tuple, target: int) -> tuple[av.CodecContext | None, int]:
+        """The last decoder and where it goes on in ``stored``, when it stopped before ``target`` there."""
+        if self._decoder is None:
+            return None, 0
+        codec, last = self._decoder
+        at = next((i for i, p in enumerate(stored) if p is last), None)
+        if at is None or at >= target:
+            return None, 0
+        return codec, at + 1
 
     def _keep(self, pts: int, image: np.ndarray) -> None:
         self._wanted.discard(pts)
