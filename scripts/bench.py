@@ -158,6 +158,7 @@ def _analyse(config: Path, camera_id: str, mode: str, wait: bool, detect_video: 
         _warm_up(settings, camera, model, detect_video)
         if mode == "no-clips":
             _make_no_clips()
+        paired = _watch_paired() if detect_video is not None else []
         if wait:  # several cameras start together, after each has loaded its model
             print("ready", flush=True)
             sys.stdin.readline()
@@ -178,7 +179,24 @@ def _analyse(config: Path, camera_id: str, mode: str, wait: bool, detect_video: 
             "crossings": sorted([s.event.label, s.event.direction, s.event.frame_index] for s in result.stored),
             "plates_read": sum(s.event.plate_status == "read" for s in result.stored),
             "clip_kinds": sorted({s.event.clip_kind or "none" for s in result.stored}),
+            **({"main_frames_decoded": paired[0].decoded_frames, "main_pictures_read": paired[0].decoded_pictures}
+               if paired else {}),
         }
+
+
+def _watch_paired() -> list:  # -> list[PairedSource], filled as the analysis opens its source
+    """The detect mode's ``PairedSource``, kept to read how many main-stream frames it decoded."""
+    from gatewatch.vision.paired import PairedSource
+
+    sources: list[PairedSource] = []
+    init = PairedSource.__init__
+
+    def kept(self: PairedSource, *args: Any, **kwargs: Any) -> None:
+        init(self, *args, **kwargs)
+        sources.append(self)
+
+    PairedSource.__init__ = kept  # type: ignore[method-assign]
+    return sources
 
 
 def _warm_up(settings, camera, model, detect_video: Path | None = None) -> None:  # Settings, CameraSettings, Model
@@ -351,6 +369,9 @@ def _detect_stream(entry: dict[str, Any]) -> dict[str, Any]:
         "original_crossings": _by_class(default["crossings"]),
         "detect_crossings": _by_class(detect["crossings"]),
         "same_crossings": _by_class(default["crossings"]) == _by_class(detect["crossings"]),
+        "main_frames_decoded": detect.get("main_frames_decoded"),
+        "main_pictures_read": detect.get("main_pictures_read"),
+        "frames": detect["frames"],
     }
 
 
@@ -359,7 +380,9 @@ def _detect_line(figures: dict[str, Any]) -> str:
             f"{figures['original_cpu_ms']:.1f} original -> {figures['detect_cpu_ms']:.1f} with the detect stream "
             f"(x{figures['cpu_ratio']:.2f}, {figures['cpu_ratio'] - 1:+.0%}); crossings "
             + ("the same" if figures["same_crossings"]
-               else f"DIFFER: {figures['original_crossings']} -> {figures['detect_crossings']}"))
+               else f"DIFFER: {figures['original_crossings']} -> {figures['detect_crossings']}")
+            + f"; main stream decoded for {figures['main_pictures_read']} pictures (snapshots, plate views): "
+              f"{figures['main_frames_decoded']} of {figures['frames']} frames")
 
 
 def _hand_counts(config: Path) -> list[dict[str, Any]]:
