@@ -4,8 +4,9 @@ GStreamer's RTSP server of the tests serves one stream per process: the camera's
 (the highway footage, 1280x720, as stored) and its detect stream (the same footage at 640x360,
 made here) come from two servers, as from a camera's two stream URLs. Each server starts its
 footage when the worker connects, a fraction of a second apart: the streams are aligned by
-arrival time, as a camera's would be. When the detect stream's server dies, the camera's status
-says it was the detect stream, and the worker reconnects the pair.
+arrival time, as a camera's would be. The recording is of the main stream. When the detect
+stream's server dies, the camera's status says it was the detect stream, and the worker
+reconnects the pair.
 """
 
 from __future__ import annotations
@@ -19,9 +20,10 @@ import av
 import cv2
 import numpy as np
 import pytest
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from gatewatch.models.db import make_engine, migrate
+from gatewatch.models.tables import RecordingSegment
 from gatewatch.vision.paired import PairedSource
 from gatewatch.vision.sources import Frame
 from tests.camera.test_rtsp_stream import (
@@ -67,8 +69,9 @@ def test_a_live_camera_is_analysed_on_its_detect_stream_with_evidence_from_its_m
     main_server.start()
     detect_server.start()
     settings = _settings(tmp_path, main_server.url)
-    camera = settings.cameras[0].model_copy(update={"detect_source": detect_server.url})
-    settings = settings.model_copy(update={"cameras": [camera]})
+    camera = settings.cameras[0].model_copy(update={"detect_source": detect_server.url, "record": True})
+    recording = settings.recording.model_copy(update={"segment_seconds": 2.0})
+    settings = settings.model_copy(update={"cameras": [camera], "recording": recording})
     engine = make_engine(settings.effective_database_url)
     migrate(engine)
     started = datetime.now(UTC)
@@ -97,6 +100,12 @@ def test_a_live_camera_is_analysed_on_its_detect_stream_with_evidence_from_its_m
           f"5-95% spread {spread * 1000:.0f} ms")
     assert spread < 0.1  # steady: within a few frames
     with Session(engine) as session:
+        segments = session.exec(select(RecordingSegment)).all()
+        assert segments  # recorded from the MAIN stream
+        for segment in segments:
+            with av.open(str(settings.data_dir / segment.path)) as recorded:
+                context = recorded.streams.video[0].codec_context
+                assert (context.width, context.height) == (1280, 720)
         for event in events:
             event = session.merge(event)
             assert event.evidence_error is None and event.clip_kind == "copy"
