@@ -76,6 +76,8 @@ LIVE_WAIT_SECONDS = 0.5
 DECODE_KEEP_SECONDS = 10.0
 #: Decoded full-resolution frames kept, for a snapshot and views that share a frame.
 DECODED_KEPT = 8
+#: Pictures waiting to be read whose frames a decoding keeps when it meets them, at most.
+WANTED_KEPT = 256
 #: Main-stream presentation times remembered, to snap a detect frame to a main frame.
 PTS_KEPT = 3000
 
@@ -228,6 +230,8 @@ class PairedSource:
         packets = self.packets_for(min(p.pts for p in pictures), max(p.pts for p in pictures))
         with self._decode_lock:
             self._wanted.update(p.pts for p in pictures)
+            if len(self._wanted) > WANTED_KEPT:  # views never read: forget the oldest (a read still finds its own)
+                self._wanted = set(sorted(self._wanted)[-WANTED_KEPT:])
         for picture in pictures:
             picture._packets = packets if packets is not None else self.packets_for(picture.pts, picture.pts)
 
