@@ -27,6 +27,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('camera', schema=None) as batch_op:
+    # SQLite drops these plain columns in place: copying the table instead would drop ``camera``,
+    # which every event's foreign key refers to.
+    with op.batch_alter_table('camera', schema=None, recreate='never') as batch_op:
         for name in reversed(COLUMNS):
             batch_op.drop_column(name)
