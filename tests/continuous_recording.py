@@ -3,6 +3,7 @@ a recording camera's worker records and stores them (``SegmentRecorder`` into ``
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
@@ -21,10 +22,13 @@ MOTORCYCLES = SHARED / "footage" / "street-motorcycles.mp4"  # 7.5 s, keyframes 
 
 
 def record_footage(engine: sa.Engine, settings: Settings, start: datetime, video: Path = MOTORCYCLES,
-                   segment_seconds: float = 2.0) -> list[RecordingSegment]:
-    """Record ``video`` as the first camera's stream from ``start``; the segments stored, in time order."""
+                   segment_seconds: float = 2.0, on_stored: Callable[[], None] | None = None
+                   ) -> list[RecordingSegment]:
+    """Record ``video`` as the first camera's stream from ``start``; the segments stored, in time order.
+
+    ``on_stored`` is called after each segment is stored, as the worker's quota check is."""
     camera_id = settings.cameras[0].id
-    log = SegmentLog(engine, settings.data_dir, camera_id)
+    log = SegmentLog(engine, settings.data_dir, camera_id, on_stored=on_stored)
     source = FileSource(video, start)
     recorder = SegmentRecorder(source.stream, partial(segment_path, settings.data_dir, camera_id), segment_seconds,
                                log.segment, log.gap, start=start)

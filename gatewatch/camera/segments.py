@@ -19,18 +19,21 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
 from sqlmodel import select
 
+from gatewatch.audit import trail
 from gatewatch.audit.segments import record_gap, record_segment
 from gatewatch.camera.store import STORE_RETRY_SECONDS
 from gatewatch.evidence.files import PARTIAL_FILES
+from gatewatch.evidence.recordings import apply_recording_retention
 from gatewatch.models.db import session_scope
 from gatewatch.models.tables import RecordingGap, RecordingSegment
+from gatewatch.settings import Settings
 from gatewatch.vision.segments import ClosedSegment, MissedTime
 
 log = logging.getLogger(__name__)
@@ -70,9 +73,11 @@ class SegmentLog:
     """
 
     def __init__(self, engine: sa.Engine, data_dir: Path, camera_id: str, *, actor: str = "worker",
-                 retry_seconds: Sequence[float] = STORE_RETRY_SECONDS) -> None:
+                 retry_seconds: Sequence[float] = STORE_RETRY_SECONDS,
+                 on_stored: Callable[[], None] | None = None) -> None:
         self.engine, self.data_dir, self.camera_id, self.actor = engine, data_dir, camera_id, actor
         self.retry_seconds = retry_seconds
+        self._on_stored = on_stored  # called after each segment is stored (``RecordingQuota.check``)
         self._queue: queue.Queue[object] = queue.Queue()
         self._last_end: datetime | None = None
         self._known = False  # _last_end read from the database
@@ -106,6 +111,8 @@ class SegmentLog:
                     self._down_reason = self._down_reason or item
                 else:
                     self._store_with_retry(item)  # type: ignore[arg-type]
+                    if isinstance(item, ClosedSegment) and self._on_stored is not None:
+                        self._on_stored()
             finally:
                 self._queue.task_done()
         self._queue.task_done()
@@ -165,3 +172,36 @@ class SegmentLog:
 
     def _relative(self, path: Path) -> str:
         return path.relative_to(self.data_dir).as_posix()
+
+
+class RecordingQuota:
+    """Keeps all cameras' recordings within ``recording.max_disk_gb`` while they are written.
+
+    ``retention apply`` applies the quota when it runs (from cron, say); between two runs a busy
+    camera could fill the disk and lose footage as gaps. So a recording worker applies the quota
+    itself, at most every ``interval`` seconds: the oldest segments go first, on the record, and
+    those spanning an open or held entry are kept (``evidence.recordings``). Age is left to
+    ``retention apply``.
+    """
+
+    def __init__(self, engine: sa.Engine, settings: Settings, *, actor: str, interval: float = 60.0) -> None:
+        self.engine, self.settings, self.actor, self.interval = engine, settings, actor, interval
+        self._last: float | None = None
+
+    def check(self) -> None:
+        """Apply the quota if it is set and was not applied in the last ``interval`` seconds."""
+        if self.settings.recording.max_disk_gb is None:
+            return
+        now = time.monotonic()
+        if self._last is not None and now - self._last < self.interval:
+            return
+        self._last = now
+        try:
+            result = apply_recording_retention(self.engine, self.settings, actor=self.actor, role=trail.SYSTEM,
+                                               by_age=False)
+        except Exception:  # the quota is tried again after the next segment; recording goes on
+            log.exception("applying the recordings' disk quota failed")
+            return
+        if result.segments:
+            log.info("recordings over the %g GB quota: deleted the %d oldest segments (%.1f MB)",
+                     self.settings.recording.max_disk_gb, result.segments, result.bytes / 1e6)

@@ -23,7 +23,7 @@ from gatewatch.camera.analysis import make_pipeline
 from gatewatch.camera.backoff import backoff_delay
 from gatewatch.camera.footage import file_source_key, live_source_key, sync_camera
 from gatewatch.camera.recording import StoredEvent, remove_stale_partial_files
-from gatewatch.camera.segments import SegmentLog, remove_stale_partial_segments, segment_path
+from gatewatch.camera.segments import RecordingQuota, SegmentLog, remove_stale_partial_segments, segment_path
 from gatewatch.camera.store import EventStore, EventWriter
 from gatewatch.models.db import session_scope
 from gatewatch.models.tables import Camera
@@ -216,7 +216,8 @@ def run_camera(engine: sa.Engine, settings: Settings, camera: CameraSettings, st
         log.info("%s: removed %d partial evidence files left by an earlier crash", camera.id, removed)
     if camera.record and (removed := remove_stale_partial_segments(settings.data_dir, camera.id)):
         log.info("%s: removed %d partial segment files left by an earlier crash", camera.id, removed)
-    segments = SegmentLog(engine, settings.data_dir, camera.id, actor=WORKER_ACTOR) if camera.record else None
+    segments = SegmentLog(engine, settings.data_dir, camera.id, actor=WORKER_ACTOR,
+                          on_stored=RecordingQuota(engine, settings, actor=WORKER_ACTOR).check) if camera.record else None
     try:
         _run_sessions(engine, settings, camera, stop, segments)
     finally:

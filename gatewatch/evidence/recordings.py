@@ -67,12 +67,14 @@ def apply_recording_retention(
     days: int | None = None,
     now: datetime | None = None,
     dry_run: bool = False,
+    by_age: bool = True,
 ) -> RecordingRetentionResult:
     """Delete segments older than ``days`` (default ``recording.retention_days``) and beyond the quota.
 
-    ``dry_run`` counts the segments and bytes without changing anything.
+    ``dry_run`` counts the segments and bytes without changing anything; ``by_age`` False applies
+    the quota only (as a recording worker does).
     """
-    days = days if days is not None else settings.recording.retention_days
+    days = (days if days is not None else settings.recording.retention_days) if by_age else None
     quota = settings.recording.max_disk_gb
     if days is not None and days < 1:
         raise RetentionError("the retention period of recordings must be at least one day")
