@@ -5,7 +5,7 @@ SHARED ?= ../shared
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup shared-data system-deps demo test test-fast bench day load clean
+.PHONY: setup shared-data system-deps demo test test-fast bench soak day load clean
 
 setup: $(STAMP) shared-data
 
@@ -37,6 +37,12 @@ test-fast: setup
 # Speed and memory figures, measured in one run (not a test): see scripts/bench.py.
 bench: setup
 	$(BIN)/python scripts/bench.py
+
+# N cameras live for M minutes on looped footage from a GStreamer RTSP server (not a test): dropped
+# frames, CPU, memory, counts against offline analysis. SOAK_CAMERAS=4 SOAK_MINUTES=10 SOAK_DETECT_STREAM=1;
+# see scripts/soak.py. The RTSP server comes from Debian (make system-deps).
+soak: setup
+	$(BIN)/python scripts/soak.py
 
 # A scripted working day at a staffed gate through the real store and cross-check: flags against
 # the script's truth (not a test; tests/test_working_day.py plays a short one). See scripts/day.py.
