@@ -33,7 +33,9 @@ What it measures:
   "<id>: F frames at ..., D dropped; ms per frame: ..." (``RunStats.describe`` of the whole
   session), summed over sessions. The pipeline's lines every ``stats_log_seconds`` and the
   "behind real time" warnings are windows (``RunStats.since``) of a session: the pipeline's
-  are summed only for a camera with no end line (they miss the last window).
+  are summed only for a camera with no end line (they miss the last window). The first
+  pipeline window's drops are shown apart ("dropped at start"): frames that queued while the
+  worker connected and compiled its model.
 * CPU: every second, psutil reads the CPU times (user and system, with those of reaped
   children) of the worker and all its descendant processes, and of the RTSP servers; a process
   keeps the last figure read from it. ``cpu_per_camera_second`` is the workers' CPU seconds over
@@ -249,8 +251,25 @@ def _dropped_and_frames(log_text: str) -> dict[str, dict[str, int]]:
     result = {}
     for camera in set(sessions) | set(windows):
         counted = sessions.get(camera) or windows.get(camera, [])
-        result[camera] = {"frames": sum(f for f, _ in counted), "dropped": sum(d for _, d in counted)}
+        first = windows.get(camera, [(0, 0)])[0][1]
+        result[camera] = {"frames": sum(f for f, _ in counted), "dropped": sum(d for _, d in counted),
+                          "dropped_first_window": first}
     return result
+
+
+def _migrate(config: Path) -> None:
+    """Create the database before the workers start, as a deployed box has it.
+
+    Camera workers started together on a fresh SQLite file race to migrate it, and the loser
+    exits and is restarted a second later (seen here): that would cost the soak its first seconds.
+    """
+    sys.path.insert(0, str(ROOT))
+    from gatewatch.models.db import make_engine, migrate
+    from gatewatch.settings import load_settings
+
+    engine = make_engine(load_settings(config).effective_database_url)
+    migrate(engine)
+    engine.dispose()
 
 
 def _live_events(config: Path) -> dict[str, list[tuple[str, float]]]:
@@ -332,6 +351,7 @@ def main() -> None:
             cameras.append(_camera(f"soak-{number}", f"rtsp://127.0.0.1:{port}/gate",
                                    f"rtsp://127.0.0.1:{port}/detect" if detect_looped else None))
         config = _config(folder, cameras)
+        _migrate(config)
         worker_log = folder / "worker.log"
         print(f"{args.cameras} camera(s) live for {args.minutes:g} min ...", file=sys.stderr, flush=True)
         try:
@@ -373,7 +393,7 @@ def main() -> None:
         rows = []
         for camera in cameras:
             camera_id = camera["id"]
-            frames = received.get(camera_id, {"frames": 0, "dropped": 0})
+            frames = received.get(camera_id, {"frames": 0, "dropped": 0, "dropped_first_window": 0})
             total = frames["frames"] + frames["dropped"]
             print(f"{camera_id}: offline analysis of {total} frames ...", file=sys.stderr, flush=True)
             offline = _offline(folder, camera_id, total, looped, detect_looped) if total else \
@@ -384,7 +404,8 @@ def main() -> None:
                 "entries": sum(d == "entry" for d, _ in mine), "exits": sum(d == "exit" for d, _ in mine),
                 "offline_entries": offline["entries"], "offline_exits": offline["exits"],
                 "lag_p95_seconds": _p95([lag for _, lag in mine]),
-                "frames_received": total, "behind_warnings": log_text.count(f"{camera_id}: behind real time"),
+                "frames_received": total, "dropped_in_first_window": frames["dropped_first_window"],
+                "behind_warnings": log_text.count(f"{camera_id}: behind real time"),
             })
     input_frames = sum(r["frames_received"] for r in rows)
     live_ms = workers.cpu_seconds / input_frames * 1000.0 if input_frames else None
@@ -416,7 +437,8 @@ def _print(results: dict[str, Any]) -> None:
     for r in rows:
         lag = f"{r['lag_p95_seconds']:.2f}" if r["lag_p95_seconds"] is not None else "-"
         print(f"{r['camera_id']:<10}{r['frames_received']:>8}{r['dropped_frames']:>9}{r['entries']:>9}{r['exits']:>7}"
-              f"{r['offline_entries']:>9}/{r['offline_exits']:<6}{lag:>11}{r['behind_warnings']:>8}")
+              f"{r['offline_entries']:>9}/{r['offline_exits']:<6}{lag:>11}{r['behind_warnings']:>8}"
+              f"{r['dropped_in_first_window']:>18}")
     frames = sum(r["frames_received"] for r in rows)
     dropped = sum(r["dropped_frames"] for r in rows)
     print(f"{'box':<10}{frames:>8}{dropped:>9}{sum(r['entries'] for r in rows):>9}{sum(r['exits'] for r in rows):>7}"
