@@ -21,10 +21,9 @@ How it runs, all in one run so that figures from faster and slower days compare:
   With the detect stream each server also serves the 640x360 loop, the camera's ``detect_source``.
 * live: a temporary configuration (SQLite in a temporary data_dir, the street gate line of
   ``samples/gatewatch.yaml``, ``analysis.stats_log_seconds: 10``) with cameras soak-1..N, run
-  by ``gatewatch -v worker --all`` for M minutes, then SIGTERM, waiting for it to end. The
-  supervisor starts each camera's worker without ``-v``, so a ``sitecustomize`` put first on
-  the worker's PYTHONPATH raises their logging to INFO (nothing else changes). The worker's log
-  is kept beside the JSON (``soak-results.worker.log``).
+  by ``gatewatch -v worker --all`` for M minutes (which migrates the new database once, then
+  starts each camera's worker with ``-v``), then SIGTERM, waiting for it to end. The worker's
+  log is kept beside the JSON (``soak-results.worker.log``).
 
 What it measures:
 
@@ -94,16 +93,6 @@ for mount, video in zip(("/gate", "/detect"), sys.argv[2:]):
 if not server.attach(None):
     sys.exit(f"cannot listen on port {sys.argv[1]}")
 GLib.MainLoop().run()
-"""
-#: Put first on the worker's PYTHONPATH: every gatewatch process it starts logs at INFO, as ``-v`` does. The
-#: supervisor starts the camera workers without ``-v``, and a session's end line is logged at INFO.
-VERBOSE_SITECUSTOMIZE = """
-import logging
-_basic_config = logging.basicConfig
-def _verbose(**kwargs):
-    kwargs["level"] = min(kwargs.get("level", logging.INFO), logging.INFO)
-    _basic_config(**kwargs)
-logging.basicConfig = _verbose
 """
 #: A stats line: the camera worker's end of a session (whole session), the pipeline's window of
 #: stats_log_seconds, or the worker's "behind real time" window (of the status interval).
@@ -257,21 +246,6 @@ def _dropped_and_frames(log_text: str) -> dict[str, dict[str, int]]:
     return result
 
 
-def _migrate(config: Path) -> None:
-    """Create the database before the workers start, as a deployed box has it.
-
-    Camera workers started together on a fresh SQLite file race to migrate it, and the loser
-    exits and is restarted a second later (seen here): that would cost the soak its first seconds.
-    """
-    sys.path.insert(0, str(ROOT))
-    from gatewatch.models.db import make_engine, migrate
-    from gatewatch.settings import load_settings
-
-    engine = make_engine(load_settings(config).effective_database_url)
-    migrate(engine)
-    engine.dispose()
-
-
 def _live_events(config: Path) -> dict[str, list[tuple[str, float]]]:
     """Per camera: (direction, lag seconds) of each stored event."""
     sys.path.insert(0, str(ROOT))
@@ -351,19 +325,12 @@ def main() -> None:
             cameras.append(_camera(f"soak-{number}", f"rtsp://127.0.0.1:{port}/gate",
                                    f"rtsp://127.0.0.1:{port}/detect" if detect_looped else None))
         config = _config(folder, cameras)
-        _migrate(config)
         worker_log = folder / "worker.log"
         print(f"{args.cameras} camera(s) live for {args.minutes:g} min ...", file=sys.stderr, flush=True)
         try:
-            verbose = folder / "verbose"
-            verbose.mkdir()
-            (verbose / "sitecustomize.py").write_text(VERBOSE_SITECUSTOMIZE)
-            env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(verbose), str(ROOT),
-                                                                             os.environ.get("PYTHONPATH")]))}
             with open(worker_log, "wb") as out:
                 worker = subprocess.Popen([sys.executable, "-m", "gatewatch", "-v", "worker", "--all",
-                                           "--config", str(config)], stdout=out, stderr=subprocess.STDOUT, cwd=ROOT,
-                                          env=env)
+                                           "--config", str(config)], stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
             workers, server_cpu = Sampler([worker.pid]), Sampler([s.pid for s in servers])
             begun = time.monotonic()
             while (now := time.monotonic() - begun) < seconds and worker.poll() is None:
@@ -433,7 +400,7 @@ def _print(results: dict[str, Any]) -> None:
     print(f"Live soak: {len(rows)} camera(s), {results['seconds'] / 60:.1f} min, 1080p30 RTSP"
           f"{' + 640x360 detect streams' if results['detect_stream'] else ''}")
     print(f"{'camera':<10}{'frames':>8}{'dropped':>9}{'entries':>9}{'exits':>7}{'offline in/out':>16}"
-          f"{'lag p95 s':>11}{'behind':>8}")
+          f"{'lag p95 s':>11}{'behind':>8}{'dropped at start':>18}")
     for r in rows:
         lag = f"{r['lag_p95_seconds']:.2f}" if r["lag_p95_seconds"] is not None else "-"
         print(f"{r['camera_id']:<10}{r['frames_received']:>8}{r['dropped_frames']:>9}{r['entries']:>9}{r['exits']:>7}"
