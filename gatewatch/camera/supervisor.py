@@ -38,17 +38,20 @@ class _Child:
 
 
 class Supervisor:
-    def __init__(self, settings: Settings, config_path: str, database_url: str | None = None) -> None:
+    def __init__(self, settings: Settings, config_path: str, database_url: str | None = None, *,
+                 verbose: bool = False) -> None:
         self.settings = settings
         self.config_path = config_path
         self.database_url = database_url
+        self.verbose = verbose  # the workers log their progress too (``gatewatch -v``)
         self.children = {c.id: _Child(c.id) for c in settings.cameras if not c.is_external}
         for camera in settings.cameras:
             if camera.is_external:
                 log.info("camera %s: external, receives crossings from another system; no worker", camera.id)
 
     def _command(self, camera_id: str) -> list[str]:
-        command = [sys.executable, "-m", "gatewatch", "worker", "--camera", camera_id, "--config", self.config_path]
+        command = [sys.executable, "-m", "gatewatch", *(["-v"] if self.verbose else []), "worker", "--camera",
+                   camera_id, "--config", self.config_path]
         return command + (["--db", self.database_url] if self.database_url else [])
 
     def _start(self, child: _Child) -> None:

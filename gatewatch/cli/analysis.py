@@ -8,6 +8,7 @@ module is imported, so the other commands and ``--help`` start without them.
 from __future__ import annotations
 
 import json
+import logging
 import signal
 import threading
 from collections import Counter
@@ -130,7 +131,9 @@ def worker(app: App, camera_id: str | None, all_cameras: bool) -> None:
             raise UsageError("--all needs the configuration file (--config or GATEWATCH_CONFIG)")
         from gatewatch.camera.supervisor import Supervisor
 
-        Supervisor(app.settings, app.config_path, app.database_url).run(stop)
+        app.engine  # noqa: B018 - made and migrated here, once: workers starting together race to do it
+        Supervisor(app.settings, app.config_path, app.database_url,
+                   verbose=logging.getLogger().isEnabledFor(logging.INFO)).run(stop)
         return
 
     from gatewatch.camera.worker import run_camera

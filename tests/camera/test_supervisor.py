@@ -42,7 +42,7 @@ def test_three_cameras_into_one_postgresql(tmp_path: Path, postgres_server: Post
         sources[camera_id] = str(copy)
     config = write_config(tmp_path, sources)
     result = subprocess.run([sys.executable, "-m", "gatewatch", "worker", "--all", "--config", str(config),
-                             "--db", url], capture_output=True, text=True, timeout=900)
+                             "--db", url], check=False, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stderr[-3000:]
     with Session(make_engine(url)) as session:
         events = session.exec(select(EntryEvent)).all()
@@ -53,6 +53,28 @@ def test_three_cameras_into_one_postgresql(tmp_path: Path, postgres_server: Post
         assert per_camera[(camera_id, "person", "exit")] == 1
     assert len(events) == 12
     assert len({(e.camera_id, e.track_id, e.frame_index) for e in events}) == 12  # nothing twice
+
+
+@pytest.mark.slow
+def test_workers_of_a_new_site_share_one_fresh_sqlite_database_and_log_as_asked(tmp_path: Path) -> None:
+    # No database yet: the workers must not race to create it (one used to fail with "already exists"),
+    # and `gatewatch -v worker --all` has each worker log its progress too.
+    sources = {}
+    for camera_id in ("gate-a", "gate-b"):
+        copy = tmp_path / f"{camera_id}.mp4"
+        copy.write_bytes(STREET.read_bytes())
+        sources[camera_id] = str(copy)
+    config = write_config(tmp_path, sources)
+    result = subprocess.run([sys.executable, "-m", "gatewatch", "-v", "worker", "--all", "--config", str(config)],
+                            check=False, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "already exists" not in result.stderr
+    for camera_id in sources:  # each worker's end-of-run timing line, which only -v shows
+        assert f"gatewatch.camera.worker: {camera_id}: " in result.stderr and " dropped" in result.stderr
+    with Session(make_engine(f"sqlite:///{tmp_path / 'data' / 'gatewatch.db'}")) as session:
+        events = session.exec(select(EntryEvent)).all()
+    assert Counter((e.camera_id, e.direction) for e in events) == {
+        ("gate-a", "entry"): 3, ("gate-a", "exit"): 1, ("gate-b", "entry"): 3, ("gate-b", "exit"): 1}
 
 
 def test_a_crashing_worker_is_restarted_with_backoff(tmp_path: Path) -> None:
