@@ -77,23 +77,8 @@ SHARED = Path(os.environ.get("SOAK_SHARED", "/work/shared"))
 FOOTAGE = SHARED / "footage" / "street-pedestrians.mp4"
 MODEL = SHARED / "models" / "yolo11n_int8_openvino_model"
 SYSTEM_PYTHON = "/usr/bin/python3"
-#: Serves argv[2] at rtsp://127.0.0.1:<argv[1]>/gate and, given, argv[3] at /detect: packets as stored, at the file's pace.
-SERVER_SCRIPT = """
-import sys
-import gi
-gi.require_version("Gst", "1.0")
-gi.require_version("GstRtspServer", "1.0")
-from gi.repository import GLib, Gst, GstRtspServer
-Gst.init(None)
-server = GstRtspServer.RTSPServer(address="127.0.0.1", service=sys.argv[1])
-for mount, video in zip(("/gate", "/detect"), sys.argv[2:]):
-    factory = GstRtspServer.RTSPMediaFactory()
-    factory.set_launch(f"( filesrc location={video} ! matroskademux ! rtph264pay name=pay0 pt=96 )")
-    server.get_mount_points().add_factory(mount, factory)
-if not server.attach(None):
-    sys.exit(f"cannot listen on port {sys.argv[1]}")
-GLib.MainLoop().run()
-"""
+#: Serves a file at rtsp://127.0.0.1:PORT/gate (and a second at /detect), run with SYSTEM_PYTHON.
+SERVER_SCRIPT = str(ROOT / "scripts" / "rtsp_serve.py")
 #: A stats line: the camera worker's end of a session (whole session), the pipeline's window of
 #: stats_log_seconds, or the worker's "behind real time" window (of the status interval).
 STATS_LINE = re.compile(r"(?P<logger>gatewatch[\w.]*): (?P<camera>soak-\d+): (?P<behind>behind real time: )?"
@@ -318,7 +303,7 @@ def main() -> None:
         for number in range(1, args.cameras + 1):
             port, log = _free_port(), folder / f"rtsp-{number}.log"
             with open(log, "ab") as out:
-                server = subprocess.Popen([SYSTEM_PYTHON, "-c", SERVER_SCRIPT, str(port), str(looped),
+                server = subprocess.Popen([SYSTEM_PYTHON, SERVER_SCRIPT, str(port), str(looped),
                                            *([str(detect_looped)] if detect_looped else [])], stdout=out, stderr=out)
             _wait_listening(server, port, log)
             servers.append(server)

@@ -36,22 +36,8 @@ from tests.shared_files import HIGHWAY, MODEL, SAMPLE_CONFIG
 T = TypeVar("T")
 
 SYSTEM_PYTHON = "/usr/bin/python3"
-#: Serves argv[2] at rtsp://127.0.0.1:<argv[1]>/gate, packets as stored, at the file's pace.
-SERVER_SCRIPT = """
-import sys
-import gi
-gi.require_version("Gst", "1.0")
-gi.require_version("GstRtspServer", "1.0")
-from gi.repository import GLib, Gst, GstRtspServer
-Gst.init(None)
-server = GstRtspServer.RTSPServer(address="127.0.0.1", service=sys.argv[1])
-factory = GstRtspServer.RTSPMediaFactory()
-factory.set_launch(f"( filesrc location={sys.argv[2]} ! matroskademux ! rtph264pay name=pay0 pt=96 )")
-server.get_mount_points().add_factory("/gate", factory)
-if not server.attach(None):
-    sys.exit(f"cannot listen on port {sys.argv[1]}")
-GLib.MainLoop().run()
-"""
+#: Serves a file at rtsp://127.0.0.1:PORT/gate (and a second at /detect), run with SYSTEM_PYTHON.
+SERVER_SCRIPT = str(Path(__file__).resolve().parents[2] / "scripts" / "rtsp_serve.py")
 
 
 def _missing_server() -> str | None:
@@ -81,7 +67,7 @@ class RtspServer:
     def start(self) -> None:
         """Start serving; returns once the port takes connections."""
         with open(self.log, "ab") as log:
-            self._process = subprocess.Popen([SYSTEM_PYTHON, "-c", SERVER_SCRIPT, str(self.port), str(self.video)],
+            self._process = subprocess.Popen([SYSTEM_PYTHON, SERVER_SCRIPT, str(self.port), str(self.video)],
                                              stdout=log, stderr=log)
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
