@@ -9,6 +9,7 @@ import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -158,7 +159,9 @@ def test_event_page_shows_why_in_site_time_and_offers_each_role_its_decisions(
     event = store_event(MORNING)
     operator_page = _text(client_for(Role.OPERATOR).get(f"/events/{event.id}"))
     assert "unregistered: no visit or authorisation covers the person entry at 09:00 WIB" in operator_page
-    assert f"visit #{visit.id} (Budi Santoso): checked in at 08:00 WIB, more than" in operator_page  # 01:00 UTC
+    assert (
+        f"visit #{visit.id} (Budi Santoso): checked in at 08:00 WIB, more than" in operator_page
+    )  # 01:00 UTC
     assert f'src="/evidence/{event.id}/clip.mp4"' in operator_page
     assert "do-acknowledge" in operator_page and "do-note" in operator_page
     assert "do-confirm" not in operator_page and "do-link" not in operator_page
@@ -331,19 +334,23 @@ def test_wrong_input_is_named_next_to_its_field_and_nothing_is_stored(
 
 def test_visit_search_and_check_out(client_for: ClientFor, web_engine: sa.Engine) -> None:
     today = datetime.now(UTC)
+    # Both earlier today at the site, even just after its midnight (17:00 UTC).
+    earlier = max(
+        today - timedelta(minutes=30), today.astimezone(ZoneInfo("Asia/Jakarta")).replace(hour=0, minute=0)
+    )
     _visit(
         web_engine,
         visitor_name="Slamet Riyadi",
         organisation="PT Logistik Sriwijaya",
         vehicle_plate="BG 8123 KA",
-        check_in_at=today - timedelta(minutes=30),
+        check_in_at=earlier,
     )
     dewi = _visit(
         web_engine,
         visitor_name="Dewi Lestari",
         id_number="1671024608920004",
         organisation="Polresta",
-        check_in_at=today - timedelta(minutes=20),
+        check_in_at=earlier + (today - earlier) / 2,
     )
     old = _visit(web_engine, visitor_name="Old Visitor", check_in_at=today - timedelta(days=3))
     guard = client_for(Role.GUARD)
