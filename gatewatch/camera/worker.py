@@ -28,7 +28,7 @@ from gatewatch.camera.store import EventStore, EventWriter
 from gatewatch.models.db import session_scope
 from gatewatch.models.tables import Camera
 from gatewatch.settings import CameraSettings, Settings
-from gatewatch.vision.detector import load_model
+from gatewatch.vision.detector import Model, load_model
 from gatewatch.vision.paired import PairedSource, pair
 from gatewatch.vision.plate_reader import PlateReader
 from gatewatch.vision.redaction import redact_url
@@ -195,7 +195,8 @@ def stream_sizes(source: FrameSource) -> dict[str, int | None]:
             "detect_width": detect[0] or None, "detect_height": detect[1] or None}
 
 
-def run_camera(engine: sa.Engine, settings: Settings, camera: CameraSettings, stop: threading.Event) -> None:
+def run_camera(engine: sa.Engine, settings: Settings, camera: CameraSettings, stop: threading.Event,
+               model: Model | None = None) -> None:
     """Analyse ``camera`` until ``stop`` is set; a stored file as camera source is analysed once.
 
     A live source that cannot be opened, breaks off or stalls is opened again at once, then with
@@ -206,7 +207,8 @@ def run_camera(engine: sa.Engine, settings: Settings, camera: CameraSettings, st
     is written. A camera with ``record: true`` also keeps its stream in segments
     (``gatewatch.camera.segments``); the time a live stream is down is recorded as a gap.
     A camera with ``detect_source`` is analysed on that stream while its evidence and recording
-    come from ``source`` (``vision.paired``); the row keeps both streams' sizes.
+    come from ``source`` (``vision.paired``); the row keeps both streams' sizes. ``model``: the
+    detector shared with the box's other cameras (``gatewatch.camera.box``); None loads one.
     """
     sync_camera(engine, camera)
     if camera.is_external:
@@ -219,17 +221,16 @@ def run_camera(engine: sa.Engine, settings: Settings, camera: CameraSettings, st
     segments = SegmentLog(engine, settings.data_dir, camera.id, actor=WORKER_ACTOR,
                           on_stored=RecordingQuota(engine, settings, actor=WORKER_ACTOR).check) if camera.record else None
     try:
-        _run_sessions(engine, settings, camera, stop, segments)
+        _run_sessions(engine, settings, camera, stop, segments, model)
     finally:
         if segments is not None:
             segments.close()
 
 
 def _run_sessions(engine: sa.Engine, settings: Settings, camera: CameraSettings, stop: threading.Event,
-                  segments: SegmentLog | None) -> None:
+                  segments: SegmentLog | None, model: Model | None) -> None:
     """``run_camera``'s loop: one session per open of the source."""
     status = CameraStatus(engine, camera.id, live=_is_live(camera.source))
-    model = None
     plates = PlateReader(settings.plates)  # its OCR engine is built at the first vehicle, then kept
     failures = 0  # opens in a row that brought no frame
     closing: Future[list[StoredEvent]] | None = None  # the last session's writer, storing what it holds
