@@ -36,6 +36,11 @@ class Camera(SQLModel, table=True):
     frame_height: int | None = None
     detect_width: int | None = None
     detect_height: int | None = None
+    # The camera's work on the box, in seconds per second over the worker's last status window
+    # (its threads' CPU plus its time on the shared detector); the page shows each camera's share.
+    analysis_load: float | None = None
+    # Overload thinned out its analysis in that window (see ``vision.overload``).
+    degraded: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
 
 
 class Visit(SQLModel, table=True):

@@ -50,9 +50,23 @@ class RunStats:
     frames: int = 0  # frames analysis went through (each tracked; not each detected on)
     analysed: int = 0  # frames the detector ran on
     dropped: int = 0  # frames a live source dropped because analysis fell behind
+    dropped_near_line: int = 0  # of those, frames dropped while a track was near the line
+    degraded: int = 0  # frames analysed while overload thinned out detection far from the line
     seconds: float = 0.0
+    decode_cpu: float = 0.0  # CPU seconds of the thread decoding ahead (``reader.ReadAhead``)
     crossings: Counter[tuple[str, str]] = field(default_factory=Counter)  # (label, direction) -> count
     stages: StageTimes = field(default_factory=StageTimes)
+
+    @property
+    def work_seconds(self) -> float:
+        """The camera's own work: every stage but ``decode`` (waiting for a frame), plus decoding's CPU."""
+        waited = self.stages.seconds["decode"]
+        return sum(self.stages.seconds.values()) - waited + self.decode_cpu
+
+    @property
+    def load(self) -> float:
+        """Seconds of work per second: the camera's share of the box, before dividing by the others'."""
+        return self.work_seconds / self.seconds if self.seconds > 0 else 0.0
 
     @property
     def frames_per_second(self) -> float:
@@ -60,15 +74,17 @@ class RunStats:
 
     def snapshot(self) -> RunStats:
         """A copy of the counters as they stand, to measure a window against later."""
-        copy = RunStats(self.frames, self.analysed, self.dropped, self.seconds, Counter(self.crossings))
+        copy = RunStats(self.frames, self.analysed, self.dropped, self.dropped_near_line, self.degraded,
+                        self.seconds, self.decode_cpu, Counter(self.crossings))
         copy.stages.seconds.update(self.stages.seconds)
         return copy
 
     def since(self, earlier: RunStats) -> RunStats:
         """The counters of the window from ``earlier`` (a snapshot of this run) to now."""
         window = RunStats(self.frames - earlier.frames, self.analysed - earlier.analysed,
-                          self.dropped - earlier.dropped, self.seconds - earlier.seconds,
-                          self.crossings - earlier.crossings)
+                          self.dropped - earlier.dropped, self.dropped_near_line - earlier.dropped_near_line,
+                          self.degraded - earlier.degraded, self.seconds - earlier.seconds,
+                          self.decode_cpu - earlier.decode_cpu, self.crossings - earlier.crossings)
         for stage, seconds in self.stages.seconds.items():
             window.stages.seconds[stage] = seconds - earlier.stages.seconds[stage]
         return window
