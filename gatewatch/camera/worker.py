@@ -51,6 +51,10 @@ class CameraStatus:
     audit trail, which keeps it after the row has moved on: ``camera.disconnected`` with the
     reason, then ``camera.reconnected`` with how long frames were missing and how many opens it
     took.
+
+    Each window also writes the camera's load (work seconds per second, from which the cameras
+    page works out its share of the box) and whether overload degraded it, saying how in the
+    note. A camera that stops or disconnects has no load and is not degraded: its row is cleared.
     """
 
     def __init__(self, engine: sa.Engine, camera_id: str, interval: float = 2.0, *, live: bool = False) -> None:
@@ -75,6 +79,8 @@ class CameraStatus:
         """
         if "status_note" in fields:
             fields = {**fields, "status_note": _note(fields["status_note"])}
+        if fields.get("connected") is False:
+            fields = {"analysis_load": None, "degraded": False, **fields}
         with session_scope(self.engine) as session:
             row = session.get(Camera, self.camera_id)
             if row is not None:
@@ -102,12 +108,17 @@ class CameraStatus:
         window = self._stats.since(self._since)
         if window.seconds < self.interval:
             return
-        note = None
+        notes = []
         if window.behind(self._nominal_fps):
-            note = f"behind real time: {window.describe(self._nominal_fps)}"
-            log.warning("%s: %s", self.camera_id, note)
+            notes.append(f"behind real time: {window.describe(self._nominal_fps)}")
+            log.warning("%s: %s", self.camera_id, notes[-1])
+        degraded = window.degraded > 0 or window.dropped > 0  # RunStats.is_degraded, once it has it
+        if degraded:
+            notes.append(_overload_note(window))
+            log.warning("%s: %s", self.camera_id, notes[-1])
         self.update(connected=True, last_frame_at=datetime.now(UTC),
-                    frames_per_second=round(window.frames_per_second, 2), status_note=note)
+                    frames_per_second=round(window.frames_per_second, 2), analysis_load=round(window.load, 3),
+                    degraded=degraded, status_note=" | ".join(notes) or None)
         self._since = self._stats.snapshot()
 
     def disconnected(self, reason: str, *, count_reconnect: bool) -> None:
@@ -131,6 +142,16 @@ class CameraStatus:
 def _note(text: object) -> str | None:
     """A status note as stored: credentials masked, then cut to the column's 500 characters."""
     return None if text is None else redact_url(str(text))[:500]
+
+
+def _overload_note(window: RunStats) -> str:
+    """How overload degraded a status window, in plain words, for the note on the cameras page."""
+    how = []
+    if window.degraded:
+        how.append(f"detection thinned far from the line on {window.degraded} of {window.frames} frames")
+    if window.dropped:
+        how.append(f"{window.dropped} frames dropped ({window.dropped_near_line} near the line)")
+    return f"degraded by overload: {', '.join(how)}"
 
 
 def _is_live(spec: str) -> bool:
