@@ -259,6 +259,13 @@ class AnalysisSettings(_Strict):
         4, ge=1, le=30,
         description="at most this many frames from one detection to the next while nothing is near the line",
     )
+    overload_max_stride: int = Field(
+        12, ge=1, le=90,
+        description="a live camera whose analysis falls behind (more than half of its read_ahead frames waiting) "
+                    "waits up to this many frames between detections instead of max_stride, for tracks far from "
+                    "the line and while nothing is tracked; near the line nothing changes. Only if that is not "
+                    "enough are frames dropped, never ones near the line. Below max_stride it acts as max_stride",
+    )
     near_line: float = Field(
         0.02, ge=0.0, le=1.0,
         description="a track this close to the dead band (fraction of image height) counts as at the line",

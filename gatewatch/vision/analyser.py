@@ -4,6 +4,11 @@ In ``reference`` mode every frame is detected on, whole. In ``fast`` mode the de
 the gate window only, the scheduler decides which frames it looks at, and while nothing is
 tracked the motion gate holds it back until something in the window changes. The tracker is
 advanced on every frame, analysed or not, so its state stays in frames.
+
+For a live camera, ``overload`` carries the camera's overload level one way (thinned: the
+scheduler spaces detections far from the line further apart) and the analysis's plan the
+other (which frames it will detect on, whether a track is at the line), for the decoding
+thread to choose what it may drop.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from gatewatch.vision.detector import YoloTracker
 from gatewatch.vision.gate import Crossing, GateCounter, GateLine
 from gatewatch.vision.motion import MotionGate
 from gatewatch.vision.objects import TrackedObject
+from gatewatch.vision.overload import Overload, Plan
 from gatewatch.vision.region import gate_window, reference_window, tiles
 from gatewatch.vision.runstats import RunStats
 from gatewatch.vision.schedule import Scheduler
@@ -32,7 +38,7 @@ class FrameAnalyser:
     """Tracks and counts one source's frames, in order, for one camera."""
 
     def __init__(self, camera: CameraSettings, yolo: YoloTracker, analysis: AnalysisSettings,
-                 size: tuple[int, int], stats: RunStats) -> None:
+                 size: tuple[int, int], stats: RunStats, overload: Overload | None = None) -> None:
         width, height = size
         line = GateLine(camera.gate, width, height)
         self.counter = GateCounter(line, camera.gate.settle_frames)
@@ -49,6 +55,7 @@ class FrameAnalyser:
         gated = fast and analysis.motion_threshold > 0
         self.motion = MotionGate(window, size, analysis.motion_threshold) if gated else None
         self.stats = stats
+        self.overload = overload if fast else None  # the reference analysis detects on every frame
         self._times = stats.stages
         self._next = 0  # index of the next frame to detect on
         self._tracking = False  # whether the tracker held any track after the last detection
@@ -61,6 +68,9 @@ class FrameAnalyser:
             for _ in range(gap):  # dropped by a live source that analysis could not keep up with
                 self.tracker.skip()
         self.stats.dropped += gap
+        thinned = self.overload is not None and self.overload.thinned
+        if thinned:
+            self.stats.degraded += 1
         if not self._wanted(frame):
             with self._times.measure("track"):
                 self.tracker.skip()
@@ -72,7 +82,9 @@ class FrameAnalyser:
             if self.scheduler is not None:
                 motions = self.tracker.motions()
                 self._tracking = bool(motions)
-                self._next = frame.index + self.scheduler.stride(motions)
+                self._next = frame.index + self.scheduler.stride(motions, thinned=thinned)
+                if self.overload is not None:
+                    self.overload.plan = Plan(self._next, self.scheduler.near_line(motions))
             else:
                 self._next = frame.index + 1
         if self.motion is not None and not self._tracking:

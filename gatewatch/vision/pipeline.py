@@ -1,8 +1,10 @@
 """The analysis loop of one camera: source -> detector/tracker -> gate logic -> evidence drafts.
 
 It knows nothing of storage: every finished ``EventDraft`` goes to the sink it is given. Frames
-are decoded ahead on a thread of their own (``analysis.read_ahead``); a live source drops its
-oldest waiting frames rather than let analysis lag ever further behind.
+are decoded ahead on a thread of their own (``analysis.read_ahead``); a live source drops
+waiting frames rather than let analysis lag ever further behind. In ``fast`` mode a live camera
+first thins out detection far from the line and then drops only frames analysis can do without
+(``overload``).
 
 A source whose stream a browser plays (H.264) gets clips of its own packets: a ``PacketRing``
 listens to the source from before its first packet and keeps the recent ones, and a crossing's
@@ -33,6 +35,7 @@ from gatewatch.settings import (
 from gatewatch.vision.analyser import FrameAnalyser
 from gatewatch.vision.clips import ClipEncoder
 from gatewatch.vision.detector import YoloTracker
+from gatewatch.vision.overload import Overload
 from gatewatch.vision.packets import PacketRing, clip_kind_of
 from gatewatch.vision.paired import FILE_LEAD_SECONDS, PairedSource
 from gatewatch.vision.reader import ReadAhead
@@ -88,7 +91,8 @@ class GatePipeline:
         clips: ClipEncoder | None = None
         packets = self._packets(source)  # listening before the first packet is read
         paired = source if isinstance(source, PairedSource) else None
-        reader = self._reader(source)
+        overload = self._overload(source)
+        reader = self._reader(source, overload, stats)
 
         def emit(drafts: list[EventDraft]) -> None:
             for draft in drafts:
@@ -99,7 +103,7 @@ class GatePipeline:
             for frame in _timed(reader if reader is not None else source.frames(), stats.stages):
                 if analyser is None or recorder is None:
                     analysis = self.analysis if paired is None else paired.detect_analysis(self.analysis, frame.size)
-                    analyser = FrameAnalyser(self.camera, self.tracker, analysis, frame.size, stats)
+                    analyser = FrameAnalyser(self.camera, self.tracker, analysis, frame.size, stats, overload)
                     if packets is None:
                         clips = ClipEncoder(self.evidence, name=f"clips-{self.camera.id}", times=stats.stages)
                     size = frame.size if paired is None else paired.main_size
@@ -152,9 +156,16 @@ class GatePipeline:
             return None
         return LargestViews(PLATED_CLASSES, self.plates.crops_per_track)
 
-    def _reader(self, source: FrameSource) -> ReadAhead | None:
+    def _overload(self, source: FrameSource) -> Overload | None:
+        """A live camera's overload policy; None for a file (analysed whole) and for the reference mode."""
+        if not source.is_live or self.analysis.mode != "fast":
+            return None
+        return Overload(max(1, self.analysis.read_ahead))
+
+    def _reader(self, source: FrameSource, overload: Overload | None, stats: RunStats) -> ReadAhead | None:
         # A live source always gets one: analysis must never fall ever further behind it.
         capacity = max(1, self.analysis.read_ahead) if source.is_live else self.analysis.read_ahead
         if not capacity:
             return None
-        return ReadAhead(source.frames(), capacity, drop_oldest=source.is_live, name=f"read-{self.camera.id}")
+        return ReadAhead(source.frames(), capacity, drop_oldest=source.is_live, name=f"read-{self.camera.id}",
+                         overload=overload, stats=stats)

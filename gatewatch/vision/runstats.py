@@ -89,16 +89,28 @@ class RunStats:
             window.stages.seconds[stage] = seconds - earlier.stages.seconds[stage]
         return window
 
+    @property
+    def is_degraded(self) -> bool:
+        """Whether overload thinned out detection or dropped frames (``overload``)."""
+        return self.degraded > 0 or self.dropped > 0
+
     def behind(self, nominal_fps: float) -> bool:
-        """Whether frames were dropped or went through slower than the source delivers them."""
-        return self.dropped > 0 or self.frames_per_second < 0.97 * nominal_fps
+        """Whether analysis was degraded or went through frames slower than the source delivers them."""
+        return self.is_degraded or self.frames_per_second < 0.97 * nominal_fps
 
     def describe(self, nominal_fps: float) -> str:
-        """One line for logs and the camera's status: rate, share detected, stage costs per frame."""
+        """One line for logs and the camera's status: rate, share detected, overload, stage costs per frame.
+
+        "degraded on" shows only when overload thinned detection; "(N near the line)" only when frames
+        were dropped. "D dropped" is thus followed by ";" or " (".
+        """
         per_frame = sorted(((s / self.frames * 1000.0, stage) for stage, s in self.stages.seconds.items() if s > 0),
                            reverse=True) if self.frames else []
         stages = ", ".join(f"{stage} {ms:.1f}" for ms, stage in per_frame)
         factor = self.frames_per_second / nominal_fps if nominal_fps > 0 else 0.0
         detected = self.analysed / self.frames if self.frames else 0.0
+        degraded = f"degraded on {self.degraded / self.frames:.0%}, " if self.degraded and self.frames else ""
+        near_line = f" ({self.dropped_near_line} near the line)" if self.dropped else ""
         return (f"{self.frames} frames at {self.frames_per_second:.1f} frames/s ({factor:.2f}x real time), "
-                f"detected on {detected:.0%}, {self.dropped} dropped; ms per frame: {stages or 'none'}")
+                f"detected on {detected:.0%}, {degraded}{self.dropped} dropped{near_line}; "
+                f"ms per frame: {stages or 'none'}")

@@ -12,6 +12,9 @@ A track whose speed is not known yet (new, or matched fewer than ``track_warmup`
 assumed to move ``new_track_speed`` of its height a frame, towards the line; a new track far
 from the line thus waits to be confirmed until it comes closer, which costs nothing: it cannot
 cross before.
+While the camera is overloaded (``overload.Level.THINNED``), the longest stride is ``overload_max_stride``
+instead: tracks far from the line and an empty region are looked at less often, while every
+stride near the line stays as it is.
 """
 
 from __future__ import annotations
@@ -30,21 +33,34 @@ class Scheduler:
     def __init__(self, line: GateLine, settings: AnalysisSettings) -> None:
         self.line = line
         self.max_stride = settings.max_stride
+        self.overload_max_stride = max(settings.overload_max_stride, settings.max_stride)
         self.line_stride = min(settings.line_stride, settings.max_stride)
         self.step_fraction = settings.step_fraction
         self.new_track_speed = settings.new_track_speed
         self._reach = line.margin_px + settings.near_line * line.height
 
-    def stride(self, tracks: Iterable[TrackMotion]) -> int:
-        """Frames from this analysed frame to the next one: 1 analyses the very next frame."""
-        stride = self.max_stride
+    def stride(self, tracks: Iterable[TrackMotion], *, thinned: bool = False) -> int:
+        """Frames from this analysed frame to the next one: 1 analyses the very next frame.
+
+        ``thinned``: the camera is overloaded, and far from the line the longest stride is longer.
+        """
+        longest = self.overload_max_stride if thinned else self.max_stride
+        stride = longest
         for track in tracks:
-            stride = min(stride, self._track_stride(track))
+            stride = min(stride, self._track_stride(track, longest))
             if stride == 1:
                 break
         return stride
 
-    def _track_stride(self, track: TrackMotion) -> int:
+    def near_line(self, tracks: Iterable[TrackMotion]) -> bool:
+        """Whether any track is in or near the dead band, where every analysed frame may count."""
+        return any(self._gap(track) <= 0 for track in tracks)
+
+    def _gap(self, track: TrackMotion) -> float:
+        x1, _, x2, y2 = track.box
+        return abs(self.line.signed_distance(((x1 + x2) / 2.0, y2))) - self._reach
+
+    def _track_stride(self, track: TrackMotion, longest_far: int) -> int:
         x1, y1, x2, y2 = track.box
         distance = self.line.signed_distance(((x1 + x2) / 2.0, y2))
         gap = abs(distance) - self._reach
@@ -58,7 +74,7 @@ class Scheduler:
                 closing = self.new_track_speed * (y2 - y1)
             else:
                 closing = -self.line.approach_rate(track.velocity) * math.copysign(1.0, distance)  # > 0: nearing
-            frames, longest = (gap / closing if closing > 0 else math.inf), self.max_stride
+            frames, longest = (gap / closing if closing > 0 else math.inf), longest_far
         if not track.lost:  # a lost track has no box in the latest frame to keep overlapping
             step = self.step_fraction * min(x2 - x1, y2 - y1)
             frames = min(frames, step / track.speed if track.speed > 0 else math.inf)
