@@ -1,9 +1,11 @@
-"""Runs a worker process per configured camera and restarts one that crashes, with backoff.
+"""Runs the box's worker process and restarts it when it crashes, with backoff.
 
-Each camera gets its own process, so a crash in one (a decoder fault, the model runtime) never
-stops the others, and each uses its own core where there are several. A worker that ends
-cleanly (a file source analysed to its end) is not restarted. A camera whose source is
-``external`` gets no worker: another system detects there and posts its crossings.
+By default one process runs every camera (``gatewatch worker --in-process``, ``camera.box``):
+one model in memory, one detector for all. With ``per_camera`` each camera gets a process of its
+own, so a crash in one (a decoder fault, the model runtime) never stops the others, at the cost
+of a model runtime per camera. A worker that ends cleanly (file sources analysed to their end)
+is not restarted. A camera whose source is ``external`` gets no worker: another system detects
+there and posts its crossings.
 """
 
 from __future__ import annotations
@@ -26,9 +28,13 @@ RESTART_BACKOFF = (1.0, 2.0, 5.0, 15.0, 60.0)
 STABLE_SECONDS = 60.0
 
 
+#: The name of the one worker process that runs every camera.
+ALL_CAMERAS = "cameras"
+
+
 @dataclass
 class _Child:
-    camera_id: str
+    name: str  # the camera's id, or ALL_CAMERAS
     process: subprocess.Popen[bytes] | None = None
     started: float = 0.0
     crashes: int = 0
@@ -39,25 +45,28 @@ class _Child:
 
 class Supervisor:
     def __init__(self, settings: Settings, config_path: str, database_url: str | None = None, *,
-                 verbose: bool = False) -> None:
+                 verbose: bool = False, per_camera: bool = False) -> None:
         self.settings = settings
         self.config_path = config_path
         self.database_url = database_url
         self.verbose = verbose  # the workers log their progress too (``gatewatch -v``)
-        self.children = {c.id: _Child(c.id) for c in settings.cameras if not c.is_external}
+        analysed = [c.id for c in settings.cameras if not c.is_external]
+        names = analysed if per_camera else [ALL_CAMERAS] if analysed else []
+        self.children = {name: _Child(name) for name in names}
         for camera in settings.cameras:
             if camera.is_external:
                 log.info("camera %s: external, receives crossings from another system; no worker", camera.id)
 
-    def _command(self, camera_id: str) -> list[str]:
-        command = [sys.executable, "-m", "gatewatch", *(["-v"] if self.verbose else []), "worker", "--camera",
-                   camera_id, "--config", self.config_path]
+    def _command(self, name: str) -> list[str]:
+        which = ["--in-process"] if name == ALL_CAMERAS else ["--camera", name]
+        command = [sys.executable, "-m", "gatewatch", *(["-v"] if self.verbose else []), "worker", *which,
+                   "--config", self.config_path]
         return command + (["--db", self.database_url] if self.database_url else [])
 
     def _start(self, child: _Child) -> None:
-        child.process = subprocess.Popen(self._command(child.camera_id))
+        child.process = subprocess.Popen(self._command(child.name))
         child.started = time.monotonic()
-        log.info("camera %s: worker started (pid %d)", child.camera_id, child.process.pid)
+        log.info("%s: worker started (pid %d)", child.name, child.process.pid)
 
     def _reap(self, child: _Child, now: float) -> None:
         if child.process is None or (code := child.process.poll()) is None:
@@ -66,12 +75,12 @@ class Supervisor:
         child.process = None
         if code == 0:
             child.done = True
-            log.info("camera %s: worker finished", child.camera_id)
+            log.info("%s: worker finished", child.name)
             return
         child.crashes = 1 if now - child.started > STABLE_SECONDS else child.crashes + 1
         delay = backoff_delay(RESTART_BACKOFF, child.crashes)
         child.restart_at = now + delay
-        log.warning("camera %s: worker exited with %d; restarting in %.0f s", child.camera_id, code, delay)
+        log.warning("%s: worker exited with %d; restarting in %.0f s", child.name, code, delay)
 
     def run(self, stop: threading.Event, poll_seconds: float = 0.5) -> None:
         """Supervise until ``stop`` is set or every worker has finished; then stop them all."""

@@ -116,13 +116,20 @@ def process(app: App, video: Path, camera_id: str, start: str | None, detect_vid
 
 
 @click.command()
-@click.option("--camera", "camera_id", help="Configured camera to run.")
-@click.option("--all", "all_cameras", is_flag=True, help="Every configured camera, a supervised process each.")
+@click.option("--camera", "camera_id", help="Configured camera to run, in a process of its own.")
+@click.option("--all", "all_cameras", is_flag=True,
+              help="Every configured camera, in one supervised process sharing one detector.")
+@click.option("--process-per-camera", is_flag=True,
+              help="With --all: a supervised process per camera instead (isolation, at a model runtime each).")
+@click.option("--in-process", is_flag=True,
+              help="Every configured camera in this process, unsupervised (what --all supervises).")
 @with_app
-def worker(app: App, camera_id: str | None, all_cameras: bool) -> None:
+def worker(app: App, camera_id: str | None, all_cameras: bool, process_per_camera: bool, in_process: bool) -> None:
     """Run a configured camera (or all of them) until SIGINT or SIGTERM."""
-    if bool(camera_id) == all_cameras:
-        raise UsageError("give either --camera ID or --all")
+    if sum((bool(camera_id), all_cameras, in_process)) != 1:
+        raise UsageError("give one of --camera ID, --all or --in-process")
+    if process_per_camera and not all_cameras:
+        raise UsageError("--process-per-camera goes with --all")
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
@@ -132,8 +139,14 @@ def worker(app: App, camera_id: str | None, all_cameras: bool) -> None:
         from gatewatch.camera.supervisor import Supervisor
 
         app.engine  # noqa: B018 - made and migrated here, once: workers starting together race to do it
-        Supervisor(app.settings, app.config_path, app.database_url,
+        Supervisor(app.settings, app.config_path, app.database_url, per_camera=process_per_camera,
                    verbose=logging.getLogger().isEnabledFor(logging.INFO)).run(stop)
+        return
+    if in_process:
+        from gatewatch.camera.box import run_box
+
+        with video_errors():
+            run_box(app.engine, app.settings, app.settings.cameras, stop)
         return
 
     from gatewatch.camera.worker import run_camera

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Protocol
@@ -52,15 +53,20 @@ class Model(Protocol):
 
 
 class IrDetectionModel:
-    """An ultralytics-exported OpenVINO IR, run at any input size."""
+    """An ultralytics-exported OpenVINO IR, run at any input size, from any number of threads."""
 
-    def __init__(self, folder: Path, threads: int = 0) -> None:
+    def __init__(self, folder: Path, threads: int = 0, hint: str = "LATENCY") -> None:
         from gatewatch.vision.openvino_ir import IrModel
 
         xml = folder if folder.suffix == ".xml" else next(folder.glob("*.xml"))
         metadata = yaml.safe_load(xml.with_name("metadata.yaml").read_text(encoding="utf-8"))
         self.names = {int(k): v for k, v in metadata["names"].items()}
-        self._ir = IrModel(xml, threads)
+        self._ir = IrModel(xml, threads, hint)
+
+    @property
+    def compiled_sizes(self) -> list[tuple[int, int]]:
+        """Input sizes (w, h) compiled so far: one compiled model per size, whoever asked for it."""
+        return self._ir.compiled_sizes
 
     def predict(self, image: np.ndarray, size: tuple[int, int], class_ids: list[int], confidence: float) -> np.ndarray:
         from ultralytics.data.augment import LetterBox
@@ -106,14 +112,21 @@ def non_max_suppression(raw: np.ndarray, class_ids: list[int], confidence: float
 
 
 class UltralyticsModel:
-    """Any other model ultralytics loads (.pt, ONNX, ...), through ``YOLO.predict``."""
+    """Any other model ultralytics loads (.pt, ONNX, ...), through ``YOLO.predict``, one call at a time.
+
+    ``YOLO.predict`` is not safe to call from several threads at once (its predictor keeps
+    per-call state), so cameras sharing such a model take turns.
+    """
 
     def __init__(self, yolo) -> None:  # ultralytics.YOLO, imported lazily: it is slow to import
         self._yolo = yolo
         self.names = dict(yolo.names)
+        self._turn = threading.Lock()
 
     def predict(self, image: np.ndarray, size: tuple[int, int], class_ids: list[int], confidence: float) -> np.ndarray:
-        result = self._yolo.predict(image, imgsz=(size[1], size[0]), classes=class_ids, conf=confidence, verbose=False)
+        with self._turn:
+            result = self._yolo.predict(image, imgsz=(size[1], size[0]), classes=class_ids, conf=confidence,
+                                        verbose=False)
         return result[0].boxes.data.cpu().numpy()
 
 
@@ -126,8 +139,12 @@ def _ir_path(model: str) -> Path | None:
     return None
 
 
-def load_model(settings: DetectorSettings) -> Model:
-    """Load the configured model; a path that does not exist is an error, never a download."""
+def load_model(settings: DetectorSettings, *, shared: bool = False) -> Model:
+    """Load the configured model; a path that does not exist is an error, never a download.
+
+    ``shared``: the model serves every camera of a box from their own threads; an OpenVINO IR is
+    then compiled for throughput (``openvino_ir.IrModel``), one request per stream.
+    """
     model = settings.model
     looks_like_path = "/" in model or Path(model).suffix in {".pt", ".onnx", ".xml", ".engine"}
     if looks_like_path and not Path(model).exists():
@@ -136,7 +153,7 @@ def load_model(settings: DetectorSettings) -> Model:
         )
     try:
         if (ir := _ir_path(model)) is not None:
-            return IrDetectionModel(ir, settings.threads)
+            return IrDetectionModel(ir, settings.threads, "THROUGHPUT" if shared else "LATENCY")
         from ultralytics import YOLO
         from ultralytics.utils import LOGGER
 

@@ -10,6 +10,9 @@ than guessed at.
 
 from __future__ import annotations
 
+import queue
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -90,24 +93,69 @@ def resize_model(model: ov.Model, height: int, width: int) -> ov.Model:
 class IrModel:
     """Compiles the IR once per input size and runs it: (1, 3, h, w) float in, raw head out.
 
-    ``threads`` caps the CPU threads of one inference (0: OpenVINO's choice, every core).
+    Safe to call from many threads at once: each call takes one of the compiled model's infer
+    requests, waiting while all are busy, and OpenVINO runs requests side by side. ``hint``
+    ``LATENCY`` (one request, every thread on it, as ultralytics compiles it) suits one caller;
+    ``THROUGHPUT`` (as many requests as OpenVINO's streams, a core or two each) suits the
+    cameras of a box sharing one model: they spend less CPU per inference than requests that
+    each take every core, and a busy camera uses the streams a quiet one leaves. A size not
+    seen before is compiled by the calling thread while other sizes go on being served.
+    ``threads`` caps the CPU threads of one inference (0: OpenVINO's choice).
     """
 
-    def __init__(self, xml: Path, threads: int = 0) -> None:
+    def __init__(self, xml: Path, threads: int = 0, hint: str = "LATENCY") -> None:
         self._xml = xml
         self._core = ov.Core()
-        # LATENCY: one request at a time, as ultralytics compiles it.
-        self._config: dict[str, object] = {"PERFORMANCE_HINT": "LATENCY"}
+        self._config: dict[str, object] = {"PERFORMANCE_HINT": hint}
         if threads:
             self._config["INFERENCE_NUM_THREADS"] = threads
         exported = self._core.read_model(xml).input().get_partial_shape()
         self.exported_size = None if exported.is_dynamic else (exported[3].get_length(), exported[2].get_length())
-        self._compiled: dict[tuple[int, int], ov.CompiledModel] = {}
+        self._sizes: dict[tuple[int, int], _Compiled] = {}
+        self._sizes_lock = threading.Lock()
+
+    @property
+    def compiled_sizes(self) -> list[tuple[int, int]]:
+        """Input sizes (w, h) compiled so far, each once however many cameras use it."""
+        return [size for size, entry in self._sizes.items() if entry.ready]
 
     def __call__(self, blob: np.ndarray) -> np.ndarray:
         height, width = blob.shape[2:]
-        compiled = self._compiled.get((width, height))
-        if compiled is None:
-            model = resize_model(self._core.read_model(self._xml), height, width)
-            compiled = self._compiled[(width, height)] = self._core.compile_model(model, "CPU", self._config)
-        return next(iter(compiled(blob).values()))
+        with self._sizes_lock:
+            entry = self._sizes.setdefault((width, height), _Compiled())
+        return entry.run(blob, lambda: self._compile(height, width))
+
+    def _compile(self, height: int, width: int) -> ov.CompiledModel:
+        model = resize_model(self._core.read_model(self._xml), height, width)
+        return self._core.compile_model(model, "CPU", self._config)
+
+
+class _Compiled:
+    """One input size's compiled model and its pool of infer requests, made at first use."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()  # held while compiling: callers of this size wait, others do not
+        self._requests: queue.SimpleQueue[ov.InferRequest] | None = None
+
+    @property
+    def ready(self) -> bool:
+        return self._requests is not None
+
+    def run(self, blob: np.ndarray, compile_model: Callable[[], ov.CompiledModel]) -> np.ndarray:
+        requests = self._requests or self._make(compile_model)
+        request = requests.get()
+        try:
+            request.infer({0: blob})
+            return request.get_output_tensor(0).data.copy()  # the request's buffer is reused by its next caller
+        finally:
+            requests.put(request)
+
+    def _make(self, compile_model: Callable[[], ov.CompiledModel]) -> queue.SimpleQueue[ov.InferRequest]:
+        with self._lock:
+            if self._requests is None:
+                compiled = compile_model()
+                requests: queue.SimpleQueue[ov.InferRequest] = queue.SimpleQueue()
+                for _ in range(max(1, compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS"))):
+                    requests.put(compiled.create_infer_request())
+                self._requests = requests
+            return self._requests

@@ -1,4 +1,4 @@
-"""Several gates: a supervised worker per camera into one PostgreSQL database."""
+"""Several gates in one supervised process sharing one detector (or a process each), into one database."""
 
 from __future__ import annotations
 
@@ -81,7 +81,7 @@ def test_a_crashing_worker_is_restarted_with_backoff(tmp_path: Path) -> None:
     broken = tmp_path / "broken.mp4"
     broken.write_bytes(b"\x00not a video" * 100)
     config = write_config(tmp_path, {"gate-x": str(broken)})
-    supervisor = Supervisor(load_settings(config), str(config))
+    supervisor = Supervisor(load_settings(config), str(config), per_camera=True)
     stop = threading.Event()
     timer = threading.Timer(9.0, stop.set)
     timer.start()
@@ -91,3 +91,36 @@ def test_a_crashing_worker_is_restarted_with_backoff(tmp_path: Path) -> None:
     # Started, failed (exit 1: the file is no video), restarted after 1 s, failed, after 2 s ...
     assert len(history) >= 2
     assert set(history) == {1}
+
+
+def test_the_process_of_all_cameras_is_restarted_when_it_dies(tmp_path: Path) -> None:
+    config = write_config(tmp_path, {"gate-a": str(STREET), "gate-b": str(STREET)})
+    raw = yaml.safe_load(config.read_text())
+    raw["detector"]["model"] = str(tmp_path / "missing_openvino_model")  # the process exits 2 at once
+    config.write_text(yaml.safe_dump(raw))
+    supervisor = Supervisor(load_settings(config), str(config))
+    assert list(supervisor.children) == ["cameras"]  # one process for both cameras
+    stop = threading.Event()
+    timer = threading.Timer(6.0, stop.set)
+    timer.start()
+    supervisor.run(stop, poll_seconds=0.1)
+    timer.cancel()
+    history = supervisor.children["cameras"].history
+    assert len(history) >= 2 and set(history) == {2}
+
+
+@pytest.mark.slow
+def test_a_camera_that_fails_does_not_stop_the_others_in_one_process(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(b"\x00not a video" * 100)
+    good = tmp_path / "gate-a.mp4"
+    good.write_bytes(STREET.read_bytes())
+    config = write_config(tmp_path, {"gate-x": str(broken), "gate-a": str(good)})
+    result = subprocess.run([sys.executable, "-m", "gatewatch", "-v", "worker", "--all", "--config", str(config)],
+                            check=False, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "one process for 2 cameras: gate-x, gate-a" in result.stderr
+    assert "gate-x: " in result.stderr and "this camera stops, the others go on" in result.stderr
+    with Session(make_engine(f"sqlite:///{tmp_path / 'data' / 'gatewatch.db'}")) as session:
+        events = session.exec(select(EntryEvent)).all()
+    assert Counter((e.camera_id, e.direction) for e in events) == {("gate-a", "entry"): 3, ("gate-a", "exit"): 1}

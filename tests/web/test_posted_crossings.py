@@ -311,7 +311,8 @@ def test_an_external_camera_is_configured_by_keyword_and_gets_no_worker(tmp_path
     gate, nvr = settings.cameras
     assert gate.source == str(tmp_path / "gate.mp4") and not gate.is_external
     assert nvr.source == "external" and nvr.is_external  # a keyword, not a file beside the configuration
-    assert list(Supervisor(settings, str(config)).children) == ["gate"]
+    assert list(Supervisor(settings, str(config), per_camera=True).children) == ["gate"]
+    assert list(Supervisor(settings, str(config)).children) == ["cameras"]
     only_external = settings.model_copy(update={"cameras": (nvr,)})
     Supervisor(only_external, str(config)).run(threading.Event())  # nothing to start: returns at once
 
