@@ -274,6 +274,16 @@ class CameraOut(_Out):
     connected: bool
     last_frame_at: datetime | None
     frames_per_second: float | None
+    analysis_load: float | None = Field(
+        description="the camera's work in CPU seconds per second over its worker's last status window; "
+        "null when it is not running"
+    )
+    box_share: float | None = Field(
+        default=None, ge=0, le=1,
+        description="its share of the box: its analysis_load over the sum of the cameras running now "
+        "(connected, with a frame in the last 2 minutes); null for the others",
+    )
+    degraded: bool = Field(description="overload thinned out its detection or dropped frames in that window")
     reconnects: int
     status_note: str | None
 

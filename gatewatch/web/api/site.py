@@ -1,7 +1,8 @@
 """The site under /api/v1: health, this API's OpenAPI document, cameras and the day's figures.
 
 A camera's status note is answered redacted: a note stored by an older worker may still quote the
-source URL with its password, and every role may read the camera status.
+source URL with its password, and every role may read the camera status. Its share of the box is
+worked out as for the cameras page (``web.camera_load``).
 """
 
 from __future__ import annotations
@@ -12,12 +13,14 @@ from flask import Response, jsonify, request
 from gatewatch.events import stats
 from gatewatch.events.queries import cameras_by_id
 from gatewatch.models.tables import Camera
+from gatewatch.models.types import utcnow
 from gatewatch.vision.redaction import redact_optional
 from gatewatch.web import access
 from gatewatch.web.api import schemas
 from gatewatch.web.api.blueprint import CAMERA, DAY, bp, day_arg, json_response
 from gatewatch.web.api.docs import Operation, documented
 from gatewatch.web.api.openapi import document
+from gatewatch.web.camera_load import box_shares
 from gatewatch.web.context import db, settings
 
 
@@ -49,13 +52,15 @@ def openapi() -> Response:
 @access.allow(access.EVERYONE)
 @documented(Operation("The cameras and their live status", schemas.CameraListOut))
 def cameras() -> Response:
-    rows = cameras_by_id(db()).values()
-    return json_response(schemas.CameraListOut(items=[_camera_out(c) for c in rows]))
+    rows = list(cameras_by_id(db()).values())
+    shares = box_shares(rows, utcnow())
+    return json_response(schemas.CameraListOut(items=[_camera_out(c, shares.get(c.id)) for c in rows]))
 
 
-def _camera_out(camera: Camera) -> schemas.CameraOut:
+def _camera_out(camera: Camera, box_share: float | None) -> schemas.CameraOut:
     out = schemas.CameraOut.model_validate(camera)
-    return out.model_copy(update={"status_note": redact_optional(out.status_note)})
+    share = None if box_share is None else round(box_share, 4)
+    return out.model_copy(update={"status_note": redact_optional(out.status_note), "box_share": share})
 
 
 @bp.get("/stats")

@@ -12,6 +12,9 @@ A camera analysed on a detect stream (``detect_source``) is checked against the 
 it must find (``analysis.min_object_pixels``, in the main stream's pixels): the worker reports
 both streams' sizes, and the page warns when the detect stream makes such an object smaller than
 the detector needs, or when that setting is not set at all.
+
+Each running camera shows its share of the box (``web.camera_load``) beside its load in CPU
+seconds per second, and a badge while overload degrades its analysis.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from gatewatch.settings import EXTERNAL_SOURCE
 from gatewatch.vision.redaction import redact_optional
 from gatewatch.vision.region import DetectStreamCheck, check_detect_stream
 from gatewatch.web import access
+from gatewatch.web.camera_load import box_shares
 from gatewatch.web.context import db, settings
 
 bp = Blueprint("cameras", __name__)
@@ -39,9 +43,9 @@ STALE_AFTER = timedelta(seconds=30)
 @bp.get("/cameras")
 @access.allow(access.EVERYONE)
 def index() -> str:
-    cameras = list(cameras_by_id(db()).values())
+    cameras, now = list(cameras_by_id(db()).values()), utcnow()
     return render_template(
-        "cameras.html", cameras=cameras, now=utcnow(), stale_after=STALE_AFTER,
+        "cameras.html", cameras=cameras, now=now, stale_after=STALE_AFTER, shares=box_shares(cameras, now),
         external_source=EXTERNAL_SOURCE, redact=redact_optional, clip_kinds=clip_kinds(db(), cameras),
         detect_checks=detect_checks(cameras), min_object_pixels=settings().analysis.min_object_pixels,
         image_size=settings().detector.image_size,
