@@ -32,7 +32,8 @@ What it measures:
   "<id>: F frames at ..., D dropped; ms per frame: ..." (``RunStats.describe`` of the whole
   session), summed over sessions. The pipeline's lines every ``stats_log_seconds`` and the
   "behind real time" warnings are windows (``RunStats.since``) of a session: the pipeline's
-  are summed only for a camera with no end line (they miss the last window). The first
+  are summed only for a camera with no end line (they miss the last window). Drops made while a
+  track was near the line (overload's last resort, "(N near the line)") are shown apart. The first
   pipeline window's drops are shown apart ("dropped at start"): frames that queued while the
   worker connected and compiled its model.
 * CPU: every second, psutil reads the CPU times (user and system, with those of reaped
@@ -82,7 +83,8 @@ SERVER_SCRIPT = str(ROOT / "scripts" / "rtsp_serve.py")
 #: A stats line: the camera worker's end of a session (whole session), the pipeline's window of
 #: stats_log_seconds, or the worker's "behind real time" window (of the status interval).
 STATS_LINE = re.compile(r"(?P<logger>gatewatch[\w.]*): (?P<camera>soak-\d+): (?P<behind>behind real time: )?"
-                        r"(?P<frames>\d+) frames at .*?(?P<dropped>\d+) dropped; ms per frame")
+                        r"(?P<frames>\d+) frames at .*?(?P<dropped>\d+) dropped"
+                        r"(?: \((?P<near>\d+) near the line\))?; ms per frame")
 
 
 def _free_port() -> int:
@@ -213,11 +215,12 @@ def _wait_listening(process: subprocess.Popen, port: int, log: Path) -> None:
 
 
 def _dropped_and_frames(log_text: str) -> dict[str, dict[str, int]]:
-    """Per camera: frames received (analysed plus dropped) and dropped, summed over its sessions."""
-    sessions: dict[str, list[tuple[int, int]]] = {}
-    windows: dict[str, list[tuple[int, int]]] = {}
+    """Per camera: frames received (analysed plus dropped), dropped, and dropped near the line,
+    summed over its sessions."""
+    sessions: dict[str, list[tuple[int, int, int]]] = {}
+    windows: dict[str, list[tuple[int, int, int]]] = {}
     for match in STATS_LINE.finditer(log_text):
-        figures = (int(match["frames"]), int(match["dropped"]))
+        figures = (int(match["frames"]), int(match["dropped"]), int(match["near"] or 0))
         if match["logger"] == "gatewatch.camera.worker" and not match["behind"]:
             sessions.setdefault(match["camera"], []).append(figures)
         elif match["logger"] == "gatewatch.vision.pipeline":
@@ -225,9 +228,9 @@ def _dropped_and_frames(log_text: str) -> dict[str, dict[str, int]]:
     result = {}
     for camera in set(sessions) | set(windows):
         counted = sessions.get(camera) or windows.get(camera, [])
-        first = windows.get(camera, [(0, 0)])[0][1]
-        result[camera] = {"frames": sum(f for f, _ in counted), "dropped": sum(d for _, d in counted),
-                          "dropped_first_window": first}
+        first = windows.get(camera, [(0, 0, 0)])[0][1]
+        result[camera] = {"frames": sum(f for f, _, _ in counted), "dropped": sum(d for _, d, _ in counted),
+                          "dropped_near_line": sum(n for _, _, n in counted), "dropped_first_window": first}
     return result
 
 
@@ -345,7 +348,8 @@ def main() -> None:
         rows = []
         for camera in cameras:
             camera_id = camera["id"]
-            frames = received.get(camera_id, {"frames": 0, "dropped": 0, "dropped_first_window": 0})
+            frames = received.get(camera_id, {"frames": 0, "dropped": 0, "dropped_near_line": 0,
+                                              "dropped_first_window": 0})
             total = frames["frames"] + frames["dropped"]
             print(f"{camera_id}: offline analysis of {total} frames ...", file=sys.stderr, flush=True)
             offline = _offline(folder, camera_id, total, looped, detect_looped) if total else \
@@ -357,6 +361,7 @@ def main() -> None:
                 "offline_entries": offline["entries"], "offline_exits": offline["exits"],
                 "lag_p95_seconds": _p95([lag for _, lag in mine]),
                 "frames_received": total, "dropped_in_first_window": frames["dropped_first_window"],
+                "dropped_near_line": frames["dropped_near_line"],
                 "behind_warnings": log_text.count(f"{camera_id}: behind real time"),
             })
     input_frames = sum(r["frames_received"] for r in rows)
@@ -385,12 +390,12 @@ def _print(results: dict[str, Any]) -> None:
     print(f"Live soak: {len(rows)} camera(s), {results['seconds'] / 60:.1f} min, 1080p30 RTSP"
           f"{' + 640x360 detect streams' if results['detect_stream'] else ''}")
     print(f"{'camera':<10}{'frames':>8}{'dropped':>9}{'entries':>9}{'exits':>7}{'offline in/out':>16}"
-          f"{'lag p95 s':>11}{'behind':>8}{'dropped at start':>18}")
+          f"{'lag p95 s':>11}{'behind':>8}{'dropped at start':>18}{'near line':>11}")
     for r in rows:
         lag = f"{r['lag_p95_seconds']:.2f}" if r["lag_p95_seconds"] is not None else "-"
         print(f"{r['camera_id']:<10}{r['frames_received']:>8}{r['dropped_frames']:>9}{r['entries']:>9}{r['exits']:>7}"
               f"{r['offline_entries']:>9}/{r['offline_exits']:<6}{lag:>11}{r['behind_warnings']:>8}"
-              f"{r['dropped_in_first_window']:>18}")
+              f"{r['dropped_in_first_window']:>18}{r['dropped_near_line']:>11}")
     frames = sum(r["frames_received"] for r in rows)
     dropped = sum(r["dropped_frames"] for r in rows)
     print(f"{'box':<10}{frames:>8}{dropped:>9}{sum(r['entries'] for r in rows):>9}{sum(r['exits'] for r in rows):>7}"
