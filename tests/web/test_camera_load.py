@@ -10,14 +10,16 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
+from flask import Flask
 from flask.testing import FlaskClient
+from playwright.sync_api import Page, expect
 from sqlmodel import Session
 
 from gatewatch.models.db import session_scope
 from gatewatch.models.enums import Role
 from gatewatch.models.tables import Camera
 from gatewatch.web.camera_load import RECENT, box_shares
-from tests.web_helpers import GATE, VEHICLE_GATE
+from tests.web_helpers import GATE, VEHICLE_GATE, screenshot
 
 NOW = datetime(2026, 12, 5, 10, 0, tzinfo=UTC)
 STALE = "gate-c"
@@ -117,3 +119,25 @@ def test_a_camera_without_load_shows_no_share(client_for: Callable[[Role], Flask
     assert share_cell(row_of(page, GATE)).strip() == "—"
     with Session(web_engine) as session:
         assert session.get(Camera, GATE).analysis_load is None
+
+
+@pytest.mark.usefixtures("box")
+def test_in_a_browser_the_shares_follow_the_workers_reports_without_a_reload(
+    app: Flask, page_for: Callable[[Role], Page], web_engine: sa.Engine
+) -> None:
+    app.config["REFRESH_SECONDS"] = 1
+    page = page_for(Role.OPERATOR)
+    page.goto("/cameras")
+    badge = page.locator(f"#camera-{GATE} .badge.degraded")
+    expect(badge).to_be_visible()
+    assert "detection was thinned out far from the gate line" in (badge.get_attribute("title") or "")
+    expect(page.locator(f"#camera-{VEHICLE_GATE} .box-share")).to_contain_text("67% of the box (1.24 s/s)")
+    screenshot(page, "cameras-box-share")
+    page.evaluate("window.notReloaded = true")
+    with session_scope(web_engine) as session:  # the next window: gate-a clean and as busy as gate-b
+        row = session.get(Camera, GATE)
+        row.analysis_load, row.degraded, row.last_frame_at = 1.24, False, datetime.now(UTC)
+        session.add(row)
+    expect(page.locator(f"#camera-{GATE} .box-share")).to_contain_text("50% of the box (1.24 s/s)", timeout=10_000)
+    expect(badge).to_have_count(0)
+    assert page.evaluate("window.notReloaded") is True
