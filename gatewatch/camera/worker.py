@@ -112,10 +112,9 @@ class CameraStatus:
         if window.behind(self._nominal_fps):
             notes.append(f"behind real time: {window.describe(self._nominal_fps)}")
             log.warning("%s: %s", self.camera_id, notes[-1])
-        degraded = window.degraded > 0 or window.dropped > 0  # RunStats.is_degraded, once it has it
-        if degraded:
+        degraded = window.is_degraded
+        if degraded:  # the log line above has it in figures; the page also says it in words
             notes.append(_overload_note(window))
-            log.warning("%s: %s", self.camera_id, notes[-1])
         self.update(connected=True, last_frame_at=datetime.now(UTC),
                     frames_per_second=round(window.frames_per_second, 2), analysis_load=round(window.load, 3),
                     degraded=degraded, status_note=" | ".join(notes) or None)

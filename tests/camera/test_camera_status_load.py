@@ -64,12 +64,14 @@ def test_overload_marks_the_camera_degraded_and_says_how_until_a_clean_window(en
 
     thinned = window(stats, status, degraded=40)
     assert thinned.degraded is True and thinned.analysis_load == pytest.approx(0.62)
-    assert thinned.status_note == "degraded by overload: detection thinned far from the line on 40 of 90 frames"
+    behind, overload = thinned.status_note.split(" | ")
+    assert behind.startswith("behind real time: 90 frames at 30.0 frames/s") and "degraded on 44%" in behind
+    assert overload == "degraded by overload: detection thinned far from the line on 40 of 90 frames"
 
     dropping = window(stats, status, frames=80, dropped=10, near_line=0, degraded=80)
     assert dropping.degraded is True
     behind, overload = dropping.status_note.split(" | ")
-    assert behind.startswith("behind real time: 80 frames at 26.7 frames/s") and "10 dropped" in behind
+    assert behind.startswith("behind real time: 80 frames at 26.7 frames/s") and "10 dropped (0 near" in behind
     assert overload == ("degraded by overload: detection thinned far from the line on 80 of 80 frames, "
                         "10 frames dropped (0 near the line)")
 
