@@ -30,6 +30,7 @@ from gatewatch.models.tables import Camera
 from gatewatch.settings import CameraSettings, Settings
 from gatewatch.vision.detector import Model, load_model
 from gatewatch.vision.paired import PairedSource, pair
+from gatewatch.vision.pipeline import GatePipeline, analysed_size
 from gatewatch.vision.plate_reader import PlateReader
 from gatewatch.vision.redaction import redact_url
 from gatewatch.vision.runstats import RunStats
@@ -208,9 +209,7 @@ def stream_sizes(source: FrameSource) -> dict[str, int | None]:
     if isinstance(source, PairedSource):
         (width, height), detect = source.main_size, source.detect_size
     else:
-        context = source.stream.codec_context if source.stream is not None else None
-        width, height = (context.width, context.height) if context is not None else (None, None)
-        detect = (None, None)
+        (width, height), detect = analysed_size(source) or (None, None), (None, None)
     return {"frame_width": width or None, "frame_height": height or None,
             "detect_width": detect[0] or None, "detect_height": detect[1] or None}
 
@@ -247,6 +246,23 @@ def run_camera(engine: sa.Engine, settings: Settings, camera: CameraSettings, st
             segments.close()
 
 
+def _warm_up(settings: Settings, camera: CameraSettings, pipeline: GatePipeline) -> None:
+    """Compile the model for ``camera``'s frames before its stream plays (``GatePipeline.warm_up``).
+
+    The source is opened once to learn its size, then closed: a stream played while the model
+    compiles, for seconds, would queue frames that analysis then has to drop. A source that
+    does not open is left to the session loop, which reports and retries it.
+    """
+    try:
+        source = _open(settings, camera)
+    except SourceError:
+        return
+    try:
+        pipeline.warm_up(source)
+    finally:
+        source.close()
+
+
 def _run_sessions(engine: sa.Engine, settings: Settings, camera: CameraSettings, stop: threading.Event,
                   segments: SegmentLog | None, model: Model | None) -> None:
     """``run_camera``'s loop: one session per open of the source."""
@@ -254,6 +270,9 @@ def _run_sessions(engine: sa.Engine, settings: Settings, camera: CameraSettings,
     plates = PlateReader(settings.plates)  # its OCR engine is built at the first vehicle, then kept
     failures = 0  # opens in a row that brought no frame
     closing: Future[list[StoredEvent]] | None = None  # the last session's writer, storing what it holds
+    if status.live:
+        model = model or load_model(settings.detector)
+        _warm_up(settings, camera, make_pipeline(settings, camera, model))
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"close-writer-{camera.id}") as closer:
         while not stop.is_set():
             try:

@@ -23,6 +23,9 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime
+
+import numpy as np
 
 from gatewatch.models.enums import ClipKind
 from gatewatch.settings import (
@@ -41,7 +44,7 @@ from gatewatch.vision.paired import FILE_LEAD_SECONDS, PairedSource
 from gatewatch.vision.reader import ReadAhead
 from gatewatch.vision.recorder import EventDraft, EvidenceRecorder
 from gatewatch.vision.runstats import RunStats, StageTimes
-from gatewatch.vision.sources import Frame, FrameSource
+from gatewatch.vision.sources import ArrayPicture, Frame, FrameSource, Size
 from gatewatch.vision.views import LargestViews
 
 log = logging.getLogger(__name__)
@@ -102,8 +105,8 @@ class GatePipeline:
         try:
             for frame in _timed(reader if reader is not None else source.frames(), stats.stages):
                 if analyser is None or recorder is None:
-                    analysis = self.analysis if paired is None else paired.detect_analysis(self.analysis, frame.size)
-                    analyser = FrameAnalyser(self.camera, self.tracker, analysis, frame.size, stats, overload)
+                    analyser = FrameAnalyser(self.camera, self.tracker, self._analysis_for(source, frame.size),
+                                             frame.size, stats, overload)
                     if packets is None:
                         clips = ClipEncoder(self.evidence, name=f"clips-{self.camera.id}", times=stats.stages)
                     size = frame.size if paired is None else paired.main_size
@@ -138,6 +141,25 @@ class GatePipeline:
         stats.seconds = time.perf_counter() - started
         return stats
 
+    def warm_up(self, source: FrameSource) -> bool:
+        """Compile the model for the input sizes ``source``'s analysis will use, on a blank frame.
+
+        Run before the stream is played: compiling takes seconds, and a live stream's frames
+        would meanwhile pile up and be dropped. False when the size is not known from the
+        opened stream (a webcam): the first frame then compiles.
+        """
+        size = analysed_size(source)
+        if size is None:
+            return False
+        blank = Frame(0, datetime.now(UTC), ArrayPicture(np.zeros((size[1], size[0], 3), np.uint8)))
+        analyser = FrameAnalyser(self.camera, self.tracker, self._analysis_for(source, size), size, RunStats())
+        analyser.detector.detect(blank)
+        return True
+
+    def _analysis_for(self, source: FrameSource, size: Size) -> AnalysisSettings:
+        """The analysis settings for frames of ``size``: a detect stream's are in its own pixels."""
+        return self.analysis if not isinstance(source, PairedSource) else source.detect_analysis(self.analysis, size)
+
     def _packets(self, source: FrameSource) -> PacketRing | None:
         """A ring of ``source``'s packets, listening to it, when its clips are copied; None when encoded."""
         if clip_kind_of(source.stream, self.evidence.clip_mode) is not ClipKind.COPY:
@@ -169,3 +191,12 @@ class GatePipeline:
             return None
         return ReadAhead(source.frames(), capacity, drop_oldest=source.is_live, name=f"read-{self.camera.id}",
                          overload=overload, stats=stats)
+
+
+def analysed_size(source: FrameSource) -> Size | None:
+    """The size of the frames analysis gets from ``source`` (its detect stream's, when paired), as
+    the opened stream says before any frame is decoded; None when it does not say."""
+    if isinstance(source, PairedSource):
+        return source.detect_size
+    context = source.stream.codec_context if source.stream is not None else None
+    return (context.width, context.height) if context is not None and context.width else None
