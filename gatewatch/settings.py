@@ -15,7 +15,15 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 #: COCO class names the detector may report and the gate may count.
@@ -220,6 +228,36 @@ class RecordingSettings(_Strict):
     )
 
 
+class WebhookSettings(_Strict):
+    """One receiver of alerts, as the configuration seeds it (the admin page edits it afterwards)."""
+
+    url: str = Field(description="http(s) URL the alerts are POSTed to, as JSON")
+    secret: SecretStr = Field(description="key of the X-Gatewatch-Signature HMAC-SHA256 of each body")
+    events: tuple[str, ...] = Field(
+        ("event.flagged", "event.decided", "camera.disconnected", "camera.reconnected", "camera.tampered"),
+        description="the alert names this receiver gets",
+    )
+
+
+class AlertSettings(_Strict):
+    """Alerts sent out of gatewatch."""
+
+    webhooks: tuple[WebhookSettings, ...] = Field(
+        (), description="seeds a new installation's webhooks; once they are edited on the admin page, the page wins",
+    )
+
+
+class MqttSettings(_Strict):
+    """The MQTT broker events and camera status are published to (no section: no MQTT)."""
+
+    host: str = Field(description="the broker's host name or address")
+    port: int = Field(1883, ge=1, le=65535, description="1883, or 8883 with TLS")
+    username: str | None = Field(None, description="null: connect without a user name")
+    password: SecretStr | None = Field(None, description="the user's password")
+    tls: bool = Field(False, description="connect with TLS, checking the broker's certificate")
+    topic_prefix: str = Field("gatewatch", min_length=1, max_length=100, description="first level of every topic")
+
+
 class AnalysisSettings(_Strict):
     """How much of each frame is analysed: the shortcuts that make analysis faster than real time.
 
@@ -374,6 +412,8 @@ class Settings(BaseSettings):
     crosscheck: CrossCheckSettings = CrossCheckSettings()
     plates: PlateSettings = PlateSettings()
     recording: RecordingSettings = RecordingSettings()
+    alerts: AlertSettings = AlertSettings()
+    mqtt: MqttSettings | None = None
     cameras: tuple[CameraSettings, ...] = ()
 
     @classmethod

@@ -59,6 +59,7 @@ class Role(StrEnum):
     AUDITOR = "auditor"
     ADMIN = "admin"
     DEVICE = "device"  # another system posting crossings: API token only, no pages, nothing else
+    METRICS = "metrics"  # a Prometheus scraper: API token only, reads /metrics and nothing else
 
 
 #: The roles of people, who log in to pages; a device only posts crossings.

@@ -41,6 +41,14 @@ class Camera(SQLModel, table=True):
     analysis_load: float | None = None
     # Overload thinned out its analysis in that window (see ``vision.overload``).
     degraded: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    # For /metrics, as the worker last reported them: how far analysis runs behind the stream, and
+    # counts since the worker started (frames dropped, detector runs).
+    lag_seconds: float | None = None
+    dropped_frames: int | None = None
+    detections: int | None = None
+    # The picture no longer shows the gate as its reference picture does (covered, turned, blurred).
+    tampered: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    tamper_note: str | None = Field(default=None, max_length=500)
 
 
 class Visit(SQLModel, table=True):
@@ -317,6 +325,10 @@ class User(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_column=_time_column())
     session_version: int = Field(
         default=0, description="raised to end every session of the user (logout, password reset, deactivation)",
+    )
+    alert_sound: bool = Field(
+        default=True, sa_column_kwargs={"server_default": sa.true()},
+        description="a new flagged entry plays a sound on this user's pages",
     )
 
 
