@@ -417,3 +417,52 @@ class JobLock(SQLModel, table=True):
     holder: str = Field(max_length=200)
     acquired_at: datetime = Field(default_factory=utcnow, sa_column=_time_column())
     expires_at: datetime = Field(sa_column=_time_column())
+
+
+class Webhook(SQLModel, table=True):
+    """A receiver of alerts: its URL, the key its deliveries are signed with, the alerts it gets."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    url: str = Field(max_length=1000)
+    secret: str = Field(max_length=200, description="HMAC-SHA256 key; never shown once saved")
+    events: str = Field(description="JSON list of alert names, e.g. [\"event.flagged\", \"camera.tampered\"]")
+    active: bool = True
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_time_column())
+    updated_by: str | None = Field(default=None, max_length=100, description="null: seeded from the configuration")
+
+
+class WebhookDelivery(SQLModel, table=True):
+    """The outbox: one alert for one webhook, kept until delivered or given up (after at least 24 hours)."""
+
+    __table_args__ = (sa.Index("ix_webhookdelivery_due", "status", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    delivery_id: str = Field(max_length=64, unique=True, index=True,
+                             description="X-Gatewatch-Delivery: the receiver drops repeats")
+    webhook_id: int = Field(foreign_key="webhook.id", index=True)
+    event: str = Field(max_length=64, description="the alert's name, e.g. event.flagged")
+    payload: str = Field(description="the JSON body, exactly as signed and sent")
+    status: str = Field(default="pending", max_length=16, description="pending, delivered or failed (given up)")
+    attempts: int = 0
+    next_attempt_at: datetime = Field(default_factory=utcnow, sa_column=_time_column())
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_time_column(index=True))
+    delivered_at: datetime | None = Field(default=None, sa_column=_time_column(nullable=True))
+
+
+class WebhookAttempt(SQLModel, table=True):
+    """One try at a delivery, for the admin page's delivery log."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    delivery_id: int = Field(foreign_key="webhookdelivery.id", index=True)
+    at: datetime = Field(default_factory=utcnow, sa_column=_time_column())
+    status_code: int | None = Field(default=None, description="the receiver's HTTP status; null: no answer")
+    error: str | None = Field(default=None, max_length=500, description="why it failed, secrets and URLs' passwords masked")
+    seconds: float | None = None
+
+
+class AlertCursor(SQLModel, table=True):
+    """How far a consumer of the alert feed has read the audit trail (its last ``AuditRecord.seq``)."""
+
+    name: str = Field(primary_key=True, max_length=64)
+    last_seq: int = 0
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=_time_column())
