@@ -258,6 +258,43 @@ class MqttSettings(_Strict):
     topic_prefix: str = Field("gatewatch", min_length=1, max_length=100, description="first level of every topic")
 
 
+class TamperSettings(_Strict):
+    """Camera tampering: each camera's picture compared with a reference picture of its scene (``vision.tamper``)."""
+
+    enabled: bool = Field(True, description="raise camera.tampered when a camera is covered, blurred or moved")
+    check_seconds: float = Field(1.0, ge=0.1, le=60.0, description="a camera's picture is checked this often")
+    learn_seconds: float = Field(
+        2.0, ge=0.5, le=60.0,
+        description="a camera with no reference picture learns one from its first this many seconds of frames "
+                    "(their median, so passers-by do not count); kept as data_dir/tamper/<camera id>.png, "
+                    "deleted to learn it again",
+    )
+    hold_seconds: float = Field(
+        3.0, ge=0.0, le=600.0,
+        description="camera.tampered is raised, once, when every check for this long finds the picture wrong; "
+                    "people and vehicles passing close to the camera take less",
+    )
+    clear_seconds: float = Field(
+        5.0, ge=0.0, le=600.0, description="camera.tamper_cleared when every check for this long finds it right",
+    )
+    min_contrast: float = Field(
+        0.3, ge=0.0, le=1.0,
+        description="covered or dark: the picture's contrast below this fraction of the reference's",
+    )
+    min_sharpness: float = Field(
+        0.35, ge=0.0, le=1.0,
+        description="blurred: its sharpness (variance of the Laplacian) below this fraction of the reference's",
+    )
+    min_edges: float = Field(
+        0.3, ge=0.0, le=1.0,
+        description="moved or blocked: fewer than this fraction of the reference's edges around the gate line found",
+    )
+    max_shift: float = Field(
+        0.05, gt=0.0, le=1.0,
+        description="moved: the scene shifted by more than this fraction of the picture's width or height",
+    )
+
+
 class AnalysisSettings(_Strict):
     """How much of each frame is analysed: the shortcuts that make analysis faster than real time.
 
@@ -414,6 +451,7 @@ class Settings(BaseSettings):
     recording: RecordingSettings = RecordingSettings()
     alerts: AlertSettings = AlertSettings()
     mqtt: MqttSettings | None = None
+    tamper: TamperSettings = TamperSettings()
     cameras: tuple[CameraSettings, ...] = ()
 
     @classmethod

@@ -15,6 +15,9 @@ the detector needs, or when that setting is not set at all.
 
 Each running camera shows its share of the box (``web.camera_load``) beside its load in CPU
 seconds per second, and a badge while overload degrades its analysis.
+
+A camera whose worker found it covered, blurred or moved (``camera.tamper_watch``) shows a
+*Tampered* badge and the worker's note of what changed, until its picture is right again.
 """
 
 from __future__ import annotations
