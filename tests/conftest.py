@@ -17,7 +17,7 @@ from gatewatch.models.enums import EventStatus
 from gatewatch.models.tables import Camera, EntryEvent
 from gatewatch.settings import Settings
 
-pytest_plugins = ["tests.databases"]
+pytest_plugins = ["tests.databases", "tests.mosquitto"]
 
 CAMERA_ID = "gate-1"
 

@@ -14,7 +14,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import sqlalchemy as sa
 
@@ -113,8 +113,10 @@ class EventWriter:
 
     _DONE = object()
 
-    def __init__(self, store: EventStore, max_pending: int = 32, times: StageTimes | None = None) -> None:
+    def __init__(self, store: EventStore, max_pending: int = 32, times: StageTimes | None = None,
+                 on_stored: Callable[[StoredEvent], None] | None = None) -> None:
         self.store = store
+        self.on_stored = on_stored  # told of each event as it is stored (``camera.mqtt`` publishes it); never raises
         self.times = times if times is not None else StageTimes()  # time spent storing goes to "store"
         self.results: list[StoredEvent] = []
         self._queue: queue.Queue[object] = queue.Queue(maxsize=max_pending)
@@ -144,6 +146,8 @@ class EventWriter:
             try:
                 with self.times.measure("store"):
                     self.results.append(self._save(item))  # type: ignore[arg-type]
+                if self.on_stored is not None:
+                    self.on_stored(self.results[-1])
             except BaseException as exc:  # surfaced to the analysis thread by submit/close
                 log.exception("storing an event failed")
                 self._error = exc

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from functools import partial
@@ -22,6 +23,7 @@ from gatewatch.audit import trail
 from gatewatch.camera.analysis import make_pipeline
 from gatewatch.camera.backoff import backoff_delay
 from gatewatch.camera.footage import file_source_key, live_source_key, sync_camera
+from gatewatch.camera.mqtt import shared_publisher
 from gatewatch.camera.recording import StoredEvent, remove_stale_partial_files
 from gatewatch.camera.segments import RecordingQuota, SegmentLog, remove_stale_partial_segments, segment_path
 from gatewatch.camera.store import EventStore, EventWriter
@@ -58,6 +60,9 @@ class CameraStatus:
     note. A camera that stops or disconnects has no load and is not degraded: its row is cleared.
     """
 
+    #: Given the row after each write (``camera.mqtt`` publishes it, retained); None: nobody listens.
+    on_written: Callable[[Camera], None] | None = None
+
     def __init__(self, engine: sa.Engine, camera_id: str, interval: float = 2.0, *, live: bool = False) -> None:
         self.engine = engine
         self.camera_id = camera_id
@@ -93,6 +98,8 @@ class CameraStatus:
                 action, after = audited
                 trail.record(session, actor=WORKER_ACTOR, role=trail.SYSTEM, action=action, entity="camera",
                              entity_id=self.camera_id, after=after)
+        if row is not None and self.on_written is not None:
+            self.on_written(row)
 
     def follow(self, stats: RunStats, nominal_fps: float, *, attempts: int = 1) -> None:
         """Report on ``stats``, the counters of the run that starts now, for a source of ``nominal_fps``.
@@ -268,6 +275,9 @@ def _run_sessions(engine: sa.Engine, settings: Settings, camera: CameraSettings,
     """``run_camera``'s loop: one session per open of the source."""
     status = CameraStatus(engine, camera.id, live=_is_live(camera.source))
     plates = PlateReader(settings.plates)  # its OCR engine is built at the first vehicle, then kept
+    publisher = shared_publisher(settings)  # events and status to MQTT (``camera.mqtt``); None: no mqtt section
+    if publisher is not None:
+        status.on_written = publisher.status
     failures = 0  # opens in a row that brought no frame
     closing: Future[list[StoredEvent]] | None = None  # the last session's writer, storing what it holds
     if status.live:
@@ -289,7 +299,8 @@ def _run_sessions(engine: sa.Engine, settings: Settings, camera: CameraSettings,
             model = model or load_model(settings.detector)
             key = live_source_key(datetime.now(UTC)) if source.is_live else file_source_key(camera.source)
             stats = RunStats()
-            writer = EventWriter(EventStore(engine, settings, camera, key, plates), times=stats.stages)
+            writer = EventWriter(EventStore(engine, settings, camera, key, plates), times=stats.stages,
+                                 on_stored=publisher.event if publisher is not None else None)
             pipeline = make_pipeline(settings, camera, model)
             status.follow(stats, source.fps, attempts=failures + 1)
             status.update(**stream_sizes(source))
