@@ -31,6 +31,7 @@ LAYERS = (
     "visitors",  # the visitor log and its imports
     "events",  # queries, reviews, stats
     "evidence",  # files, signing, export (which words verdicts), retention, integrity
+    "alerts",  # the alert feed over the audit trail, webhooks and their outbox
     "camera",  # store, analysis, worker, supervisor, footage, replay
     "web",  # Flask pages and the JSON API
     "cli",  # the command line

@@ -14,7 +14,9 @@ Which records raise which alert:
   was written in the ``PASSAGE_QUIET`` seconds before it. A flagged record younger than
   ``SETTLE`` stops the read there, so the other crossings of its passage (stored a moment
   apart) are listed in the same alert.
-* ``event.decided``: a person's decision, ``event.<decision>`` (``events.reviews.Decision``).
+* ``event.decided``: a person's decision, ``event.<decision>`` (``events.reviews.Decision``). A
+  decision on a passage writes a record per entry, one after the other: they make one alert
+  listing those entries.
 * ``camera.disconnected``, ``camera.reconnected``, ``camera.tampered``: the camera worker's
   records of the same names.
 """
@@ -93,6 +95,7 @@ def read(session: Session, after_seq: int, *, limit: int = BATCH, settle: timede
     ).all()
     last = records[-1].seq if len(records) == limit else head
     alerts: list[Alert] = []
+    previous_seq = -1  # the last decision record's
     for record in records:
         if record.action in JUDGED_ACTIONS:
             if not leaves_flagged(record):
@@ -102,7 +105,11 @@ def read(session: Session, after_seq: int, *, limit: int = BATCH, settle: timede
                 break
             alert = _flagged(session, record)
         elif record.action in DECISION_ACTIONS:
+            if _joins(session, alerts, record, previous_seq):
+                previous_seq = record.seq
+                continue
             alert = _decided(session, record)
+            previous_seq = record.seq
         else:
             alert = _camera(session, record)
         if alert is not None:
@@ -171,7 +178,26 @@ def _flagged(session: Session, record: AuditRecord) -> Alert | None:
     })
 
 
+def _joins(session: Session, alerts: list[Alert], record: AuditRecord, previous_seq: int) -> bool:
+    """Add ``record`` to the last alert when it is the same decision on the same passage, written
+    right after it (one decision on a passage gives a record per entry): True when it did."""
+    if not alerts or alerts[-1].name != DECIDED or record.seq != previous_seq + 1:
+        return False
+    last = alerts[-1].payload
+    if (last["decision"], last["actor"]) != (DECISION_ACTIONS[record.action], record.actor):
+        return False
+    entries = last["entries"]
+    if not entries or not record.entity_id.isdigit():
+        return False
+    event = session.get(EntryEvent, int(record.entity_id))
+    if event is None or (event.passage_id or event.id) != entries[0]["passage_id"]:
+        return False
+    entries.append(entry(event))
+    return True
+
+
 def _decided(session: Session, record: AuditRecord) -> Alert:
+    """A decision, with the entries of its passage it was taken on (the decided one first)."""
     event = _event(session, record)
     after = _values(record.after)
     return Alert(DECIDED, {
@@ -185,7 +211,7 @@ def _decided(session: Session, record: AuditRecord) -> Alert:
         "note": clean_text(after.get("note")) or "",
         "status": after.get("status"),
         "url": event_path(int(record.entity_id)) if record.entity_id.isdigit() else None,
-        "entry": entry(event) if event else None,
+        "entries": [entry(event)] if event else [],
     })
 
 

@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 POLL_SECONDS = 1.0
 LEASE = "alerts.dispatcher"
 #: Longer than a send's timeout: the lease is refreshed before each send.
-LEASE_TTL = timedelta(seconds=30)
+LEASE_TTL = timedelta(seconds=10)
 
 
 class _Lease:

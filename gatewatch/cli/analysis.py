@@ -139,6 +139,9 @@ def worker(app: App, camera_id: str | None, all_cameras: bool, process_per_camer
         from gatewatch.camera.supervisor import Supervisor
 
         app.engine  # noqa: B018 - made and migrated here, once: workers starting together race to do it
+        from gatewatch.alerts.runner import start_dispatcher
+
+        start_dispatcher(app.engine, app.settings, stop)  # webhooks: alerts/runner.py
         Supervisor(app.settings, app.config_path, app.database_url, per_camera=process_per_camera,
                    verbose=logging.getLogger().isEnabledFor(logging.INFO)).run(stop)
         return

@@ -10,6 +10,7 @@ import sys
 
 import click
 
+from gatewatch.cli.alerts import alerts
 from gatewatch.cli.analysis import process, worker
 from gatewatch.cli.audit import audit
 from gatewatch.cli.authorisations import authorisations
@@ -34,5 +35,5 @@ def main(verbose: bool) -> None:
 
 
 for _command in (process, worker, events, visits, authorisations, audit, export, retention, replay, replay_run,
-                 serve, users, tokens, demo, evidence, backup, restore):
+                 serve, users, tokens, demo, evidence, backup, restore, alerts):
     main.add_command(_command)
