@@ -61,6 +61,7 @@ from gatewatch.web.views import (
     overview,
     replays,
     visits,
+    webhooks,
 )
 
 SESSION_LIFETIME = timedelta(hours=12)  # one shift
@@ -139,7 +140,7 @@ def _refuse_untrusted_host() -> Response | None:
 def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth.bp)
     for module in (home, events, evidence, visits, authorisations, overview, cameras, audit, integrity, exports,
-                   replays, admin, holds):
+                   replays, admin, holds, webhooks):
         app.register_blueprint(module.bp)
     app.register_blueprint(api)
 

@@ -24,6 +24,7 @@ from gatewatch.models.tables import (
     Visit,
     VisitImport,
     WatchlistPlate,
+    Webhook,
 )
 from gatewatch.models.types import utcnow
 from gatewatch.settings import Settings
@@ -95,6 +96,12 @@ EXPECTED: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/admin/watchlist"): frozenset({ADMIN, AUDITOR}),
     ("POST", "/admin/watchlist"): frozenset({ADMIN}),
     ("POST", "/admin/watchlist/<int:entry_id>/remove"): frozenset({ADMIN}),
+    ("GET", "/admin/webhooks"): frozenset({ADMIN}),
+    ("POST", "/admin/webhooks"): frozenset({ADMIN}),
+    ("GET", "/admin/webhooks/<int:hook_id>"): frozenset({ADMIN}),
+    ("POST", "/admin/webhooks/<int:hook_id>"): frozenset({ADMIN}),
+    ("POST", "/admin/webhooks/<int:hook_id>/delete"): frozenset({ADMIN}),
+    ("POST", "/admin/webhooks/<int:hook_id>/test"): frozenset({ADMIN}),
     ("GET", "/api/v1/health"): PUBLIC,
     ("GET", "/api/v1/openapi.json"): PUBLIC,
     ("GET", "/api/v1/events"): EVERYONE,
@@ -163,6 +170,8 @@ def records(web_engine: sa.Engine, store_event: StoreEvent, accounts: dict[Role,
         session.add(authorisation)
         export_job = ExportJob(parameters="{}", status="failed", requested_by="test")
         session.add(export_job)
+        hook = Webhook(url="https://relay.example/hook", secret="matrix-secret-0123", events='["event.flagged"]')
+        session.add(hook)
         session.flush()
         return {
             "run_id": run.id,
@@ -175,6 +184,7 @@ def records(web_engine: sa.Engine, store_event: StoreEvent, accounts: dict[Role,
             "user_id": user.id,
             "entry_id": watched.id,
             "authorisation_id": authorisation.id,
+            "hook_id": hook.id,
             "filename": "app.css",
         }
 
