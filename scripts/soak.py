@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """Do a box's gate cameras keep up live? N cameras, real RTSP streams, M minutes: prints a table, writes JSON.
 
-    python scripts/soak.py [--cameras 4] [--minutes 10] [--detect-stream] [--json soak-results.json]
+    python scripts/soak.py [--cameras 4] [--minutes 10] [--detect-stream] [--process-per-camera] [--json F]
 
 The knobs also come from the environment (``make soak``): ``SOAK_CAMERAS`` (default 4),
-``SOAK_MINUTES`` (default 10) and ``SOAK_DETECT_STREAM=1``; a flag given wins.
+``SOAK_MINUTES`` (default 10), ``SOAK_DETECT_STREAM=1`` and ``SOAK_PROCESS_PER_CAMERA=1`` (a worker
+process per camera instead of one process for all, to compare); a flag given wins.
 
 How it runs, all in one run so that figures from faster and slower days compare:
 
@@ -281,6 +282,9 @@ def main() -> None:
     parser.add_argument("--detect-stream", action="store_true",
                         default=os.environ.get("SOAK_DETECT_STREAM", "") not in ("", "0"),
                         help="serve a 640x360 detect stream to each camera as its detect_source")
+    parser.add_argument("--process-per-camera", action="store_true",
+                        default=os.environ.get("SOAK_PROCESS_PER_CAMERA", "") not in ("", "0"),
+                        help="a worker process per camera (worker --all --process-per-camera) instead of one")
     parser.add_argument("--json", type=Path, default=ROOT / "soak-results.json")
     args = parser.parse_args()
     if not Path(SYSTEM_PYTHON).exists() or subprocess.run(
@@ -317,7 +321,8 @@ def main() -> None:
         print(f"{args.cameras} camera(s) live for {args.minutes:g} min ...", file=sys.stderr, flush=True)
         try:
             with open(worker_log, "wb") as out:
-                worker = subprocess.Popen([sys.executable, "-m", "gatewatch", "-v", "worker", "--all",
+                per_camera = ["--process-per-camera"] if args.process_per_camera else []
+                worker = subprocess.Popen([sys.executable, "-m", "gatewatch", "-v", "worker", "--all", *per_camera,
                                            "--config", str(config)], stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
             workers, server_cpu = Sampler([worker.pid]), Sampler([s.pid for s in servers])
             begun = time.monotonic()
@@ -369,6 +374,7 @@ def main() -> None:
     results = {
         "when": started.isoformat(timespec="seconds"),
         "minutes": args.minutes, "seconds": wall, "detect_stream": args.detect_stream,
+        "process_per_camera": args.process_per_camera,
         "cameras": rows,
         "cpu_per_camera_second": workers.cpu_seconds / (args.cameras * wall),
         "peak_rss_mb": max((mb for _, mb in workers.rss_mb), default=0.0),
@@ -388,7 +394,8 @@ def main() -> None:
 def _print(results: dict[str, Any]) -> None:
     rows = results["cameras"]
     print(f"Live soak: {len(rows)} camera(s), {results['seconds'] / 60:.1f} min, 1080p30 RTSP"
-          f"{' + 640x360 detect streams' if results['detect_stream'] else ''}")
+          f"{' + 640x360 detect streams' if results['detect_stream'] else ''}"
+          f"{', a process per camera' if results.get('process_per_camera') else ', one process'}")
     print(f"{'camera':<10}{'frames':>8}{'dropped':>9}{'entries':>9}{'exits':>7}{'offline in/out':>16}"
           f"{'lag p95 s':>11}{'behind':>8}{'dropped at start':>18}{'near line':>11}")
     for r in rows:
