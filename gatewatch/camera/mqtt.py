@@ -131,6 +131,19 @@ def client_id() -> str:
     return f"gatewatch-{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
 
 
+class _Client(mqtt.Client):
+    """paho's client, keeping why the last connect failed, which its ``on_connect_fail`` does not say."""
+
+    last_error: OSError | None = None
+
+    def reconnect(self) -> MQTTErrorCode:
+        try:
+            return super().reconnect()
+        except OSError as exc:  # refused, unreachable, a certificate not trusted: paho retries
+            self.last_error = exc
+            raise
+
+
 class Publisher:
     """One connection to the broker, publishing events and statuses without ever waiting for it.
 
@@ -171,14 +184,14 @@ class Publisher:
     def wait_connected(self, timeout: float) -> bool:
         return self._up.wait(timeout)
 
-    def _make_client(self, reconnect_seconds: tuple[float, float]) -> mqtt.Client:
+    def _make_client(self, reconnect_seconds: tuple[float, float]) -> _Client:
         settings = self.settings
-        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=self.client_id, protocol=mqtt.MQTTv311)
+        client = _Client(CallbackAPIVersion.VERSION2, client_id=self.client_id, protocol=mqtt.MQTTv311)
         if settings.username is not None:
             password = settings.password.get_secret_value() if settings.password is not None else None
             client.username_pw_set(settings.username, password)
         if settings.tls:
-            client.tls_set()  # the system's CA certificates; the broker's name is checked
+            client.tls_set()  # the system's CA certificates (or SSL_CERT_FILE's); the broker's name is checked
         client.will_set(self.availability_topic, OFFLINE, qos=1, retain=True)
         client.max_queued_messages_set(self.max_queued)
         client.reconnect_delay_set(*reconnect_seconds)  # type: ignore[arg-type]  # paho sleeps any number
@@ -255,8 +268,9 @@ class Publisher:
         else:
             log.info("MQTT: connected to the broker at %s as %s", self.where, self.client_id)
 
-    def _on_connect_fail(self, _client: mqtt.Client, _userdata: object) -> None:
-        self._trouble(f"cannot connect to the MQTT broker at {self.where}")
+    def _on_connect_fail(self, client: _Client, _userdata: object) -> None:
+        why = f": {client.last_error}" if client.last_error is not None else ""
+        self._trouble(f"cannot connect to the MQTT broker at {self.where}{why}")
 
     def _on_disconnect(self, _client: mqtt.Client, _userdata: object, _flags: object, reason: ReasonCode,
                        _properties: object) -> None:
