@@ -32,7 +32,7 @@ from sqlmodel import Session, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from gatewatch.audit import trail
-from gatewatch.models.enums import Role
+from gatewatch.models.enums import HUMAN_ROLES, Role
 from gatewatch.models.tables import ApiToken, LoginThrottle, User
 from gatewatch.models.types import utcnow
 
@@ -100,12 +100,13 @@ class TokenRevoked(UserError):
 
 class DeviceHasNoPassword(UserError):
     def __init__(self) -> None:
-        super().__init__(None, "a device has no password: it acts through its API tokens")
+        super().__init__(None, "a device or metrics account has no password: it acts through its API tokens")
 
 
 class RoleKindChange(UserError):
     def __init__(self) -> None:
-        super().__init__(None, "a device cannot become a person's account, nor a person's a device: add a new user")
+        super().__init__(None, "a device or metrics account keeps its role, and a person's account cannot take "
+                         "one of theirs: add a new user")
 
 
 class LoginRefused(Exception):
@@ -173,8 +174,8 @@ def find_user(session: Session, username: str) -> User | None:
 
 
 def _password_hash(role: Role, password: str | None) -> str:
-    """A person's password hashed; for a device, ``NO_PASSWORD`` whatever is given."""
-    if role == Role.DEVICE:
+    """A person's password hashed; for a device or a metrics scraper, ``NO_PASSWORD`` whatever is given."""
+    if role not in HUMAN_ROLES:
         return NO_PASSWORD
     return generate_password_hash(check_password(password or ""))
 
@@ -228,7 +229,8 @@ def update_user(
     posting crossings. A new role or a deactivation ends the user's web sessions.
     """
     user = get_user(session, user_id)
-    if role is not None and (check_role(role) == Role.DEVICE) != (user.role == Role.DEVICE):
+    changed = role is not None and check_role(role).value != user.role
+    if changed and (check_role(role) not in HUMAN_ROLES or user.role not in HUMAN_ROLES):
         raise RoleKindChange()
     before = trail.row_values(user, _AUDITED_USER_FIELDS)
     stays_admin = (role is None or role == Role.ADMIN) and active is not False
@@ -259,7 +261,7 @@ def set_password(session: Session, user_id: int, password: str, *, actor: str, a
     The username's count of failed logins is cleared, so the user can log in at once.
     """
     user = get_user(session, user_id)
-    if user.role == Role.DEVICE:
+    if user.role not in HUMAN_ROLES:
         raise DeviceHasNoPassword()
     user.password_hash = generate_password_hash(check_password(password))
     user.session_version += 1
@@ -322,7 +324,7 @@ def verify_login(
     if retry_at is not None:
         raise LoginThrottled(retry_at)
     user = find_user(session, username)
-    if user is None or user.role == Role.DEVICE:
+    if user is None or user.role not in HUMAN_ROLES:
         check_password_hash(_dummy_hash(), password)
         _record_failure(session, scopes, now=moment)
         raise LoginRefused("wrong username or password")

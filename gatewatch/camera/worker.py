@@ -27,6 +27,7 @@ from gatewatch.camera.mqtt import shared_publisher
 from gatewatch.camera.recording import StoredEvent, remove_stale_partial_files
 from gatewatch.camera.segments import RecordingQuota, SegmentLog, remove_stale_partial_segments, segment_path
 from gatewatch.camera.store import EventStore, EventWriter
+from gatewatch.camera.worker_figures import WorkerFigures
 from gatewatch.models.db import session_scope
 from gatewatch.models.tables import Camera
 from gatewatch.settings import CameraSettings, Settings
@@ -73,6 +74,7 @@ class CameraStatus:
         self._nominal_fps = 0.0
         self._attempts = 1
         self._outage_since: float | None = None  # time.monotonic() of the outage's first failure
+        self._figures = WorkerFigures()  # lag, dropped frames and detector runs, for /metrics
 
     def update(self, **fields: object) -> None:
         self._write(fields)
@@ -86,7 +88,7 @@ class CameraStatus:
         if "status_note" in fields:
             fields = {**fields, "status_note": _note(fields["status_note"])}
         if fields.get("connected") is False:
-            fields = {"analysis_load": None, "degraded": False, **fields}
+            fields = {"analysis_load": None, "degraded": False, "lag_seconds": None, **fields}
         with session_scope(self.engine) as session:
             row = session.get(Camera, self.camera_id)
             if row is not None:
@@ -106,6 +108,7 @@ class CameraStatus:
 
         ``attempts``: the opens this source took, the failed ones included.
         """
+        self._figures.session_ended(self._stats)
         self._stats, self._since, self._nominal_fps = stats, stats.snapshot(), nominal_fps
         self._attempts = attempts
 
@@ -113,6 +116,7 @@ class CameraStatus:
         if self._outage_since is not None:
             self._reconnected(time.monotonic() - self._outage_since)
             return
+        self._figures.frame(frame)
         window = self._stats.since(self._since)
         if window.seconds < self.interval:
             return
@@ -125,7 +129,7 @@ class CameraStatus:
             notes.append(_overload_note(window))
         self.update(connected=True, last_frame_at=datetime.now(UTC),
                     frames_per_second=round(window.frames_per_second, 2), analysis_load=round(window.load, 3),
-                    degraded=degraded, status_note=" | ".join(notes) or None)
+                    degraded=degraded, status_note=" | ".join(notes) or None, **self._figures.fields(self._stats))
         self._since = self._stats.snapshot()
 
     def disconnected(self, reason: str, *, count_reconnect: bool) -> None:

@@ -1,8 +1,9 @@
 """The ``users`` (``add``, ``list``) and ``tokens`` (``issue``, ``list``, ``revoke``) commands: who
 logs in to the web app, and the API tokens of machine clients.
 
-A ``device`` user (an NVR or ANPR camera posting crossings) is added without a password, which
-it never has: it acts through the API token ``tokens issue`` then gives it.
+A ``device`` user (an NVR or ANPR camera posting crossings) and a ``metrics`` user (a Prometheus
+server reading /metrics) are added without a password, which they never have: they act through
+the API token ``tokens issue`` then gives them.
 
 They migrate the database before they run, like every command, so they work on an empty one.
 """
@@ -16,7 +17,7 @@ from sqlmodel import Session, select
 
 from gatewatch.accounts import users as user_accounts
 from gatewatch.cli.app import CLI_ROLE, App, UsageError, cli_actor, with_app
-from gatewatch.models.enums import Role
+from gatewatch.models.enums import HUMAN_ROLES, Role
 from gatewatch.models.tables import User
 
 
@@ -35,15 +36,16 @@ def users() -> None:
 @users.command("add")
 @click.argument("username")
 @click.option("--role", required=True, type=click.Choice([r.value for r in Role]),
-              help="device: another system posting crossings, through an API token only (no password).")
+              help="device: another system posting crossings; metrics: a Prometheus server reading /metrics. "
+                   "Both act through an API token only (no password).")
 @click.option("--full-name", default="", help="Shown on pages instead of the username.")
 @click.option(
     "--locale", type=click.Choice(list(user_accounts.LOCALES)), help="Language (default: the site's)."
 )
 @with_app
 def users_add(app: App, username: str, role: str, full_name: str, locale: str | None) -> None:
-    """Add a user; the password is prompted for, or read from standard input (a device has none)."""
-    password = None if role == Role.DEVICE else _read_password()
+    """Add a user; the password is prompted for, or read from standard input (a device or metrics user has none)."""
+    password = None if role not in HUMAN_ROLES else _read_password()
     with app.change(user_accounts.UserError) as session:
         user = user_accounts.create_user(
             session,
@@ -56,7 +58,7 @@ def users_add(app: App, username: str, role: str, full_name: str, locale: str | 
             actor_role=CLI_ROLE,
         )
     click.echo(f"user {user.username} ({user.role}) created")
-    if user.role == Role.DEVICE:
+    if user.role not in HUMAN_ROLES:
         click.echo(f"it has no password; give it an API token: gatewatch tokens issue {user.username} --name CLIENT")
 
 

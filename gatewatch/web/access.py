@@ -19,7 +19,8 @@ from gatewatch.models.enums import HUMAN_ROLES, Role
 
 _ATTRIBUTE = "_gatewatch_roles"
 _REGISTRY = "gatewatch.access"
-#: Every role of a person: a page anyone logged in may read. A device is not one of them.
+#: Every role of a person: a page anyone logged in may read. A device or a metrics scraper is not one
+#: of them: their tokens reach only the routes that name their role (crossings, /metrics).
 EVERYONE = frozenset(HUMAN_ROLES)
 #: Marks an endpoint open without a login (the login page, health, static files).
 PUBLIC: frozenset[Role] = frozenset()
@@ -92,11 +93,15 @@ def can(endpoint: str) -> bool:
 
 
 API_PREFIX = "/api/"
+#: Paths outside the API that machine clients read with an API token, answered as the API is:
+#: the token is read, a missing one is a 401 (not the login page), errors are JSON.
+MACHINE_PATHS = frozenset({"/metrics"})
 
 
 def is_api_request() -> bool:
-    """Whether the request is for the JSON API (matched a route or not), which answers in JSON."""
-    return request.path.startswith(API_PREFIX)
+    """Whether the request is for the JSON API (matched a route or not) or a ``MACHINE_PATHS``
+    path, which take API tokens and answer errors in JSON."""
+    return request.path.startswith(API_PREFIX) or request.path in MACHINE_PATHS
 
 
 def _enforce() -> ResponseReturnValue | None:

@@ -46,6 +46,7 @@ from gatewatch.models.filters import MAX_ID
 from gatewatch.settings import Settings, load_settings
 from gatewatch.web import access, auth, context, csrf, headers, i18n, text_input
 from gatewatch.web.api.routes import bp as api
+from gatewatch.web.metrics import bp as metrics
 from gatewatch.web.secret import secret_key
 from gatewatch.web.views import (
     admin,
@@ -143,6 +144,7 @@ def _register_blueprints(app: Flask) -> None:
                    replays, admin, holds, webhooks):
         app.register_blueprint(module.bp)
     app.register_blueprint(api)
+    app.register_blueprint(metrics)  # /metrics for a Prometheus scraper (web/metrics.py)
 
 
 class IdConverter(IntegerConverter):

@@ -5,6 +5,7 @@ camera keeps neither load nor flag."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
@@ -14,6 +15,7 @@ from gatewatch.camera.worker import CameraStatus
 from gatewatch.models.db import make_engine
 from gatewatch.models.tables import Camera
 from gatewatch.vision.runstats import RunStats
+from gatewatch.vision.sources import Frame
 
 
 @pytest.fixture
@@ -43,7 +45,7 @@ def window(stats: RunStats, status: CameraStatus, *, frames: int = 90, seconds: 
     stats.stages.add("decode", seconds - work)  # waiting for frames: not work
     stats.stages.add("detect", work * 0.75)
     stats.stages.add("track", work * 0.25)
-    status.on_frame(None)  # type: ignore[arg-type]  # the frame itself is not looked at
+    status.on_frame(Frame(stats.frames, datetime.now(UTC), None))  # type: ignore[arg-type]  # only its time is read
     return row(status.engine)
 
 

@@ -4,6 +4,7 @@ the audit trail keeps every outage of a live camera."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -13,6 +14,7 @@ from gatewatch.camera.worker import CameraStatus
 from gatewatch.models.db import make_engine, migrate
 from gatewatch.models.tables import AuditRecord, Camera
 from gatewatch.vision.runstats import RunStats
+from gatewatch.vision.sources import Frame
 
 
 def camera_database(tmp_path: Path) -> sa.Engine:
@@ -31,7 +33,7 @@ def status_row(tmp_path: Path, frames: int, seconds: float, dropped: int = 0) ->
     status.follow(stats, 30.0)
     stats.frames, stats.analysed, stats.dropped, stats.seconds = frames, frames // 2, dropped, seconds
     stats.stages.add("detect", seconds * 0.8)
-    status.on_frame(None)  # type: ignore[arg-type]  # the frame itself is not looked at
+    status.on_frame(Frame(frames, datetime.now(UTC), None))  # type: ignore[arg-type]  # only its time is read
     with Session(engine) as session:
         row = session.get(Camera, "gate-1")
     engine.dispose()
@@ -71,8 +73,8 @@ def test_an_outage_is_audited_once_from_the_first_failure_to_the_next_frame(tmp_
     assert not down.connected and down.reconnects == 2 and "cannot be opened" in down.status_note
 
     status.follow(RunStats(), 30.0, attempts=2)
-    status.on_frame(None)  # type: ignore[arg-type]  # the frame itself is not looked at
-    status.on_frame(None)  # type: ignore[arg-type]
+    status.on_frame(Frame(0, datetime.now(UTC), None))  # type: ignore[arg-type]  # only its time is read
+    status.on_frame(Frame(1, datetime.now(UTC), None))  # type: ignore[arg-type]
     with Session(engine) as session:
         up = session.get(Camera, "gate-1")
     assert up.connected and up.status_note is None and up.last_frame_at is not None and up.reconnects == 2

@@ -33,6 +33,7 @@ from gatewatch.web.app import create_app
 from tests.web_helpers import GATE, NIK, PASSWORD, StoreEvent, count_rows, csrf_token, log_in, recent
 
 OPERATOR, GUARD, AUDITOR, ADMIN, DEVICE = Role.OPERATOR, Role.GUARD, Role.AUDITOR, Role.ADMIN, Role.DEVICE
+METRICS = Role.METRICS  # a Prometheus scraper: its token reads /metrics and nothing else
 EVERYONE = frozenset(HUMAN_ROLES)  # a device is not a person: it reaches nothing a person reads
 PUBLIC = frozenset()
 
@@ -126,6 +127,7 @@ EXPECTED: dict[tuple[str, str], frozenset[Role]] = {
     ("POST", "/api/v1/authorisations"): frozenset({ADMIN}),
     ("POST", "/api/v1/authorisations/<int:authorisation_id>/end"): frozenset({ADMIN}),
     ("POST", "/api/v1/crossings"): frozenset({DEVICE}),
+    ("GET", "/metrics"): frozenset({METRICS}),
 }
 
 
@@ -205,7 +207,7 @@ def _request(client: FlaskClient, method: str, url: str, token: str,  # type: ig
 
 def _expect(status: int, location: str, url: str, role: Role | None, allowed: frozenset[Role]) -> str | None:
     """What is wrong with the answer, or None."""
-    is_api = url.startswith("/api/")
+    is_api = url.startswith("/api/") or url in access.MACHINE_PATHS  # answered as the API: 401, no login page
     if allowed == PUBLIC:  # the login page may well say 401 to a bad password: only access is judged
         return None if status != 403 and status < 500 else f"public but answered {status}"
     if role is not None and role in allowed:
@@ -215,7 +217,7 @@ def _expect(status: int, location: str, url: str, role: Role | None, allowed: fr
         if status in (401, 403) or to_login or status >= 500:
             return f"allowed but answered {status} {location}"
         return None
-    if role is None or (role is DEVICE and not is_api):  # pages read no token: a device is a stranger there
+    if role is None or (role in (DEVICE, METRICS) and not is_api):  # pages read no token: a stranger there
         expected_status = 401 if is_api else 302
         if status != expected_status or (not is_api and "/login" not in location):
             return f"anonymous: expected {expected_status} to the login, got {status} {location}"
@@ -231,8 +233,9 @@ def test_every_route_answers_every_role_and_anonymous_as_the_matrix_says(
         None: app.test_client(),
         **{role: client_for(role) for role in HUMAN_ROLES},
         DEVICE: app.test_client(),  # a device never logs in: it sends its token
+        METRICS: app.test_client(),  # nor does a scraper
     }
-    headers = {who: token_for(DEVICE) if who is DEVICE else {} for who in clients}
+    headers = {who: token_for(who) if who in (DEVICE, METRICS) else {} for who in clients}
     tokens = {who: csrf_token(client) for who, client in clients.items()}
     problems = []
     # Logging out ends the session the other requests need: it goes last.
