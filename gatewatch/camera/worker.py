@@ -27,6 +27,7 @@ from gatewatch.camera.mqtt import shared_publisher
 from gatewatch.camera.recording import StoredEvent, remove_stale_partial_files
 from gatewatch.camera.segments import RecordingQuota, SegmentLog, remove_stale_partial_segments, segment_path
 from gatewatch.camera.store import EventStore, EventWriter
+from gatewatch.camera.tamper_watch import TamperWatch
 from gatewatch.camera.worker_figures import WorkerFigures
 from gatewatch.models.db import session_scope
 from gatewatch.models.tables import Camera
@@ -278,6 +279,7 @@ def _run_sessions(engine: sa.Engine, settings: Settings, camera: CameraSettings,
                   segments: SegmentLog | None, model: Model | None) -> None:
     """``run_camera``'s loop: one session per open of the source."""
     status = CameraStatus(engine, camera.id, live=_is_live(camera.source))
+    tamper = TamperWatch(engine, settings, camera)  # covered, blurred or moved: camera.tampered
     plates = PlateReader(settings.plates)  # its OCR engine is built at the first vehicle, then kept
     publisher = shared_publisher(settings)  # events and status to MQTT (``camera.mqtt``); None: no mqtt section
     if publisher is not None:
@@ -310,7 +312,7 @@ def _run_sessions(engine: sa.Engine, settings: Settings, camera: CameraSettings,
             status.update(**stream_sizes(source))
             recorder = _recorder(settings, camera, source, segments)
             try:
-                pipeline.run(source, writer.submit, stop=stop, on_frame=status.on_frame, stats=stats)
+                pipeline.run(source, writer.submit, stop=stop, on_frame=tamper.wrap(status.on_frame), stats=stats)
                 log.info("%s: %s", camera.id, stats.describe(source.fps))
             except SourceError as exc:
                 log.warning("%s: %s; reconnecting", camera.id, redact_url(str(exc)))

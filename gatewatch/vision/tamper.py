@@ -58,6 +58,8 @@ EDGE_LOW, EDGE_HIGH = 60, 120
 #: A reference with less contrast than this, or fewer gate-area edge pixels, shows no scene to keep.
 MIN_REFERENCE_CONTRAST = 4.0
 MIN_REFERENCE_EDGES = 40
+#: Pixels around the gate area that edges are also looked for in, so a small shift can be undone.
+_PAD = 16
 _THUMBNAIL = (32, 18)
 _NEAR = np.ones((3, 3), np.uint8)  # an edge within a pixel of where it was still counts
 
@@ -94,6 +96,14 @@ def gate_area(gate: GateSettings, size: tuple[int, int] = GREY_SIZE) -> np.ndarr
     return mask
 
 
+def _around(area: np.ndarray) -> tuple[slice, slice]:
+    """The rows and columns of the bounding box of ``area``'s pixels, ``_PAD`` pixels larger."""
+    rows, cols = np.nonzero(area)
+    height, width = area.shape
+    return (slice(max(0, int(rows.min()) - _PAD), min(height, int(rows.max()) + 1 + _PAD)),
+            slice(max(0, int(cols.min()) - _PAD), min(width, int(cols.max()) + 1 + _PAD)))
+
+
 class Reference:
     """The picture of the scene as it should look, with what the checks compare against."""
 
@@ -102,7 +112,8 @@ class Reference:
         normalised = _normalised(picture)
         self.contrast = float(cv2.meanStdDev(picture)[1][0, 0])
         self.sharpness = _sharpness(normalised)
-        self.edges = cv2.Canny(normalised, EDGE_LOW, EDGE_HIGH) & (area * 255)
+        self.crop = _around(area)  # edges are only looked for here: Canny is the costliest step
+        self.edges = cv2.Canny(normalised[self.crop], EDGE_LOW, EDGE_HIGH) & (area[self.crop] * 255)
         self.edge_count = int(np.count_nonzero(self.edges))
         self.half = _half(normalised)
         self.thumbnail = cv2.resize(normalised, _THUMBNAIL, interpolation=cv2.INTER_AREA)
@@ -146,11 +157,10 @@ def measure(reference: Reference, grey: np.ndarray) -> Checks:
     normalised = _normalised(grey)
     (dx, dy), response = cv2.phaseCorrelate(reference.half, _half(normalised), reference.window)
     dx, dy = (0.0, 0.0) if response < SHIFT_RESPONSE else (2 * dx, 2 * dy)
-    edges = cv2.dilate(cv2.Canny(normalised, EDGE_LOW, EDGE_HIGH), _NEAR)
+    edges = cv2.dilate(cv2.Canny(normalised[reference.crop], EDGE_LOW, EDGE_HIGH), _NEAR)
     if dx or dy:  # undo the shift, so a camera that only wobbles keeps its edges
-        height, width = grey.shape
         back = np.float32([[1, 0, -dx], [0, 1, -dy]])
-        edges = cv2.warpAffine(edges, back, (width, height), flags=cv2.INTER_NEAREST)
+        edges = cv2.warpAffine(edges, back, edges.shape[::-1], flags=cv2.INTER_NEAREST)
     found = np.count_nonzero(edges & reference.edges)
     thumbnail = cv2.resize(normalised, _THUMBNAIL, interpolation=cv2.INTER_AREA)
     likeness = float(cv2.matchTemplate(thumbnail, reference.thumbnail, cv2.TM_CCOEFF_NORMED)[0, 0])
