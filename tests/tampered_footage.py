@@ -1,6 +1,7 @@
 """Real footage tampered with part-way: the motorcycle street, its first 3 s as filmed, then darkened
-(a covered lens), blurred (the focus ring turned) or shifted (the camera turned), made once per test
-run at 640x360 (small files, quick to decode) with PyAV and OpenCV."""
+(a covered lens), blurred (the focus ring turned) or shifted (the camera turned); also someone
+passing right in front of the lens, and a switch to infrared at dusk, which are not tampering.
+Made once per test run at 640x360 (small files, quick to decode) with PyAV and OpenCV."""
 
 from __future__ import annotations
 
@@ -53,12 +54,21 @@ def _occluded(image: np.ndarray, index: int) -> np.ndarray:
     return out
 
 
+def _infrared(image: np.ndarray, index: int) -> np.ndarray:
+    """Dusk: the camera switches to infrared, grey, brighter with another tone curve, and grainy."""
+    grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY).astype(np.float32) / 255
+    noise = np.random.default_rng(index).normal(0, 6, grey.shape)
+    night = np.clip(255 * grey ** 0.6 * 0.9 + 20 + noise, 0, 255).astype(np.uint8)
+    return cv2.cvtColor(night, cv2.COLOR_GRAY2BGR)
+
+
 KINDS: dict[str, Callable[[np.ndarray, int], np.ndarray]] = {
     "original": lambda image, _index: image,
     "darkened": lambda image, _index: _darkened(image),
     "blurred": lambda image, _index: _blurred(image),
     "shifted": lambda image, _index: _shifted(image),
     "passer-by": _occluded,
+    "infrared": _infrared,
 }
 
 
@@ -88,7 +98,7 @@ def _make(folder: Path) -> dict[str, Path]:
 
 @pytest.fixture(scope="session")
 def tampered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Kind ("original", "darkened", "blurred", "shifted", "passer-by") -> the clip, made once."""
+    """Kind ("original", "darkened", "blurred", "shifted", "passer-by", "infrared") -> the clip, made once."""
     folder = tmp_path_factory.getbasetemp() / "tampered-footage"
     if not (folder / "done").exists():
         folder.mkdir(exist_ok=True)

@@ -73,6 +73,13 @@ def test_someone_passing_right_in_front_of_the_lens_raises_nothing(tampered: dic
     assert any(judge(c, TamperSettings()) for c in checks)  # the coat did hide the gate, for a check or so
 
 
+def test_a_camera_switching_to_infrared_at_dusk_raises_nothing(tampered: dict[str, Path]) -> None:  # noqa: F811
+    """Grey, brighter, another tone curve and grain: the picture changed, the scene's edges did not."""
+    changes, checks = watched(tampered["infrared"])
+    assert changes == [], [c.note for _, c in changes]
+    assert min(c.edges for c in checks) > TamperSettings().min_edges
+
+
 def test_an_episode_clears_once_the_picture_is_back(tampered: dict[str, Path]) -> None:  # noqa: F811
     settings = TamperSettings(clear_seconds=2.0)
     detector = TamperDetector(settings, GATE)
