@@ -114,7 +114,7 @@ def test_a_reference_kept_from_before_is_used_at_once_and_an_open_episode_is_not
 
 def test_a_check_costs_under_a_millisecond(tampered: dict[str, Path]) -> None:  # noqa: F811
     """CPU time (all threads), the best of five rounds: the box is shared, and what a check takes from
-    it is what counts. About 0.3 ms on an idle core, 0.7 ms with four test runs on two cores."""
+    it is what counts: 0.5 to 0.7 ms on the 2-core bench box with several test runs beside it."""
     pictures = [frame.grey(GREY_SIZE) for frame in frames(tampered["original"])][:60]
     reference = Reference(learn(pictures[:LEARN_FRAMES]), gate_area(GATE))
     best = float("inf")
