@@ -167,7 +167,8 @@ def _flagged(session: Session, record: AuditRecord) -> Alert | None:
     members = _passage_events(session, passage_id)
     if _alerted_recently(session, record, members):
         return None
-    listed = [m for m in members if m.status == EventStatus.FLAGGED or m.id == event.id]
+    # Flagged, or flagged and decided since (a feed running late): not the members the cross-check explained.
+    listed = [m for m in members if m.flag is not None or m.id == event.id]
     return Alert(FLAGGED, {
         "at": iso(record.at),
         "occurred_at": iso(listed[0].occurred_at),

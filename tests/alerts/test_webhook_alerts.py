@@ -3,6 +3,7 @@ POSTs to a real HTTP receiver, one per flagged passage, retried with the same de
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -220,3 +221,19 @@ def test_the_configuration_seeds_a_new_installation_once_and_the_page_wins(
     assert webhooks.seed_from_settings(engine, configured) == 0  # deleted on the page: stays deleted
     with Session(engine) as session:
         assert session.exec(select(Webhook)).all() == []
+
+
+def test_a_decision_on_a_whole_passage_is_one_alert_and_a_late_feed_still_lists_the_passage(
+    engine: sa.Engine, settings: Settings
+) -> None:
+    add_hook(engine, "https://relay.example/hook", (FLAGGED, DECIDED))
+    first = store(engine, settings, MORNING, 1)
+    second = store(engine, settings, MORNING + timedelta(seconds=0.4), 2)
+    with session_scope(engine) as session:  # decided before the feed read the passage
+        decide(session, first, Decision.CONFIRM, actor="guard1", role="guard", note="both stopped")
+    assert outbox.fan_out(engine, settle=NOW) == 2
+    with Session(engine) as session:
+        bodies = {row.event: json.loads(row.payload) for row in session.exec(select(WebhookDelivery)).all()}
+    for name in (FLAGGED, DECIDED):
+        assert [(e["id"], e["status"]) for e in bodies[name]["entries"]] == [(first, "confirmed"), (second, "confirmed")]
+    assert (bodies[DECIDED]["event_id"], bodies[DECIDED]["note"]) == (first, "both stopped")
