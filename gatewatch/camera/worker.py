@@ -34,7 +34,7 @@ from gatewatch.models.tables import Camera
 from gatewatch.settings import CameraSettings, Settings
 from gatewatch.vision.detector import Model, load_model
 from gatewatch.vision.paired import PairedSource, pair
-from gatewatch.vision.pipeline import GatePipeline, analysed_size
+from gatewatch.vision.pipeline import analysed_size
 from gatewatch.vision.plate_reader import PlateReader
 from gatewatch.vision.redaction import redact_url
 from gatewatch.vision.runstats import RunStats
@@ -258,21 +258,25 @@ def run_camera(engine: sa.Engine, settings: Settings, camera: CameraSettings, st
             segments.close()
 
 
-def _warm_up(settings: Settings, camera: CameraSettings, pipeline: GatePipeline) -> None:
-    """Compile the model for ``camera``'s frames before its stream plays (``GatePipeline.warm_up``).
+def _warm_up(settings: Settings, camera: CameraSettings, model: Model | None) -> Model | None:
+    """Compile the model for ``camera``'s frames before its stream plays (``GatePipeline.warm_up``);
+    the model, loaded here if it was not given.
 
     The source is opened once to learn its size, then closed: a stream played while the model
     compiles, for seconds, would queue frames that analysis then has to drop. A source that
-    does not open is left to the session loop, which reports and retries it.
+    does not open is left to the session loop, which reports and retries it (the model is then
+    loaded at its first open, as without a warm-up).
     """
     try:
         source = _open(settings, camera)
     except SourceError:
-        return
+        return model
     try:
-        pipeline.warm_up(source)
+        model = model or load_model(settings.detector)
+        make_pipeline(settings, camera, model).warm_up(source)
     finally:
         source.close()
+    return model
 
 
 def _run_sessions(engine: sa.Engine, settings: Settings, camera: CameraSettings, stop: threading.Event,
@@ -287,8 +291,7 @@ def _run_sessions(engine: sa.Engine, settings: Settings, camera: CameraSettings,
     failures = 0  # opens in a row that brought no frame
     closing: Future[list[StoredEvent]] | None = None  # the last session's writer, storing what it holds
     if status.live:
-        model = model or load_model(settings.detector)
-        _warm_up(settings, camera, make_pipeline(settings, camera, model))
+        model = _warm_up(settings, camera, model)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"close-writer-{camera.id}") as closer:
         while not stop.is_set():
             try:
