@@ -50,6 +50,7 @@ from gatewatch.web.metrics import bp as metrics
 from gatewatch.web.secret import secret_key
 from gatewatch.web.views import (
     admin,
+    alerts,
     audit,
     authorisations,
     cameras,
@@ -141,7 +142,7 @@ def _refuse_untrusted_host() -> Response | None:
 def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth.bp)
     for module in (home, events, evidence, visits, authorisations, overview, cameras, audit, integrity, exports,
-                   replays, admin, holds, webhooks):
+                   replays, admin, holds, alerts, webhooks):
         app.register_blueprint(module.bp)
     app.register_blueprint(api)
     app.register_blueprint(metrics)  # /metrics for a Prometheus scraper (web/metrics.py)

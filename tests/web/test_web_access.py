@@ -45,6 +45,8 @@ EXPECTED: dict[tuple[str, str], frozenset[Role]] = {
     ("POST", "/logout"): EVERYONE,
     ("GET", "/"): EVERYONE,
     ("POST", "/account/language"): EVERYONE,
+    ("GET", "/alerts/open.json"): frozenset({OPERATOR, GUARD, ADMIN}),
+    ("POST", "/account/alert-sound"): frozenset({OPERATOR, GUARD, ADMIN}),
     ("GET", "/events"): EVERYONE,
     ("GET", "/events/<int:event_id>"): EVERYONE,
     ("POST", "/events/<int:event_id>/acknowledge"): frozenset({OPERATOR}),
