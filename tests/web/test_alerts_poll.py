@@ -6,10 +6,12 @@ import json
 import re
 from collections.abc import Callable
 
+import pytest
 import sqlalchemy as sa
 from flask.testing import FlaskClient
 from sqlmodel import Session, select
 
+from gatewatch.events import new_flags
 from gatewatch.models.db import session_scope
 from gatewatch.models.enums import EventStatus, Role
 from gatewatch.models.tables import AuditRecord, EntryEvent, User, Visit
@@ -74,7 +76,7 @@ def test_the_poll_lists_new_flagged_passages_until_someone_decides(
 
 
 def test_a_passage_is_one_alert_and_a_busy_gate_says_more_are_waiting(
-    client_for: ClientFor, store_event: StoreEvent, web_engine: sa.Engine
+    client_for: ClientFor, store_event: StoreEvent, web_engine: sa.Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     guard = client_for(Role.GUARD)
     after = _cursor(guard)
@@ -92,6 +94,9 @@ def test_a_passage_is_one_alert_and_a_busy_gate_says_more_are_waiting(
     assert [a["key"] for a in answer["alerts"]] == [e.id for e in reversed(newer)]
     assert answer["more"] is True
     assert _poll(guard, newer[0].id)["more"] is False  # a cursor past the passage leaves it out
+    monkeypatch.setattr(new_flags, "WALK_LIMIT", -1)  # a cursor far back: read through the status index
+    assert _poll(guard, after) == answer
+    assert [a["key"] for a in _poll(guard, newer[0].id)["alerts"]] == [e.id for e in reversed(newer[1:])]
 
 
 def test_a_bad_cursor_is_a_400_naming_it_and_auditors_get_no_alerts(client_for: ClientFor) -> None:
