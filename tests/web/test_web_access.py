@@ -102,7 +102,7 @@ EXPECTED: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/admin/webhooks"): frozenset({ADMIN}),
     ("POST", "/admin/webhooks"): frozenset({ADMIN}),
     ("GET", "/admin/webhooks/<int:hook_id>"): frozenset({ADMIN}),
-    ("POST", "/admin/webhooks/<int:hook_id>"): frozenset({ADMIN}),
+    ("POST", "/admin/webhooks/<int:hook_id>/edit"): frozenset({ADMIN}),
     ("POST", "/admin/webhooks/<int:hook_id>/delete"): frozenset({ADMIN}),
     ("POST", "/admin/webhooks/<int:hook_id>/test"): frozenset({ADMIN}),
     ("GET", "/api/v1/health"): PUBLIC,

@@ -74,7 +74,7 @@ def test_an_admin_adds_a_webhook_never_sees_its_secret_and_reads_the_delivery_lo
     assert log.index("HTTP 500") < log.index("HTTP 200")
 
     # Edited without retyping the secret, the masked URL sent back unchanged: both are kept.
-    assert admin.post(f"{PAGE}/{hook.id}", data={"csrf_token": token, "url": masked, "secret": "",
+    assert admin.post(f"{PAGE}/{hook.id}/edit", data={"csrf_token": token, "url": masked, "secret": "",
                                                  "events": [FLAGGED]}).status_code == 303
     with Session(web_engine) as session:
         hook = session.get(Webhook, hook.id)

@@ -104,7 +104,9 @@ def edit(hook_id: int) -> ResponseReturnValue:
     return _edit_page(hook)
 
 
-@bp.post("/<int:hook_id>")
+# Not POST on the edit page's own URL: Werkzeug answers a POST there with an id beyond MAX_ID
+# (which no <int> matches) 405 instead of 404, because the GET rule of the same path exists.
+@bp.post("/<int:hook_id>/edit")
 @access.allow(Role.ADMIN)
 def update(hook_id: int) -> ResponseReturnValue:
     session = db()
