@@ -43,6 +43,8 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from paho.mqtt.reasoncodes import ReasonCode
 
+from gatewatch.alerts.payloads import clean_text, event_path
+from gatewatch.alerts.payloads import iso as utc_iso
 from gatewatch.camera.recording import StoredEvent
 from gatewatch.models.tables import Camera, EntryEvent
 from gatewatch.settings import MqttSettings, Settings
@@ -65,18 +67,15 @@ EVIDENCE_URLS = {
     "clip_url": ("clip_path", "/evidence/{id}/clip.mp4"),
     "plate_url": ("plate_crop_path", "/evidence/{id}/plate.jpg"),
 }
-EVENT_PAGE = "/events/{id}"
 #: CONNACK reasons that mean the credentials are wrong, whatever the protocol version calls them.
 _CREDENTIALS_REFUSED = {"Bad user name or password", "Not authorized"}
 
 
 def iso(value: datetime | None) -> str | None:
-    """``value`` in ISO 8601, in UTC ("...Z"); a time without an offset is taken to be UTC, as stored."""
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    """``value`` in ISO 8601, in UTC, as Home Assistant's templates like it ("...Z"); a time without
+    an offset is taken to be UTC, as stored."""
+    text = utc_iso(value if value is None or value.tzinfo else value.replace(tzinfo=UTC))
+    return None if text is None else text.replace("+00:00", "Z")
 
 
 def event_payload(event: EntryEvent) -> dict[str, Any]:
@@ -92,11 +91,11 @@ def event_payload(event: EntryEvent) -> dict[str, Any]:
         "confidence": event.confidence,
         "status": event.status,
         "flag": event.flag,
-        "flag_detail": event.flag_detail,
+        "flag_detail": clean_text(event.flag_detail),  # as webhooks: no NIK, no URL password
         "plate_text": event.plate_text,
         "passage_id": event.passage_id or event.id,
         "rides_track_id": event.rides_track_id,
-        "event_url": EVENT_PAGE.format(id=event.id),
+        "event_url": event_path(event.id or 0),
         **urls,
     }
 
