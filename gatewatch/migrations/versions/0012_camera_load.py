@@ -20,7 +20,9 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('camera', schema=None) as batch_op:
+    # In place: SQLite adds these columns with ALTER TABLE; copying ``camera`` (what batch mode
+    # does for a column with a server default) would drop the table every event refers to.
+    with op.batch_alter_table('camera', schema=None, recreate='never') as batch_op:
         batch_op.add_column(sa.Column('analysis_load', sa.Float(), nullable=True))
         batch_op.add_column(sa.Column('degraded', sa.Boolean(), server_default=sa.false(), nullable=False))
 

@@ -19,13 +19,14 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('camera', schema=None) as batch_op:
+    # In place, as 0012: copying ``camera`` or ``user`` would break the rows that refer to them.
+    with op.batch_alter_table('camera', schema=None, recreate='never') as batch_op:
         batch_op.add_column(sa.Column('lag_seconds', sa.Float(), nullable=True))
         batch_op.add_column(sa.Column('dropped_frames', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('detections', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('tampered', sa.Boolean(), server_default=sa.false(), nullable=False))
         batch_op.add_column(sa.Column('tamper_note', sa.String(length=500), nullable=True))
-    with op.batch_alter_table('user', schema=None) as batch_op:
+    with op.batch_alter_table('user', schema=None, recreate='never') as batch_op:
         batch_op.add_column(sa.Column('alert_sound', sa.Boolean(), server_default=sa.true(), nullable=False))
 
 
