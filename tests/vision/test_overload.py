@@ -269,8 +269,9 @@ def analyse(source, model, on_frame=None) -> tuple[list[tuple[str, str, int]], R
 
     drafts: list[EventDraft] = []
     try:
-        stats = Pipeline(camera, tracker, settings.evidence, settings.analysis).run(source, drafts.append,
-                                                                                    on_frame=on_frame)
+        # The busy spells below are sized for a queue of 8 frames (the default was 8 when they were).
+        analysis = settings.analysis.model_copy(update={"read_ahead": 8})
+        stats = Pipeline(camera, tracker, settings.evidence, analysis).run(source, drafts.append, on_frame=on_frame)
     finally:
         source.close()
     found = [(d.crossing.label, d.crossing.direction.value, d.crossing.frame_index) for d in drafts]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import jsonschema
 import pytest
@@ -44,7 +45,7 @@ def body(**changes: Any) -> dict[str, Any]:
 
 
 def all_day_today(**changes: Any) -> dict[str, Any]:
-    today = datetime.now(UTC).date().isoformat()
+    today = datetime.now(ZoneInfo("Asia/Jakarta")).date().isoformat()  # the site's day, as the app reckons
     return body(valid_from=today, valid_until=today, weekdays=[1, 2, 3, 4, 5, 6, 7], start_time=None,
                 end_time=None, **changes)
 

@@ -6,6 +6,7 @@ The command line makes the metrics user and its token."""
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -33,6 +34,13 @@ from tests.web_helpers import GATE, PASSWORD, VEHICLE_GATE, log_in
 
 Headers = Callable[[Role], dict[str, str]]
 NOW = datetime.now(UTC).replace(microsecond=0)
+
+
+@pytest.fixture(autouse=True)
+def _now(monkeypatch: pytest.MonkeyPatch) -> None:
+    """NOW as each test starts: the suite may reach this file long after importing it, and a camera
+    whose last frame is over 2 minutes old counts as stopped."""
+    monkeypatch.setattr(sys.modules[__name__], "NOW", datetime.now(UTC).replace(microsecond=0))
 
 
 def scrape(client: FlaskClient, headers: dict[str, str]) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
