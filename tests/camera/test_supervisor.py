@@ -83,17 +83,27 @@ def test_workers_of_a_new_site_share_one_fresh_sqlite_database_and_log_as_asked(
         ("gate-a", "entry"): 3, ("gate-a", "exit"): 1, ("gate-b", "entry"): 3, ("gate-b", "exit"): 1}
 
 
+def _exits(supervisor: Supervisor, name: str, count: int = 2) -> list[int]:
+    """Run ``supervisor`` until its worker ``name`` has exited ``count`` times (a minute at most:
+    a loaded machine starts Python slowly); its exit codes."""
+    stop = threading.Event()
+    history = supervisor.children[name].history
+    running = threading.Thread(target=supervisor.run, args=(stop,), kwargs={"poll_seconds": 0.1})
+    running.start()
+    deadline = time.monotonic() + 60.0
+    while len(history) < count and time.monotonic() < deadline:
+        time.sleep(0.1)
+    stop.set()
+    running.join()
+    return history
+
+
 def test_a_crashing_worker_is_restarted_with_backoff(tmp_path: Path) -> None:
     broken = tmp_path / "broken.mp4"
     broken.write_bytes(b"\x00not a video" * 100)
     config = write_config(tmp_path, {"gate-x": str(broken)})
     supervisor = Supervisor(load_settings(config), str(config), per_camera=True)
-    stop = threading.Event()
-    timer = threading.Timer(9.0, stop.set)
-    timer.start()
-    supervisor.run(stop, poll_seconds=0.1)
-    timer.cancel()
-    history = supervisor.children["gate-x"].history
+    history = _exits(supervisor, "gate-x")
     # Started, failed (exit 1: the file is no video), restarted after 1 s, failed, after 2 s ...
     assert len(history) >= 2
     assert set(history) == {1}
@@ -106,13 +116,5 @@ def test_the_process_of_all_cameras_is_restarted_when_it_dies(tmp_path: Path) ->
     config.write_text(yaml.safe_dump(raw))
     supervisor = Supervisor(load_settings(config), str(config))
     assert list(supervisor.children) == ["cameras"]  # one process for both cameras
-    stop = threading.Event()
-    history = supervisor.children["cameras"].history
-    running = threading.Thread(target=supervisor.run, args=(stop,), kwargs={"poll_seconds": 0.1})
-    running.start()
-    deadline = time.monotonic() + 60.0  # a loaded machine starts Python slowly
-    while len(history) < 2 and time.monotonic() < deadline:
-        time.sleep(0.1)
-    stop.set()
-    running.join()
+    history = _exits(supervisor, "cameras")
     assert len(history) >= 2 and set(history) == {2}
