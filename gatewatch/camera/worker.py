@@ -118,9 +118,9 @@ class CameraStatus:
             self._reconnected(time.monotonic() - self._outage_since)
             return
         self._figures.frame(frame)
+        if self._stats.seconds - self._since.seconds < self.interval:
+            return  # checked on every frame: only a whole window is worth building
         window = self._stats.since(self._since)
-        if window.seconds < self.interval:
-            return
         notes = []
         if window.behind(self._nominal_fps):
             notes.append(f"behind real time: {window.describe(self._nominal_fps)}")
