@@ -4,33 +4,16 @@ camera keeps neither load nor flag."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
-from sqlmodel import Session
 
 from gatewatch.camera.worker import CameraStatus
-from gatewatch.models.db import make_engine
 from gatewatch.models.tables import Camera
 from gatewatch.vision.runstats import RunStats
 from gatewatch.vision.sources import Frame
-
-
-@pytest.fixture
-def engine(database_url: str) -> Iterator[sa.Engine]:
-    engine = make_engine(database_url)
-    with Session(engine) as session:
-        session.add(Camera(id="gate-1", name="Gate 1", source="rtsp://camera/1"))
-        session.commit()
-    yield engine
-    engine.dispose()
-
-
-def row(engine: sa.Engine) -> Camera:
-    with Session(engine) as session:
-        return session.get(Camera, "gate-1")
+from tests.camera_rows import camera_engine, row  # noqa: F401 - the fixture "engine"
 
 
 def window(stats: RunStats, status: CameraStatus, *, frames: int = 90, seconds: float = 3.0, work: float = 1.86,

@@ -4,34 +4,16 @@ runs since the worker started, summed over its sessions; a disconnected camera h
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
-import pytest
 import sqlalchemy as sa
-from sqlmodel import Session
 
 from gatewatch.camera.worker import CameraStatus
 from gatewatch.camera.worker_figures import WorkerFigures
-from gatewatch.models.db import make_engine
 from gatewatch.models.tables import Camera
 from gatewatch.vision.runstats import RunStats
 from gatewatch.vision.sources import Frame
-
-
-@pytest.fixture
-def engine(database_url: str) -> Iterator[sa.Engine]:
-    engine = make_engine(database_url)
-    with Session(engine) as session:
-        session.add(Camera(id="gate-1", name="Gate 1", source="rtsp://camera/1"))
-        session.commit()
-    yield engine
-    engine.dispose()
-
-
-def row(engine: sa.Engine) -> Camera:
-    with Session(engine) as session:
-        return session.get(Camera, "gate-1")
+from tests.camera_rows import camera_engine, row  # noqa: F401 - the fixture "engine"
 
 
 def arrived(seconds_ago: float, index: int = 0) -> Frame:
