@@ -51,7 +51,7 @@ class RunStats:
     analysed: int = 0  # frames the detector ran on
     dropped: int = 0  # frames a live source dropped because analysis fell behind
     dropped_near_line: int = 0  # of those, frames dropped while a track was near the line
-    degraded: int = 0  # frames analysed while overload thinned out detection far from the line
+    degraded: int = 0  # frames analysis went through while overload thinned out detection far from the line
     seconds: float = 0.0
     decode_cpu: float = 0.0  # CPU seconds of the thread decoding ahead (``reader.ReadAhead``)
     crossings: Counter[tuple[str, str]] = field(default_factory=Counter)  # (label, direction) -> count

@@ -54,15 +54,16 @@ class Scheduler:
 
     def near_line(self, tracks: Iterable[TrackMotion]) -> bool:
         """Whether any track is in or near the dead band, where every analysed frame may count."""
-        return any(self._gap(track) <= 0 for track in tracks)
+        return any(abs(self._distance(track)) <= self._reach for track in tracks)
 
-    def _gap(self, track: TrackMotion) -> float:
+    def _distance(self, track: TrackMotion) -> float:
+        """The track's bottom centre's signed distance from the line, in pixels."""
         x1, _, x2, y2 = track.box
-        return abs(self.line.signed_distance(((x1 + x2) / 2.0, y2))) - self._reach
+        return self.line.signed_distance(((x1 + x2) / 2.0, y2))
 
     def _track_stride(self, track: TrackMotion, longest_far: int) -> int:
         x1, y1, x2, y2 = track.box
-        distance = self.line.signed_distance(((x1 + x2) / 2.0, y2))
+        distance = self._distance(track)
         gap = abs(distance) - self._reach
         new = not (track.settled or track.lost)
         if gap <= 0:
