@@ -16,12 +16,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gatewatch.settings import AnalysisSettings, CameraSettings
-from gatewatch.vision.detector import YoloTracker
+from gatewatch.vision.detector import Detector, YoloTracker
 from gatewatch.vision.gate import Crossing, GateCounter, GateLine
 from gatewatch.vision.motion import MotionGate
 from gatewatch.vision.objects import TrackedObject
 from gatewatch.vision.overload import Overload, Plan
-from gatewatch.vision.region import gate_window, reference_window, tiles
+from gatewatch.vision.region import Window, gate_window, reference_window, tiles
 from gatewatch.vision.runstats import RunStats
 from gatewatch.vision.schedule import Scheduler
 from gatewatch.vision.sources import Frame
@@ -42,14 +42,10 @@ class FrameAnalyser:
         width, height = size
         line = GateLine(camera.gate, width, height)
         self.counter = GateCounter(line, camera.gate.settle_frames)
-        image_size = yolo.settings.image_size
         fast = analysis.mode == "fast"
-        if fast:
-            window = gate_window(camera.gate, width, height, analysis, image_size)
-        else:
-            window = reference_window(width, height, image_size, analysis)
+        window = analysed_window(camera, analysis, size, yolo.settings.image_size)
         self.counted = yolo.counted
-        self.detector = yolo.detector(tiles(window, image_size, analysis.object_height * height))
+        self.detector = detector_for(yolo, analysis, window, size)
         self.tracker = yolo.tracker(analysis.track_warmup)
         self.scheduler = Scheduler(line, analysis) if fast else None
         gated = fast and analysis.motion_threshold > 0
@@ -103,3 +99,17 @@ class FrameAnalyser:
             return True
         with self._times.measure("motion"):
             return self.motion.moved(frame)
+
+
+def analysed_window(camera: CameraSettings, analysis: AnalysisSettings, size: tuple[int, int],
+                    image_size: int) -> Window:
+    """The part of frames of ``size`` the mode detects on: the gate strip (fast) or the whole frame."""
+    width, height = size
+    if analysis.mode == "fast":
+        return gate_window(camera.gate, width, height, analysis, image_size)
+    return reference_window(width, height, image_size, analysis)
+
+
+def detector_for(yolo: YoloTracker, analysis: AnalysisSettings, window: Window, size: tuple[int, int]) -> Detector:
+    """A detector for ``window`` of frames of ``size``, or for the tiles it is cut into."""
+    return yolo.detector(tiles(window, yolo.settings.image_size, analysis.object_height * size[1]))

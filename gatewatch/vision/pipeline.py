@@ -35,7 +35,7 @@ from gatewatch.settings import (
     EvidenceSettings,
     PlateSettings,
 )
-from gatewatch.vision.analyser import FrameAnalyser
+from gatewatch.vision.analyser import FrameAnalyser, analysed_window, detector_for
 from gatewatch.vision.clips import ClipEncoder
 from gatewatch.vision.detector import YoloTracker
 from gatewatch.vision.overload import Overload
@@ -152,8 +152,9 @@ class GatePipeline:
         if size is None:
             return False
         blank = Frame(0, datetime.now(UTC), ArrayPicture(np.zeros((size[1], size[0], 3), np.uint8)))
-        analyser = FrameAnalyser(self.camera, self.tracker, self._analysis_for(source, size), size, RunStats())
-        analyser.detector.detect(blank)
+        analysis = self._analysis_for(source, size)
+        window = analysed_window(self.camera, analysis, size, self.tracker.settings.image_size)
+        detector_for(self.tracker, analysis, window, size).detect(blank)
         return True
 
     def _analysis_for(self, source: FrameSource, size: Size) -> AnalysisSettings:
