@@ -91,6 +91,16 @@ class GateSettings(_Strict):
         return self
 
 
+    def placement(self) -> dict[str, Any]:
+        """Where the line lies, as JSON-ready lists: ``line``, ``inside`` and ``margin`` (what an admin
+        places on the camera's picture, what each event keeps, what the pages draw)."""
+        return {"line": [list(point) for point in self.line], "inside": list(self.inside), "margin": self.margin}
+
+    def placed(self, placement: dict[str, Any]) -> GateSettings:
+        """This gate with the line, inside point and margin of ``placement``; ValidationError when wrong."""
+        return GateSettings.model_validate({**self.model_dump(), **placement})
+
+
 class OperatingHours(_Strict):
     """Daily opening hours in the site's time zone; ``open`` after ``close`` spans midnight."""
 

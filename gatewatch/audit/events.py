@@ -19,10 +19,10 @@ FIXED_EVENT_FIELDS = (
     "camera_id", "source_key", "track_id", "label", "direction", "occurred_at", "frame_index", "confidence",
     "box_x1", "box_y1", "box_x2", "box_y2", "snapshot_sha256", "clip_sha256", "evidence_error", "created_at",
     "plate_confidence", "plate_crop_sha256", "rides_track_id", "passage_id", "source_id",
-    "boxes_sha256", "clip_kind", "clip_start_seconds",
+    "boxes_sha256", "clip_kind", "clip_start_seconds", "gate_line",
 )
 #: Events recorded before a fixed field existed (the plate fields, rides_track_id, passage_id,
-#: source_id) do not name it in
+#: source_id, gate_line) do not name it in
 #: their ``event.recorded`` record, and the integrity check compares only the fields a record names.
 #: Event fields that change later, each change with an audit record naming the field in ``after``
 #: (reviews, the cross-check's automatic resolutions, retention, a guard's plate correction).

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -14,7 +15,7 @@ from tqdm import tqdm
 from gatewatch.camera.footage import file_source_key, sync_camera
 from gatewatch.camera.recording import StoredEvent
 from gatewatch.camera.store import EventStore, EventWriter
-from gatewatch.settings import CameraSettings, Settings
+from gatewatch.settings import CameraSettings, GateSettings, Settings
 from gatewatch.vision.detector import YoloTracker
 from gatewatch.vision.paired import pair
 from gatewatch.vision.pipeline import GatePipeline
@@ -56,14 +57,16 @@ def open_file(video: Path, start: datetime, settings: Settings, detect_video: Pa
     return pair(source, detect, settings.evidence.clip_mode)
 
 
-def make_pipeline(settings: Settings, camera: CameraSettings, model: Any = None) -> GatePipeline:
+def make_pipeline(settings: Settings, camera: CameraSettings, model: Any = None,
+                  lines: Callable[[], GateSettings] | None = None) -> GatePipeline:
     """The analysis of a file as ``camera``: detector, tracker and gate logic, as ``settings`` say.
 
     ``analyse_file`` and a replay (``gatewatch.camera.replay``) both build it here, so a replay with the
-    same settings finds the same crossings. Raises DetectorError for a model that cannot be loaded.
+    same settings finds the same crossings. ``lines``: the gate line in force, asked before each
+    frame (a worker's ``gate_lines.LineWatch``). Raises DetectorError for a model that cannot be loaded.
     """
     tracker = YoloTracker(settings.detector, camera.classes, model=model)
-    return GatePipeline(camera, tracker, settings.evidence, settings.analysis, settings.plates)
+    return GatePipeline(camera, tracker, settings.evidence, settings.analysis, settings.plates, lines)
 
 
 def analyse_file(

@@ -13,6 +13,7 @@ and its files (``gatewatch.evidence.integrity`` checks both against it).
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import time
 from collections.abc import Iterable
@@ -121,6 +122,7 @@ class EventRecorder:
                 box_x2=crossing.box[2],
                 box_y2=crossing.box[3],
                 rides_track_id=crossing.rides_track_id,
+                gate_line=None if crossing.gate is None else json.dumps(crossing.gate.placement()),
                 status=EventStatus.FLAGGED.value,
             )
             self._add_evidence(event, crossing, evidence)

@@ -91,7 +91,7 @@ class EventStore:
         if size is None and draft.snapshot is not None:
             size = (draft.snapshot.shape[1], draft.snapshot.shape[0])
         return boxes_json(draft.timeline, camera_id=self.camera.id, track_id=draft.crossing.track_id,
-                          frame_size=size or (0, 0), gate=self.camera.gate)
+                          frame_size=size or (0, 0), gate=draft.crossing.gate or self.camera.gate)
 
     def _read_plate(self, draft: EventDraft, quality: int) -> PlateReading:
         """Read the vehicle's plate from its widest views and the snapshot, at full resolution; the crop as a JPEG.

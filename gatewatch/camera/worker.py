@@ -23,6 +23,7 @@ from gatewatch.audit import trail
 from gatewatch.camera.analysis import make_pipeline
 from gatewatch.camera.backoff import backoff_delay
 from gatewatch.camera.footage import file_source_key, live_source_key, sync_camera
+from gatewatch.camera.gate_lines import LineWatch, camera_in_force
 from gatewatch.camera.mqtt import shared_publisher
 from gatewatch.camera.recording import StoredEvent, remove_stale_partial_files
 from gatewatch.camera.segments import RecordingQuota, SegmentLog, remove_stale_partial_segments, segment_path
@@ -242,6 +243,7 @@ def run_camera(engine: sa.Engine, settings: Settings, camera: CameraSettings, st
     detector shared with the box's other cameras (``gatewatch.camera.box``); None loads one.
     """
     sync_camera(engine, camera)
+    camera = camera_in_force(engine, camera)  # the line saved on the page wins over the configuration's
     if camera.is_external:
         log.info("%s: external, receives crossings from another system; nothing to analyse", camera.id)
         return
@@ -288,6 +290,7 @@ def _run_sessions(engine: sa.Engine, settings: Settings, camera: CameraSettings,
     publisher = shared_publisher(settings)  # events and status to MQTT (``camera.mqtt``); None: no mqtt section
     if publisher is not None:
         status.on_written = publisher.status
+    lines = LineWatch(engine, camera)  # a line saved on the page is counted against within seconds
     failures = 0  # opens in a row that brought no frame
     closing: Future[list[StoredEvent]] | None = None  # the last session's writer, storing what it holds
     if status.live:
@@ -310,7 +313,7 @@ def _run_sessions(engine: sa.Engine, settings: Settings, camera: CameraSettings,
             stats = RunStats()
             writer = EventWriter(EventStore(engine, settings, camera, key, plates), times=stats.stages,
                                  on_stored=publisher.event if publisher is not None else None)
-            pipeline = make_pipeline(settings, camera, model)
+            pipeline = make_pipeline(settings, camera, model, lines)
             status.follow(stats, source.fps, attempts=failures + 1)
             status.update(**stream_sizes(source))
             recorder = _recorder(settings, camera, source, segments)

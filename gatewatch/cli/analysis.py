@@ -105,7 +105,7 @@ def print_summary(video: Path, camera: CameraSettings, result: AnalysisResult) -
 def process(app: App, video: Path, camera_id: str, start: str | None, detect_video: Path | None,
             line: str | None, inside: str | None, as_json: bool) -> None:
     """Analyse a stored video file as camera ID and store its events."""
-    camera = gate_override(analysed_camera(app, camera_id), line, inside)
+    camera = gate_override(app, analysed_camera(app, camera_id), line, inside)
     start_time = app.parse_time(start, "--start") if start else datetime.now(UTC)
     result = run_analysis(app, camera, video, start_time, detect_video=detect_video)
     if as_json:

@@ -21,6 +21,7 @@ import click
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from gatewatch.camera.gate_lines import camera_in_force
 from gatewatch.models.db import make_engine, migrate, session_scope
 from gatewatch.settings import CameraSettings, ConfigError, Settings, load_settings, override_gate
 
@@ -125,15 +126,16 @@ def fail(message: str) -> None:
 
 def gate_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """Adds ``--line`` and ``--inside``, a gate instead of the camera's; ``gate_override`` applies them."""
-    line = click.option("--line", help="Gate line x1,y1,x2,y2 in 0..1, instead of the camera's.")
+    line = click.option("--line", help="Gate line x1,y1,x2,y2 in 0..1, instead of the camera's line in force.")
     inside = click.option("--inside", help="A point x,y in 0..1 on the inside of --line.")
     return line(inside(command))
 
 
-def gate_override(camera: CameraSettings, line: str | None, inside: str | None) -> CameraSettings:
-    """``camera`` with the gate given by --line and --inside, checked like the configuration."""
+def gate_override(app: App, camera: CameraSettings, line: str | None, inside: str | None) -> CameraSettings:
+    """``camera`` with the gate given by --line and --inside (a what-if for this run), checked like the
+    configuration; without them, with the line in force (saved on the page, else configured)."""
     if line is None and inside is None:
-        return camera
+        return camera_in_force(app.engine, camera)
     if line is None or inside is None:
         raise UsageError("--line and --inside go together")
 

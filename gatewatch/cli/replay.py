@@ -62,7 +62,7 @@ def replay(app: App, video: Path | None, camera_id: str, start: str | None, peri
     records, and compare with the stored events."""
     from tqdm import tqdm
 
-    camera = gate_override(app.camera(camera_id), line, inside)
+    camera = gate_override(app, app.camera(camera_id), line, inside)
     register = _request(app, camera, video, start, period_from, period_to, actor)
     try:
         with replay_lock(app.engine, "replay (command line)") as keeper:

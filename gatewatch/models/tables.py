@@ -49,6 +49,11 @@ class Camera(SQLModel, table=True):
     # The picture no longer shows the gate as its reference picture does (covered, turned, blurred).
     tampered: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
     tamper_note: str | None = Field(default=None, max_length=500)
+    # The gate line an admin saved on the camera's picture (``camera.gate_lines``), as JSON; it wins
+    # over the configuration's. None: the configuration's line is in force.
+    gate_line: str | None = None
+    gate_line_saved_at: datetime | None = Field(default=None, sa_column=_time_column(nullable=True))
+    gate_line_saved_by: str | None = Field(default=None, max_length=100)
 
 
 class Visit(SQLModel, table=True):
@@ -193,6 +198,10 @@ class EntryEvent(SQLModel, table=True):
     )
     clip_start_seconds: float | None = Field(
         default=None, description="where in the clip the pre-roll point lies: a copied clip starts at a keyframe",
+    )
+    gate_line: str | None = Field(
+        default=None, description="JSON of the gate the crossing was counted against (line, inside, margin); "
+        "null: recorded before events kept it",
     )
 
     @property

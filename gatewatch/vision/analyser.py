@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gatewatch.settings import AnalysisSettings, CameraSettings
+from gatewatch.settings import AnalysisSettings, CameraSettings, GateSettings
 from gatewatch.vision.detector import Detector, YoloTracker
 from gatewatch.vision.gate import Crossing, GateCounter, GateLine
 from gatewatch.vision.motion import MotionGate
@@ -39,23 +39,29 @@ class FrameAnalyser:
 
     def __init__(self, camera: CameraSettings, yolo: YoloTracker, analysis: AnalysisSettings,
                  size: tuple[int, int], stats: RunStats, overload: Overload | None = None) -> None:
-        width, height = size
-        line = GateLine(camera.gate, width, height)
-        self.counter = GateCounter(line, camera.gate.settle_frames)
-        fast = analysis.mode == "fast"
-        window = analysed_window(camera, analysis, size, yolo.settings.image_size)
+        self.yolo, self.analysis, self.size = yolo, analysis, size
         self.counted = yolo.counted
-        self.detector = detector_for(yolo, analysis, window, size)
         self.tracker = yolo.tracker(analysis.track_warmup)
-        self.scheduler = Scheduler(line, analysis) if fast else None
-        gated = fast and analysis.motion_threshold > 0
-        self.motion = MotionGate(window, size, analysis.motion_threshold) if gated else None
         self.stats = stats
-        self.overload = overload if fast else None  # the reference analysis detects on every frame
+        self.overload = overload if analysis.mode == "fast" else None  # the reference detects on every frame
         self._times = stats.stages
-        self._next = 0  # index of the next frame to detect on
+        self.move_line(camera.gate)  # sets self._next, the index of the next frame to detect on
         self._tracking = False  # whether the tracker held any track after the last detection
         self._last_index = -1
+
+    def move_line(self, gate: GateSettings) -> None:
+        """Count against ``gate`` from the next frame on: its counter, detection window, schedule and
+        motion gate follow the line, while the tracker keeps its tracks (and their ids)."""
+        fast = self.analysis.mode == "fast"
+        line = GateLine(gate, *self.size)
+        self.gate = gate
+        self.counter = GateCounter(line, gate.settle_frames)
+        window = analysed_window(gate, self.analysis, self.size, self.yolo.settings.image_size)
+        self.detector = detector_for(self.yolo, self.analysis, window, self.size)
+        self.scheduler = Scheduler(line, self.analysis) if fast else None
+        gated = fast and self.analysis.motion_threshold > 0
+        self.motion = MotionGate(window, self.size, self.analysis.motion_threshold) if gated else None
+        self._next = 0  # detect on the next frame: the new line may lie where nothing was looked for
 
     def analyse(self, frame: Frame) -> FrameResult:
         gap = frame.index - self._last_index - 1
@@ -101,12 +107,11 @@ class FrameAnalyser:
             return self.motion.moved(frame)
 
 
-def analysed_window(camera: CameraSettings, analysis: AnalysisSettings, size: tuple[int, int],
-                    image_size: int) -> Window:
-    """The part of frames of ``size`` the mode detects on: the gate strip (fast) or the whole frame."""
+def analysed_window(gate: GateSettings, analysis: AnalysisSettings, size: tuple[int, int], image_size: int) -> Window:
+    """The part of frames of ``size`` the mode detects on: the strip around ``gate`` (fast) or the whole frame."""
     width, height = size
     if analysis.mode == "fast":
-        return gate_window(camera.gate, width, height, analysis, image_size)
+        return gate_window(gate, width, height, analysis, image_size)
     return reference_window(width, height, image_size, analysis)
 
 

@@ -3,13 +3,14 @@
 A copied clip carries no drawing: the page draws each frame's boxes and the gate line on a
 canvas kept in step with the frame shown. Times are seconds from the clip's first frame, which
 is the video's ``currentTime``; boxes are in the source's pixels (``frame_size``) and the gate in
-fractions of the picture, as the camera's settings give it. An encoded clip gets the same file.
+fractions of the picture, as the crossing was counted against it (``margin``, the dead band's
+half-width in fractions of the height, since gate lines can be moved on the page). An encoded clip gets the same file.
 
 The format, version 1::
 
     {"version": 1, "camera_id": str, "event_track_id": int, "frame_size": [w, h],
      "clip_kind": "copy" | "encoded", "clip_start_seconds": float, "crossing_seconds": float,
-     "gate": {"line": [[x1, y1], [x2, y2]], "inside": [x, y]},
+     "gate": {"line": [[x1, y1], [x2, y2]], "inside": [x, y], "margin": float},
      "frames": [{"t": float, "boxes": [{"track_id": int, "label": str, "box": [x1, y1, x2, y2]}]}]}
 """
 
@@ -69,7 +70,7 @@ def boxes_json(timeline: ClipTimeline, *, camera_id: str, track_id: int, frame_s
         "clip_kind": timeline.kind.value,
         "clip_start_seconds": round(timeline.start_seconds, 4),
         "crossing_seconds": round(timeline.crossing_seconds, 4),
-        "gate": {"line": [list(point) for point in gate.line], "inside": list(gate.inside)},
+        "gate": gate.placement(),
         "frames": [
             {"t": round(t, 4),
              "boxes": [{"track_id": b.track_id, "label": b.label, "box": [round(v, 1) for v in b.box]}

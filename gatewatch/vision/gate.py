@@ -58,6 +58,7 @@ class Crossing:
     confidence: float
     box: tuple[float, float, float, float]
     rides_track_id: int | None = None  # a person's: the two-wheeler it rides in this frame
+    gate: GateSettings | None = None  # the gate it was counted against (the line may move while a camera runs)
 
 
 def rides_on(person: Box, vehicle: Box) -> float:
@@ -91,6 +92,7 @@ class GateLine:
     """The configured line in pixels, with the side of ``inside`` as the positive side."""
 
     def __init__(self, gate: GateSettings, width: int, height: int) -> None:
+        self.gate = gate
         (ax, ay), (bx, by) = gate.line
         self.a = (ax * width, ay * height)
         self.b = (bx * width, by * height)
@@ -169,7 +171,7 @@ class GateCounter:
                 label = state.label_votes.most_common(1)[0][0]
                 rides = ridden_vehicle(obj, objects) if label == "person" else None
                 crossings.append(Crossing(obj.track_id, label, direction, frame_index, time, obj.confidence, obj.box,
-                                          rides))
+                                          rides, self.line.gate))
         self._forget_stale(time)
         return crossings
 

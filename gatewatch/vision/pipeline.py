@@ -33,11 +33,13 @@ from gatewatch.settings import (
     AnalysisSettings,
     CameraSettings,
     EvidenceSettings,
+    GateSettings,
     PlateSettings,
 )
 from gatewatch.vision.analyser import FrameAnalyser, analysed_window, detector_for
 from gatewatch.vision.clips import ClipEncoder
 from gatewatch.vision.detector import YoloTracker
+from gatewatch.vision.objects import TrackedObject
 from gatewatch.vision.overload import Overload
 from gatewatch.vision.packets import PacketRing, clip_kind_of
 from gatewatch.vision.paired import FILE_LEAD_SECONDS, PairedSource
@@ -69,12 +71,14 @@ class GatePipeline:
     """Runs one camera's analysis over a source until it ends or ``stop`` is set."""
 
     def __init__(self, camera: CameraSettings, tracker: YoloTracker, evidence: EvidenceSettings,
-                 analysis: AnalysisSettings | None = None, plates: PlateSettings | None = None) -> None:
+                 analysis: AnalysisSettings | None = None, plates: PlateSettings | None = None,
+                 lines: Callable[[], GateSettings] | None = None) -> None:
         self.camera = camera
         self.tracker = tracker
         self.evidence = evidence
         self.analysis = analysis or AnalysisSettings()
         self.plates = plates  # None: no vehicle's views are kept for its plate
+        self.lines = lines  # asked before each frame for the gate line in force; None: the camera's, always
 
     def run(
         self,
@@ -83,9 +87,15 @@ class GatePipeline:
         *,
         stop: threading.Event | None = None,
         on_frame: Callable[[Frame], None] | None = None,
+        on_analysed: Callable[[Frame, list[TrackedObject], GateSettings], None] | None = None,
         stats: RunStats | None = None,
     ) -> RunStats:
-        """Analyse ``source`` to its end; ``stats``, when given, is filled as the run goes."""
+        """Analyse ``source`` to its end; ``stats``, when given, is filled as the run goes.
+
+        ``on_frame`` gets each frame once it is analysed; ``on_analysed`` gets it too, as analysed
+        (a detect stream's frame, not the main stream's), with the tracks followed in it and the
+        gate line they were counted against (the live view draws them).
+        """
         stats = stats if stats is not None else RunStats()
         started = time.perf_counter()
         logged, last_log = stats.snapshot(), started
@@ -112,7 +122,13 @@ class GatePipeline:
                     size = frame.size if paired is None else paired.main_size
                     recorder = EvidenceRecorder(self.evidence, source.fps, *size, clips=clips,
                                                 packets=packets, views=self._views())
+                if self.lines is not None and (gate := self.lines()) != analyser.gate:
+                    log.info("%s: the gate line moved to %s, inside %s; counting against it from frame %d",
+                             self.camera.id, gate.line, gate.inside, frame.index)
+                    analyser.move_line(gate)
                 result = analyser.analyse(frame)
+                if on_analysed is not None:
+                    on_analysed(frame, result.objects, analyser.gate)
                 with stats.stages.measure("record"):
                     shown, objects, crossings = frame, result.objects, result.crossings
                     if paired is not None:  # the main stream's frame and pixels
@@ -153,7 +169,7 @@ class GatePipeline:
             return False
         blank = Frame(0, datetime.now(UTC), ArrayPicture(np.zeros((size[1], size[0], 3), np.uint8)))
         analysis = self._analysis_for(source, size)
-        window = analysed_window(self.camera, analysis, size, self.tracker.settings.image_size)
+        window = analysed_window(self.camera.gate, analysis, size, self.tracker.settings.image_size)
         detector_for(self.tracker, analysis, window, size).detect(blank)
         return True
 

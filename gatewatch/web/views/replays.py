@@ -26,6 +26,7 @@ from flask_babel import gettext as _
 from sqlmodel import select
 
 from gatewatch.camera.footage import footage_file, list_footage
+from gatewatch.camera.gate_lines import in_force
 from gatewatch.camera.recorded import MAX_PERIOD, Coverage, PeriodError, recorded_cameras
 from gatewatch.camera.replay import (
     CANCELLABLE,
@@ -124,7 +125,7 @@ def _start_time(text: str) -> datetime | None:
 
 
 def _camera(form: dict[str, str], errors: dict[str, str], prefix: str = "") -> CameraSettings | None:
-    """The chosen camera, with the gate line the form gives instead of its own, if any.
+    """The chosen camera, with the gate line the form gives instead of the one in force, if any.
 
     ``prefix``: what the form's field names start with."""
     try:
@@ -134,7 +135,7 @@ def _camera(form: dict[str, str], errors: dict[str, str], prefix: str = "") -> C
         return None
     line, inside = form.get(f"{prefix}line", "").strip(), form.get(f"{prefix}inside", "").strip()
     if not (line or inside):
-        return camera
+        return in_force(db(), camera)
     if not (line and inside):
         field = "line" if not line else "inside"
         errors[f"{prefix}{field}"] = _("Give both the line and the inside point, or neither.")
