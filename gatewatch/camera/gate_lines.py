@@ -16,7 +16,9 @@ from __future__ import annotations
 import json
 import logging
 import time
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from pydantic import ValidationError
@@ -24,7 +26,7 @@ from sqlmodel import Session
 
 from gatewatch.audit import trail
 from gatewatch.models.db import session_scope
-from gatewatch.models.tables import Camera
+from gatewatch.models.tables import Camera, EntryEvent
 from gatewatch.models.types import utcnow
 from gatewatch.settings import CameraSettings, GateSettings
 
@@ -115,6 +117,28 @@ def save_line(session: Session, camera: CameraSettings, gate: GateSettings, *, a
     trail.record(session, actor=actor, role=role, action="camera.line_changed", entity="camera",
                  entity_id=camera.id, before=before.placement(), after=gate.placement())
     return True
+
+
+@dataclass(frozen=True)
+class CountedLine:
+    """The gate line an event was counted against, for its page."""
+
+    placement: dict[str, Any]  # GateSettings.placement()
+    moved: bool  # the line in force now lies elsewhere
+
+
+def counted_line(session: Session, event: EntryEvent, camera: CameraSettings | None) -> CountedLine | None:
+    """The line ``event`` was counted against, and whether it has moved since; None for an event
+    recorded before events kept their line, or posted by another system. ``camera``: the event's
+    camera as configured (None when it no longer is: the line cannot have moved on this site)."""
+    if not event.gate_line:
+        return None
+    try:
+        placement = json.loads(event.gate_line)
+    except ValueError:
+        return None
+    moved = camera is not None and in_force(session, camera).gate.placement() != placement
+    return CountedLine(placement, moved)
 
 
 class LineWatch:

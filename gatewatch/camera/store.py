@@ -65,7 +65,8 @@ class EventStore:
         quality = self.settings.evidence.snapshot_quality
         draft.snapshot_image()  # a detect stream's camera: the main stream's frame, decoded here
         if draft.snapshot is not None and draft.snapshot_box is not None:
-            snapshot = snapshot_jpeg(draft.snapshot, draft.snapshot_box, draft.caption, quality)
+            snapshot = snapshot_jpeg(draft.snapshot, draft.snapshot_box, draft.caption, quality,
+                                     draft.crossing.gate or self.camera.gate)
             yield EvidenceFile("snapshot", snapshot)
         clip = self._clip(draft)
         if clip is not None:

@@ -30,12 +30,11 @@ import cv2
 import numpy as np
 
 from gatewatch.models.enums import ClipKind
-from gatewatch.vision.evidence import ClipStream, EncodedClip, clip_mp4, draw_boxes_i420
+from gatewatch.vision.evidence import GATE_COLOUR, ClipStream, EncodedClip, clip_mp4, draw_boxes_i420
 from gatewatch.vision.objects import Box
 
 #: The only version of the boxes JSON this reads.
 VERSION = 1
-GATE_BGR = (255, 208, 0)  # the page's gate line: cyan
 OTHER_BGR = (255, 255, 255)  # other tracks: white, thin
 
 
@@ -116,7 +115,7 @@ def _yuv(bgr: tuple[int, int, int]) -> tuple[int, int, int]:
     return int(yuv[0]), int(yuv[4]), int(yuv[5])
 
 
-GATE_YUV, OTHER_YUV = _yuv(GATE_BGR), _yuv(OTHER_BGR)
+GATE_YUV, OTHER_YUV = _yuv(GATE_COLOUR), _yuv(OTHER_BGR)
 
 
 def annotate_frame(pixels: np.ndarray, boxes: ClipBoxes, listed: Sequence[ListedBox], caption: str) -> np.ndarray:

@@ -19,10 +19,15 @@ import av
 import cv2
 import numpy as np
 
+from gatewatch.settings import GateSettings
+from gatewatch.vision.gate import GateLine
 from gatewatch.vision.objects import Box
 from gatewatch.vision.packets import CopiedClip, StoredPacket
 
 BOX_COLOUR = (0, 200, 255)  # BGR amber: visible on asphalt, grass and clothing alike
+GATE_COLOUR = (255, 208, 0)  # BGR cyan: the gate line, as the pages draw it (app.js GATE_COLOUR)
+#: How much of the gate's colour tints the dead band on a snapshot.
+BAND_TINT = 0.25
 
 
 def _bgr_to_yuv(bgr: tuple[int, int, int]) -> tuple[int, int, int]:
@@ -90,9 +95,39 @@ def encode_jpeg(image: np.ndarray, quality: int) -> bytes:
     return data.tobytes()
 
 
-def snapshot_jpeg(image: np.ndarray, box: Box, caption: str, quality: int) -> bytes:
-    """The snapshot: ``image`` with the box and its caption drawn, as a JPEG."""
-    return encode_jpeg(draw_box(image, box, caption), quality)
+def draw_gate(image: np.ndarray, gate: GateSettings) -> None:
+    """Draw ``gate`` onto the BGR ``image`` in place: the dead band tinted, the line, and an arrow
+    from the line's middle towards the inside, marked IN, so a reviewer sees why a crossing counted
+    as an entry or an exit."""
+    height, width = image.shape[:2]
+    line = GateLine(gate, width, height)
+    (ax, ay), (bx, by), (nx, ny) = line.a, line.b, line.inside_normal
+    band = max(line.margin_px, 1.0)
+    corners = np.array([(ax - nx * band, ay - ny * band), (bx - nx * band, by - ny * band),
+                        (bx + nx * band, by + ny * band), (ax + nx * band, ay + ny * band)], np.int32)
+    tinted = image.copy()
+    cv2.fillPoly(tinted, [corners], GATE_COLOUR)
+    cv2.addWeighted(tinted, BAND_TINT, image, 1.0 - BAND_TINT, 0.0, dst=image)
+    thickness = max(2, round(height / 360))
+    cv2.line(image, (round(ax), round(ay)), (round(bx), round(by)), GATE_COLOUR, thickness, cv2.LINE_AA)
+    length = max(2.5 * band, height / 8)
+    mx, my = (ax + bx) / 2, (ay + by) / 2
+    tip = (round(mx + nx * length), round(my + ny * length))
+    cv2.arrowedLine(image, (round(mx), round(my)), tip, GATE_COLOUR, thickness, cv2.LINE_AA, tipLength=0.3)
+    font = 0.9 * height / 1080 + 0.3
+    (text_width, text_height), _base = cv2.getTextSize("IN", cv2.FONT_HERSHEY_SIMPLEX, font, thickness)
+    centre = (mx + nx * (length + text_height), my + ny * (length + text_height))  # beyond the arrow's tip
+    cv2.putText(image, "IN", (round(centre[0] - text_width / 2), round(centre[1] + text_height / 2)),
+                cv2.FONT_HERSHEY_SIMPLEX, font, GATE_COLOUR, thickness, cv2.LINE_AA)
+
+
+def snapshot_jpeg(image: np.ndarray, box: Box, caption: str, quality: int, gate: GateSettings | None = None) -> bytes:
+    """The snapshot: ``image`` with the gate (when given), the box and its caption drawn, as a JPEG."""
+    drawn = image.copy()
+    if gate is not None:
+        draw_gate(drawn, gate)
+    _draw(drawn, box, caption, BOX_COLOUR, (0, 0, 0), drawn.shape[0])  # the object over the band
+    return encode_jpeg(drawn, quality)
 
 
 @dataclass(slots=True)

@@ -108,6 +108,11 @@ class GateLine:
         self.margin_px = gate.margin * height
         self.width, self.height = width, height
 
+    @property
+    def inside_normal(self) -> tuple[float, float]:
+        """The unit vector across the line towards the inside."""
+        return self._normal
+
     def signed_distance(self, point: tuple[float, float]) -> float:
         """Pixels from the line; positive on the inside."""
         return (point[0] - self.a[0]) * self._normal[0] + (point[1] - self.a[1]) * self._normal[1]

@@ -106,7 +106,8 @@ function confirmSubmit(event) {
 // --- the event's clip -----------------------------------------------------------------------
 // div[data-clip-start]: playback starts at the pre-roll point (a copied clip begins at the
 // keyframe before it). With data-boxes (the boxes JSON, gatewatch/vision/boxes.py), a canvas
-// over the video draws the camera's gate line and, for a copied clip (data-clip-kind="copy"),
+// over the video draws the gate line the event was counted against (its dead band and inside side
+// too) and, for a copied clip (data-clip-kind="copy"),
 // the tracked boxes of the frame on screen: the event's track (data-track-id) thick, with its
 // caption, the others thin. It is kept in step with the frame shown by requestVideoFrameCallback
 // (metadata.mediaTime), falling back on the time events where a browser lacks it.
@@ -154,6 +155,55 @@ function halfFrameOf(frames) {
   return median > 0 ? median / 2 : 0.02;
 }
 
+// The gate line from a to b (canvas pixels), dashed; with the inside point, the dead band of
+// `band` pixels either side tinted and an arrow from the line's middle towards the inside, marked
+// IN, as the snapshots show it (vision/evidence.py draw_gate).
+function drawGate(context, a, b, inside, band, ratio) {
+  context.save();
+  context.strokeStyle = GATE_COLOUR;
+  context.fillStyle = GATE_COLOUR;
+  const length = Math.hypot(b[0] - a[0], b[1] - a[1]);
+  if (inside && length > 0) {
+    let normal = [-(b[1] - a[1]) / length, (b[0] - a[0]) / length];
+    if ((inside[0] - a[0]) * normal[0] + (inside[1] - a[1]) * normal[1] < 0) {
+      normal = [-normal[0], -normal[1]];
+    }
+    const [nx, ny] = normal;
+    context.globalAlpha = 0.25;
+    context.beginPath();
+    context.moveTo(a[0] - nx * band, a[1] - ny * band);
+    context.lineTo(b[0] - nx * band, b[1] - ny * band);
+    context.lineTo(b[0] + nx * band, b[1] + ny * band);
+    context.lineTo(a[0] + nx * band, a[1] + ny * band);
+    context.closePath();
+    context.fill();
+    context.globalAlpha = 1;
+    const middle = [(a[0] + b[0]) / 2, (a[1] + b[1]) / 2];
+    const reach = Math.max(2.5 * band, 24 * ratio);
+    const tip = [middle[0] + nx * reach, middle[1] + ny * reach];
+    const head = 8 * ratio;
+    context.lineWidth = 2 * ratio;
+    context.beginPath();
+    context.moveTo(middle[0], middle[1]);
+    context.lineTo(tip[0], tip[1]);
+    context.moveTo(tip[0] - nx * head - ny * head, tip[1] - ny * head + nx * head);
+    context.lineTo(tip[0], tip[1]);
+    context.lineTo(tip[0] - nx * head + ny * head, tip[1] - ny * head - nx * head);
+    context.stroke();
+    context.font = `700 ${Math.round(13 * ratio)}px system-ui, sans-serif`;
+    context.textAlign = "center";
+    context.textBaseline = "middle";
+    context.fillText("IN", tip[0] + nx * 10 * ratio, tip[1] + ny * 10 * ratio);
+  }
+  context.lineWidth = 3 * ratio;
+  context.setLineDash([12 * ratio, 8 * ratio]);
+  context.beginPath();
+  context.moveTo(a[0], a[1]);
+  context.lineTo(b[0], b[1]);
+  context.stroke();
+  context.restore();
+}
+
 function drawOverlay(canvas, data, frame, options) {
   const ratio = window.devicePixelRatio || 1;
   const width = Math.round(canvas.clientWidth * ratio);
@@ -174,15 +224,9 @@ function drawOverlay(canvas, data, frame, options) {
   const top = (height - frameHeight * scale) / 2;
   const line = data.gate && Array.isArray(data.gate.line) ? data.gate.line : null;
   if (line && line.length === 2) {
-    context.save();
-    context.strokeStyle = GATE_COLOUR;
-    context.lineWidth = 3 * ratio;
-    context.setLineDash([12 * ratio, 8 * ratio]);
-    context.beginPath();
-    context.moveTo(left + line[0][0] * frameWidth * scale, top + line[0][1] * frameHeight * scale);
-    context.lineTo(left + line[1][0] * frameWidth * scale, top + line[1][1] * frameHeight * scale);
-    context.stroke();
-    context.restore();
+    const at = (point) => [left + point[0] * frameWidth * scale, top + point[1] * frameHeight * scale];
+    drawGate(context, at(line[0]), at(line[1]), Array.isArray(data.gate.inside) ? at(data.gate.inside) : null,
+      Number(data.gate.margin || 0) * frameHeight * scale, ratio);
   }
   if (!frame || !Array.isArray(frame.boxes)) {
     return;

@@ -15,6 +15,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
 
+from gatewatch.camera.gate_lines import counted_line
 from gatewatch.events import reviews
 from gatewatch.events.queries import (
     STATUS_FILTERS,
@@ -27,7 +28,7 @@ from gatewatch.events.reviews import DECISIONS, Decision
 from gatewatch.models.enums import FlagReason, Role
 from gatewatch.models.filters import FilterError
 from gatewatch.models.tables import Authorisation, Camera, EntryEvent, Visit
-from gatewatch.settings import VEHICLE_CLASSES
+from gatewatch.settings import VEHICLE_CLASSES, CameraSettings, ConfigError
 from gatewatch.web import access
 from gatewatch.web.auth import actor
 from gatewatch.web.context import db, settings
@@ -83,7 +84,16 @@ def detail(event_id: int) -> str:
         sharing=len(reviews.shared_with(event, members, Decision.CONFIRM)),
         candidates=reviews.link_candidates(session, linkable, settings()),
         is_vehicle=event.label in VEHICLE_CLASSES,
+        line=counted_line(session, event, configured_camera(event.camera_id)),
     )
+
+
+def configured_camera(camera_id: str) -> CameraSettings | None:
+    """The configured camera ``camera_id``; None when the configuration no longer names it."""
+    try:
+        return settings().camera(camera_id)
+    except ConfigError:
+        return None
 
 
 def decision_error(error: reviews.ReviewError, status: str) -> str:
