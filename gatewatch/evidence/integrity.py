@@ -218,9 +218,8 @@ class _ChainWalk:
             after = f"after {_where(previous)}" if previous else "at the start"
             self._issue(ChainProblem.MISSING, row, f"seq {expected_seq}..{row['seq'] - 1} missing {after}, "
                                                    f"before {_where(row)}: records were deleted")
-        elif row["prev_sha256"] != expected_link:
-            if self._link_problem(row, previous, content_ok):
-                content_ok = True  # the reorder explains the content: its seq or id changed
+        elif row["prev_sha256"] != expected_link and self._link_problem(row, previous, content_ok):
+            content_ok = True  # the reorder explains the content: its seq or id changed
         if not content_ok and not self._renumbered(row, previous):
             self._issue(ChainProblem.CONTENT, row, f"{_where(row)}: its fields hash to "
                         f"{trail.record_digest(row)}, not to its sha256 {row['sha256']}: a field was changed")

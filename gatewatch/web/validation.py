@@ -49,7 +49,7 @@ def _message(field: str, error: ErrorDetails) -> str:
         return _("Must be at least %(limit)s.", limit=context.get("ge", context.get("gt")))
     if kind in ("less_than_equal", "less_than"):
         return _("Must be at most %(limit)s.", limit=context.get("le", context.get("lt")))
-    if kind.startswith("datetime") or kind.startswith("date"):
+    if kind.startswith(("datetime", "date")):
         return _("Enter a date and time like 2026-11-20 09:30.")
     if kind == "literal_error":
         return _("Choose one of: %(choices)s.", choices=context.get("expected", ""))
