@@ -305,6 +305,16 @@ class TamperSettings(_Strict):
     )
 
 
+class LiveViewSettings(_Strict):
+    """The live view on the Cameras page: each worker publishes a small JPEG of its latest analysed frame."""
+
+    enabled: bool = Field(
+        True, description="publish each camera's latest analysed frame as data_dir/live/<camera id>.jpg",
+    )
+    width: int = Field(640, ge=160, le=1920, description="the published picture's width in pixels (never enlarged)")
+    interval_seconds: float = Field(1.0, ge=0.2, le=60.0, description="a new picture at most this often")
+
+
 class AnalysisSettings(_Strict):
     """How much of each frame is analysed: the shortcuts that make analysis faster than real time.
 
@@ -462,6 +472,7 @@ class Settings(BaseSettings):
     alerts: AlertSettings = AlertSettings()
     mqtt: MqttSettings | None = None
     tamper: TamperSettings = TamperSettings()
+    live_view: LiveViewSettings = LiveViewSettings()
     cameras: tuple[CameraSettings, ...] = ()
 
     @classmethod

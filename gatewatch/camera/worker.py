@@ -34,6 +34,7 @@ from gatewatch.models.db import session_scope
 from gatewatch.models.tables import Camera
 from gatewatch.settings import CameraSettings, Settings
 from gatewatch.vision.detector import Model, load_model
+from gatewatch.vision.live_view import LiveView
 from gatewatch.vision.paired import PairedSource, pair
 from gatewatch.vision.pipeline import analysed_size
 from gatewatch.vision.plate_reader import PlateReader
@@ -291,6 +292,9 @@ def _run_sessions(engine: sa.Engine, settings: Settings, camera: CameraSettings,
     if publisher is not None:
         status.on_written = publisher.status
     lines = LineWatch(engine, camera)  # a line saved on the page is counted against within seconds
+    live = settings.live_view
+    on_analysed = LiveView(settings.data_dir, camera.id, width=live.width,  # the Cameras page's picture
+                           interval=live.interval_seconds).offer if live.enabled else None
     failures = 0  # opens in a row that brought no frame
     closing: Future[list[StoredEvent]] | None = None  # the last session's writer, storing what it holds
     if status.live:
@@ -318,7 +322,8 @@ def _run_sessions(engine: sa.Engine, settings: Settings, camera: CameraSettings,
             status.update(**stream_sizes(source))
             recorder = _recorder(settings, camera, source, segments)
             try:
-                pipeline.run(source, writer.submit, stop=stop, on_frame=tamper.wrap(status.on_frame), stats=stats)
+                pipeline.run(source, writer.submit, stop=stop, on_frame=tamper.wrap(status.on_frame),
+                             on_analysed=on_analysed, stats=stats)
                 log.info("%s: %s", camera.id, stats.describe(source.fps))
             except SourceError as exc:
                 log.warning("%s: %s; reconnecting", camera.id, redact_url(str(exc)))
