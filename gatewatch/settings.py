@@ -24,6 +24,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 #: COCO class names the detector may report and the gate may count.
@@ -34,6 +35,8 @@ VEHICLE_CLASSES = frozenset({"bicycle", "car", "motorcycle", "bus", "truck"})
 PLATED_CLASSES = VEHICLE_CLASSES - {"bicycle"}
 
 CONFIG_ENV = "GATEWATCH_CONFIG"
+#: The sample configuration in gatewatch's source, to copy and edit (``make demo`` runs it).
+SAMPLE_CONFIG = Path(__file__).resolve().parent.parent / "samples" / "gatewatch.yaml"
 
 
 class ConfigError(Exception):
@@ -566,15 +569,62 @@ def _resolve_relative_paths(raw: dict[str, Any], base: Path) -> dict[str, Any]:
     return raw
 
 
-def _format_validation_error(error: ValidationError, origin: str) -> str:
+def _format_validation_error(errors: list[ErrorDetails], origin: str) -> str:
     lines = [f"invalid configuration ({origin}):"]
-    for item in error.errors():
+    for item in errors:
         key = ".".join(str(part) for part in item["loc"]) or "(top level)"
         message = item["msg"].removeprefix("Value error, ")
         if item["type"] == "extra_forbidden":
             message = "unknown key"
+        elif item["type"] == "missing":
+            required = _required_keys(item["loc"])
+            message = "missing, with no default" if required == [key] else f"missing: set {', '.join(required)}"
         lines.append(f"  {key}: {message}")
+    if any(item["type"] == "missing" for item in errors):
+        lines.append(f"The sample configuration shows every setting: {_sample_config()}")
     return "\n".join(lines)
+
+
+def _no_configuration(errors: list[ErrorDetails]) -> str:
+    """What to do when no configuration file was given and the environment alone is not enough."""
+    missing = [key for item in errors if item["type"] == "missing" for key in _required_keys(item["loc"])]
+    lines = [
+        ("no configuration: give gatewatch its YAML configuration file with --config FILE or the environment "
+         f"variable {CONFIG_ENV}; neither was given, and these settings have no default:"),
+        *(f"  {key} (or the environment variable {_env_name(key)})" for key in missing),
+    ]
+    others = [item for item in errors if item["type"] != "missing"]
+    if others:
+        lines.append(_format_validation_error(others, "environment"))
+    lines.append(f"Start from the sample configuration: copy {_sample_config()}, edit it, and pass it with --config.")
+    return "\n".join(lines)
+
+
+def _required_keys(loc: tuple[int | str, ...]) -> list[str]:
+    """The settings without a default that a missing key at ``loc`` stands for: ``detector`` is
+    ``detector.model``, the one setting of the section that has no default."""
+    model: Any = Settings
+    for part in loc:
+        field = model.model_fields.get(part) if isinstance(part, str) and _is_model(model) else None
+        model = field.annotation if field is not None else None
+    key = ".".join(str(part) for part in loc)
+    if not _is_model(model):
+        return [key]
+    return [leaf for name, field in model.model_fields.items() if field.is_required()
+            for leaf in _required_keys((*loc, name))] or [key]
+
+
+def _is_model(value: Any) -> bool:
+    return isinstance(value, type) and issubclass(value, BaseModel)
+
+
+def _env_name(key: str) -> str:
+    """The environment variable that sets ``key`` (``detector.model``: GATEWATCH_DETECTOR__MODEL)."""
+    return "GATEWATCH_" + "__".join(key.split(".")).upper()
+
+
+def _sample_config() -> str:
+    return str(SAMPLE_CONFIG) if SAMPLE_CONFIG.is_file() else "samples/gatewatch.yaml in gatewatch's source"
 
 
 def _yaml_problem(error: yaml.YAMLError) -> str:
@@ -613,4 +663,7 @@ def load_settings(config_path: str | Path | None = None) -> Settings:
     try:
         return Settings(**raw)
     except ValidationError as exc:
-        raise ConfigError(_format_validation_error(exc, origin)) from None
+        errors = exc.errors()
+        if not path_text and any(item["type"] == "missing" for item in errors):
+            raise ConfigError(_no_configuration(errors)) from None
+        raise ConfigError(_format_validation_error(errors, origin)) from None

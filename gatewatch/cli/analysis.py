@@ -135,6 +135,7 @@ def worker(app: App, camera_id: str | None, all_cameras: bool, process_per_camer
         signal.signal(signum, lambda *_: stop.set())
     if all_cameras:
         if app.config_path is None:
+            app.settings  # noqa: B018 - with no configuration at all, the message every command gives
             raise UsageError("--all needs the configuration file (--config or GATEWATCH_CONFIG)")
         from gatewatch.camera.supervisor import Supervisor
 
