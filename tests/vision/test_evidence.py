@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from gatewatch.models.enums import Direction
-from gatewatch.vision.evidence import BOX_COLOUR, clip_mp4, draw_box, draw_boxes_i420
+from gatewatch.settings import GateSettings
+from gatewatch.vision.evidence import BOX_COLOUR, clip_mp4, draw_box, draw_boxes_i420, snapshot_jpeg
 from gatewatch.vision.gate import Crossing
 from gatewatch.vision.recorder import EventDraft
 from tests.vision.test_clips import T0, clip_frame, encoded
@@ -47,3 +48,17 @@ def test_a_box_drawn_on_yuv_planes_looks_like_one_drawn_in_bgr(shape: tuple[int,
     # Chroma is half the resolution: only pixels at the edges of strokes and letters may differ.
     assert differs.mean() < 0.01
     assert (np.abs(drawn_bgr.astype(int) - bgr).max(axis=2) > 60).sum() > 100  # something was drawn
+
+
+def test_a_snapshot_shows_the_gate_line_its_dead_band_and_an_arrow_to_the_inside() -> None:
+    gate = GateSettings(line=((0.1, 0.5), (0.9, 0.5)), inside=(0.5, 0.9), margin=0.05)
+    grey = np.full((720, 1280, 3), 90, np.uint8)
+    drawn = cv2.imdecode(np.frombuffer(snapshot_jpeg(grey, (100, 100, 300, 300), "car", 95, gate), np.uint8), 1)
+
+    def cyan(x: int, y: int) -> bool:
+        b, g, r = (int(v) for v in drawn[y, x])
+        return b > 180 and g > 150 and r < 80
+    assert cyan(320, 360)  # on the line, away from the arrow
+    assert tuple(drawn[360 + 20, 320]) != tuple(drawn[360 + 80, 320])  # the band is tinted, beyond it is not
+    assert any(cyan(640, y) for y in range(400, 440))  # the arrow points down, to the inside
+    assert not any(cyan(640, y) for y in range(250, 320))  # and not up
