@@ -40,6 +40,22 @@ def test_the_event_page_names_the_line_it_was_counted_against_and_a_later_move(
     assert "has been moved since" in page
 
 
+def test_the_api_gives_each_event_its_line(
+    store_event: StoreEvent, web_engine: sa.Engine, web_settings: Settings, client_for: Callable[[Role], FlaskClient],
+    token_for: Callable[[Role], dict[str, str]],
+) -> None:
+    placement = web_settings.camera(GATE).gate.placement()
+    counted, older = store_event(WHEN), store_event(WHEN)
+    with session_scope(web_engine) as session:
+        session.get(EntryEvent, counted.id).gate_line = json.dumps(placement)
+    api = client_for(Role.AUDITOR)
+    headers = token_for(Role.AUDITOR)
+    assert api.get(f"/api/v1/events/{counted.id}", headers=headers).json["gate_line"] == placement
+    assert api.get(f"/api/v1/events/{older.id}", headers=headers).json["gate_line"] is None
+    listed = {item["id"]: item for item in api.get("/api/v1/events", headers=headers).json["items"]}
+    assert listed[counted.id]["gate_line"] == placement
+
+
 def test_an_event_recorded_before_events_kept_their_line_shows_none(
     store_event: StoreEvent, client_for: Callable[[Role], FlaskClient],
 ) -> None:

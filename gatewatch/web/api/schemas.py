@@ -96,6 +96,14 @@ class FlagItemOut(BaseModel):
         return cls(code=item["code"], cover=item.get("cover"), numbers=rest)
 
 
+class GateLineOut(BaseModel):
+    """A gate line, in fractions of the camera's picture from its top left corner."""
+
+    line: list[list[float]] = Field(description="the line's two ends, [[x1, y1], [x2, y2]]")
+    inside: list[float] = Field(description="a point on the inside of the gate, [x, y]")
+    margin: float = Field(description="half-width of the dead band, a fraction of the picture's height")
+
+
 class EventOut(_Out):
     id: int
     camera_id: str
@@ -126,9 +134,19 @@ class EventOut(_Out):
         description="a person's: the track id of the motorcycle or bicycle it rides; null: on foot, a "
         "vehicle, or an event stored before riders were recorded"
     )
+    gate_line: GateLineOut | None = Field(
+        description="the gate line the crossing was counted against (lines can be moved); null for a crossing "
+        "another system posted, or an event stored before events kept their line"
+    )
     snapshot_url: str | None = None
     clip_url: str | None = None
     plate_url: str | None = None
+
+    @field_validator("gate_line", mode="before")
+    @classmethod
+    def _stored_line(cls, value: Any) -> Any:
+        """The stored JSON text, as a line."""
+        return json.loads(value) if isinstance(value, str) else value
 
     @field_validator("flag_items", mode="before")
     @classmethod
