@@ -16,6 +16,7 @@ from gatewatch.camera.gate_lines import (
     placed_gate,
     save_line,
 )
+from gatewatch.cli.app import App, gate_override
 from gatewatch.models.db import session_scope
 from gatewatch.models.tables import AuditRecord, Camera
 from gatewatch.settings import Settings
@@ -68,3 +69,17 @@ def test_a_saved_line_that_no_longer_reads_leaves_the_configured_one_in_force(en
     with session_scope(engine) as session:
         session.get(Camera, camera.id).gate_line = '{"line": "broken"}'
     assert camera_in_force(engine, camera) == camera
+
+
+def test_process_and_replay_count_against_the_line_in_force_unless_line_asks_what_if(
+        engine: sa.Engine, settings: Settings) -> None:
+    app = App(None, None)
+    app.__dict__.update(settings=settings, engine=engine)  # the command's settings and migrated database
+    camera = settings.cameras[0]
+    assert gate_override(app, camera, None, None) == camera
+    moved = placed_gate(camera, MOVED)
+    with session_scope(engine) as session:
+        save_line(session, camera, moved, actor="admin-ina", role="admin")
+    assert gate_override(app, camera, None, None).gate == moved
+    what_if = gate_override(app, camera, "0,0.8,1,0.8", "0.5,0.1").gate
+    assert (what_if.line, what_if.inside) == (((0.0, 0.8), (1.0, 0.8)), (0.5, 0.1))
