@@ -15,6 +15,7 @@ from gatewatch.cli.analysis import process, worker
 from gatewatch.cli.audit import audit
 from gatewatch.cli.authorisations import authorisations
 from gatewatch.cli.backup import backup, restore
+from gatewatch.cli.cameras import cameras
 from gatewatch.cli.demo import demo
 from gatewatch.cli.events import events
 from gatewatch.cli.evidence import evidence
@@ -35,5 +36,5 @@ def main(verbose: bool) -> None:
 
 
 for _command in (process, worker, events, visits, authorisations, audit, export, retention, replay, replay_run,
-                 serve, users, tokens, demo, evidence, backup, restore, alerts):
+                 serve, users, tokens, demo, evidence, backup, restore, alerts, cameras):
     main.add_command(_command)
