@@ -6,6 +6,8 @@ without loading the video libraries the store's evidence writing needs.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -18,6 +20,8 @@ from gatewatch.models.db import session_scope
 from gatewatch.models.tables import Camera
 from gatewatch.settings import CameraSettings
 from gatewatch.vision.redaction import redact_url
+
+log = logging.getLogger(__name__)
 
 #: File name endings offered as footage on the auditor's replay page.
 VIDEO_SUFFIXES = (".mp4", ".mkv", ".mov", ".avi", ".ts", ".webm")
@@ -37,6 +41,34 @@ def sync_camera(engine: sa.Engine, camera: CameraSettings) -> None:
     """Create or update the camera's row from its configuration."""
     with session_scope(engine) as session:
         sync_camera_row(session, camera)
+
+
+def sync_configured_cameras(engine: sa.Engine, cameras: Iterable[CameraSettings]) -> bool:
+    """Create or update the rows of every configured camera, in one transaction, whenever the database
+    is opened for work: a gate is known to the visitor log (registrations, imports) from the first
+    command, before any worker ran and whether or not its camera is up. Names and sources only; the
+    status columns stay the workers'.
+
+    Never stops the caller: another process inserting the same camera at the same moment is answered
+    by a second try, and a database that cannot take it now (being migrated, locked) by a warning.
+    True when the rows are in place.
+    """
+    cameras = list(cameras)
+    for attempt in (1, 2):
+        try:
+            with session_scope(engine) as session:
+                for camera in cameras:
+                    sync_camera_row(session, camera)
+            return True
+        except sa.exc.IntegrityError:
+            if attempt == 2:
+                break
+        except sa.exc.SQLAlchemyError as error:
+            reason = str(getattr(error, "orig", None) or type(error).__name__).splitlines()[0]
+            log.warning("the configured cameras could not be written to the database: %s", reason)
+            return False
+    log.warning("the configured cameras could not be written to the database: another process kept changing them")
+    return False
 
 
 def sync_camera_row(session: Session, camera: CameraSettings) -> None:

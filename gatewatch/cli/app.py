@@ -21,6 +21,7 @@ import click
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from gatewatch.camera.footage import sync_configured_cameras
 from gatewatch.camera.gate_lines import camera_in_force
 from gatewatch.models.db import make_engine, migrate, session_scope
 from gatewatch.settings import CameraSettings, ConfigError, Settings, load_settings, override_gate
@@ -58,6 +59,7 @@ class App:
     def engine(self) -> sa.Engine:
         engine = make_engine(self.settings.effective_database_url)
         migrate(engine, self.settings.timezone)
+        sync_configured_cameras(engine, self.settings.cameras)  # every gate known from the first command
         return engine
 
     @contextmanager

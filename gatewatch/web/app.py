@@ -41,6 +41,7 @@ from werkzeug.exceptions import HTTPException, SecurityError
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter, ValidationError
 
+from gatewatch.camera.footage import sync_configured_cameras
 from gatewatch.models.db import make_engine, migrate
 from gatewatch.models.filters import MAX_ID
 from gatewatch.settings import Settings, load_settings
@@ -92,6 +93,7 @@ def create_app(
     if engine is None:
         engine = make_engine(settings.effective_database_url)
         migrate(engine, settings.timezone)
+        sync_configured_cameras(engine, settings.cameras)  # warns, never stops the app, when it cannot
         engine.dispose()  # no pooled connection may cross a gunicorn fork
     app = Flask(__name__)
     app.url_map.converters["int"] = IdConverter  # before any route is added
