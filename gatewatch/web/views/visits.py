@@ -9,10 +9,11 @@ from typing import get_args
 
 from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import format_decimal, ngettext
+from flask_babel import format_date, format_decimal, ngettext
 from flask_babel import gettext as _
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from gatewatch.events.opening_day import OpeningDay, visit_day
 from gatewatch.events.queries import cameras_by_id
 from gatewatch.models.enums import Role
 from gatewatch.models.tables import Visit
@@ -47,7 +48,10 @@ def _page(
     session = db()
     zone = settings().zone
     search, plate = request.args.get("q", "").strip(), request.args.get("plate", "").strip()
-    day = day_arg() or (None if search or plate else datetime.now(zone).date())
+    day, opening = day_arg(), None
+    if day is None and not (search or plate):  # today's, or the latest day's when nobody came today
+        opening = visit_day(session, zone, datetime.now(zone))
+        day = opening.day
     listed = visits.list_visits(
         session, on_date=day, zone=zone, search=search or None, plate=plate or None, limit=LIST_LIMIT
     )
@@ -58,6 +62,7 @@ def _page(
         busy=registration.busy if registration else False,
         visits=listed,
         day=day,
+        not_today=_not_today(opening),
         search=search,
         plate=plate,
         cameras=cameras_by_id(session).values(),
@@ -70,6 +75,13 @@ def _page(
         import_max_mb=settings().visits_import_max_mb,
         authorised_now=active_authorisations(session, datetime.now(UTC), zone),
     )
+
+
+def _not_today(opening: OpeningDay | None) -> str | None:
+    """What the page says when it lists another day's visits because nobody checked in today."""
+    if opening is None or not opening.instead_of_today:
+        return None
+    return _("No visits today; showing %(day)s, the latest day with visits.", day=format_date(opening.day, "long"))
 
 
 def _blank_form() -> dict[str, str]:
