@@ -70,6 +70,8 @@ EXPECTED: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/visits/imports/<int:import_id>.json"): EVERYONE,
     ("GET", "/overview"): EVERYONE,
     ("GET", "/cameras"): EVERYONE,
+    ("GET", "/cameras/live.json"): EVERYONE,
+    ("GET", "/cameras/<camera_id>/live.jpg"): EVERYONE,
     ("GET", "/audit"): frozenset({AUDITOR, ADMIN}),
     ("GET", "/audit.csv"): frozenset({AUDITOR, ADMIN}),
     ("GET", "/audit/verify"): frozenset({AUDITOR, ADMIN}),
@@ -190,6 +192,7 @@ def records(web_engine: sa.Engine, store_event: StoreEvent, accounts: dict[Role,
             "authorisation_id": authorisation.id,
             "hook_id": hook.id,
             "filename": "app.css",
+            "camera_id": GATE,
         }
 
 

@@ -18,29 +18,45 @@ seconds per second, and a badge while overload degrades its analysis.
 
 A camera whose worker found it covered, blurred or moved (``camera.tamper_watch``) shows a
 *Tampered* badge and the worker's note of what changed, until its picture is right again.
+
+Above the table, a tile per camera shows its latest analysed frame (``vision.live_view``: the
+worker publishes a small JPEG and a JSON sidecar to ``data_dir/live`` about once a second; the web
+app never decodes video). ``static/live.js`` polls ``live.json`` every second and draws the gate
+line, its inside side, its dead band and the boxes of the tracks followed over the picture. A
+camera that is down shows its last picture greyed, with its time and the status note.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+import json
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
 
-from flask import Blueprint, render_template
+from flask import Blueprint, Response, abort, jsonify, render_template, send_file, url_for
 from sqlmodel import Session, select
 
+from gatewatch.camera.gate_lines import in_force
 from gatewatch.events.queries import cameras_by_id
 from gatewatch.models.tables import Camera, EntryEvent
 from gatewatch.models.types import utcnow
-from gatewatch.settings import EXTERNAL_SOURCE
+from gatewatch.settings import EXTERNAL_SOURCE, ConfigError
 from gatewatch.vision.redaction import redact_optional
 from gatewatch.vision.region import DetectStreamCheck, check_detect_stream
 from gatewatch.web import access
 from gatewatch.web.camera_load import box_shares
 from gatewatch.web.context import db, settings
+from gatewatch.web.i18n import site_time, zone_name
 
 bp = Blueprint("cameras", __name__)
 
 #: A connected camera whose last frame is older than this is shown as stalled.
 STALE_AFTER = timedelta(seconds=30)
+#: Where the workers publish their live pictures under the data directory (``vision.live_view.LIVE_DIR``,
+#: which the web app does not import: it loads OpenCV).
+LIVE_DIR = "live"
+#: How often the page asks for the cameras' latest pictures.
+LIVE_SECONDS = 1
 
 
 @bp.get("/cameras")
@@ -51,8 +67,81 @@ def index() -> str:
         "cameras.html", cameras=cameras, now=now, stale_after=STALE_AFTER, shares=box_shares(cameras, now),
         external_source=EXTERNAL_SOURCE, redact=redact_optional, clip_kinds=clip_kinds(db(), cameras),
         detect_checks=detect_checks(cameras), min_object_pixels=settings().analysis.min_object_pixels,
-        image_size=settings().detector.image_size,
+        image_size=settings().detector.image_size, live_seconds=LIVE_SECONDS,
+        pictures={c.id for c in cameras if _live_path(c.id, ".jpg").is_file()},
     )
+
+
+@bp.get("/cameras/<camera_id>/live.jpg")
+@access.allow(access.EVERYONE)
+def live_picture(camera_id: str) -> Response:
+    """The camera's latest analysed frame as its worker published it; 404 until it has."""
+    if db().get(Camera, camera_id) is None:  # only a known camera's name ever becomes a path
+        abort(404)
+    path = _live_path(camera_id, ".jpg")
+    if not path.is_file():
+        return Response(f"No picture from camera {camera_id} yet: its worker publishes one once it analyses frames.",
+                        404, mimetype="text/plain")
+    return send_file(path, mimetype="image/jpeg", max_age=0)  # no-store: the app's default for every answer
+
+
+@bp.get("/cameras/live.json")
+@access.allow(access.EVERYONE)
+def live_json() -> Response:
+    """Every camera's state and latest picture, for the page's tiles (``static/live.js``)."""
+    cameras, now = list(cameras_by_id(db()).values()), utcnow()
+    return jsonify(cameras=[_live_state(camera, now) for camera in cameras])
+
+
+def _live_path(camera_id: str, suffix: str) -> Path:
+    return settings().data_dir / LIVE_DIR / f"{camera_id}{suffix}"
+
+
+def _sidecar(camera_id: str) -> dict[str, Any] | None:
+    """The sidecar of the camera's latest picture; None when there is none (or it does not read)."""
+    try:
+        document = json.loads(_live_path(camera_id, ".json").read_bytes())
+    except (OSError, ValueError):
+        return None
+    return document if isinstance(document, dict) else None
+
+
+def _gate_in_force(camera: Camera) -> dict[str, Any] | None:
+    """The placement of the line in force for a configured camera; None for one not configured."""
+    try:
+        configured = settings().camera(camera.id)
+    except ConfigError:
+        return None
+    return in_force(db(), configured).gate.placement()
+
+
+def _time_text(moment: datetime | None) -> str | None:
+    return f"{site_time(moment)} {zone_name()}" if moment is not None else None
+
+
+def _live_state(camera: Camera, now: datetime) -> dict[str, Any]:
+    """One tile: the camera's state as the table shows it, and its picture with what to draw over it."""
+    stalled = camera.connected and (not camera.last_frame_at or now - camera.last_frame_at > STALE_AFTER)
+    state: dict[str, Any] = {
+        "id": camera.id, "name": camera.name, "external": camera.source == EXTERNAL_SOURCE,
+        "connected": camera.connected, "stalled": bool(stalled),
+        "last_frame_at": camera.last_frame_at.isoformat() if camera.last_frame_at else None,
+        "last_frame_text": _time_text(camera.last_frame_at), "note": redact_optional(camera.status_note),
+        "picture": None, "time": None, "time_text": None, "frame_size": None, "boxes": [], "gate": None,
+    }
+    sidecar = None if state["external"] else _sidecar(camera.id)
+    if sidecar is not None:
+        try:
+            moment = datetime.fromisoformat(str(sidecar.get("time")))
+        except ValueError:
+            moment = None
+        version = int(moment.timestamp() * 1000) if moment is not None else 0
+        state.update(picture=url_for("cameras.live_picture", camera_id=camera.id, t=version),
+                     time=moment.isoformat() if moment else None, time_text=_time_text(moment),
+                     frame_size=sidecar.get("frame_size"), boxes=sidecar.get("boxes") or [], gate=sidecar.get("gate"))
+    if state["gate"] is None and not state["external"]:
+        state["gate"] = _gate_in_force(camera)
+    return state
 
 
 def detect_checks(cameras: list[Camera]) -> dict[str, DetectStreamCheck]:
