@@ -58,6 +58,7 @@ from gatewatch.web.views import (
     events,
     evidence,
     exports,
+    gate_lines,
     holds,
     home,
     integrity,
@@ -144,7 +145,7 @@ def _refuse_untrusted_host() -> Response | None:
 def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth.bp)
     for module in (home, events, evidence, visits, authorisations, overview, cameras, audit, integrity, exports,
-                   replays, admin, holds, alerts, webhooks):
+                   replays, admin, holds, alerts, webhooks, gate_lines):
         app.register_blueprint(module.bp)
     app.register_blueprint(api)
     app.register_blueprint(metrics)  # /metrics for a Prometheus scraper (web/metrics.py)
