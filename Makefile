@@ -34,9 +34,11 @@ test: setup system-deps
 test-fast: setup
 	$(BIN)/python -m pytest -m 'not slow'
 
-# Speed and memory figures, measured in one run (not a test): see scripts/bench.py.
+# Speed and memory figures, measured in one run (not a test): see scripts/bench.py; then what the
+# Cameras page's live view costs a worker, off and on (scripts/bench_live_view.py).
 bench: setup
 	$(BIN)/python scripts/bench.py
+	$(BIN)/python scripts/bench_live_view.py
 
 # N cameras live for M minutes on looped footage from a GStreamer RTSP server (not a test): dropped
 # frames, CPU, memory, counts against offline analysis. SOAK_CAMERAS=4 SOAK_MINUTES=10 SOAK_DETECT_STREAM=1;
