@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Response, abort, jsonify, render_template, send_file, url_for
+from flask_babel import gettext as _
 from sqlmodel import Session, select
 
 from gatewatch.camera.gate_lines import in_force
@@ -80,8 +81,8 @@ def live_picture(camera_id: str) -> Response:
         abort(404)
     path = _live_path(camera_id, ".jpg")
     if not path.is_file():
-        return Response(f"No picture from camera {camera_id} yet: its worker publishes one once it analyses frames.",
-                        404, mimetype="text/plain")
+        return Response(_("No picture from camera %(camera)s yet: its worker publishes one once it analyses frames.",
+                          camera=camera_id), 404, mimetype="text/plain")
     return send_file(path, mimetype="image/jpeg", max_age=0)  # no-store: the app's default for every answer
 
 
