@@ -12,7 +12,7 @@ import shutil
 from collections.abc import Callable
 
 import sqlalchemy as sa
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 from sqlmodel import Session
 
 from gatewatch.models.enums import Role
@@ -44,7 +44,7 @@ def _value(page: Page, field: str) -> float:
 
 
 def test_an_admin_drags_the_line_and_the_inside_saves_and_the_audit_trail_shows_it(
-    page_for: PageFor, web_settings: Settings, web_engine: sa.Engine,
+    page_for: PageFor, web_settings: Settings, web_engine: sa.Engine, browser: Browser, live_server: str,
 ) -> None:
     events = copy_events(web_engine, web_settings.data_dir, GATE)
     snapshot = analysed_events().data_dir / analysed_events().events[0].snapshot_path
@@ -90,3 +90,18 @@ def test_an_admin_drags_the_line_and_the_inside_saves_and_the_audit_trail_shows_
     expect(page.locator("#no-picture")).to_be_visible()
     blank = page.locator("#line-canvas").bounding_box()
     assert blank is not None and abs(blank["width"] / blank["height"] - 16 / 9) < 0.01
+
+    # On a phone, a finger's tap puts the inside point where it touched (pointer events serve touch too).
+    phone = browser.new_context(base_url=live_server, viewport={"width": 390, "height": 844}, has_touch=True,
+                                is_mobile=True)
+    phone.add_cookies(page.context.cookies())
+    try:
+        handheld = phone.new_page()
+        handheld.goto(f"/cameras/{GATE}/line")
+        handheld.locator("#line-canvas").scroll_into_view_if_needed()
+        box = handheld.locator("#line-canvas").bounding_box()
+        assert box is not None and box["x"] + box["width"] <= 390  # the picture fits the phone's width
+        handheld.touchscreen.tap(box["x"] + box["width"] * 0.7, box["y"] + box["height"] * 0.8)
+        assert abs(_value(handheld, "inside_x") - 0.7) < 0.01 and abs(_value(handheld, "inside_y") - 0.8) < 0.01
+    finally:
+        phone.close()
