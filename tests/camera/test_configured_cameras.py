@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import csv
 import logging
-import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,6 +19,7 @@ from gatewatch.cli.main import main
 from gatewatch.models.db import make_engine
 from gatewatch.models.tables import Camera, Visit
 from gatewatch.settings import CameraSettings
+from tests.held_locks import held_write_lock
 from tests.shared_files import MODEL, SAMPLE_CONFIG
 
 SAMPLE_VISITS = SAMPLE_CONFIG.parent / "visits.csv"
@@ -86,36 +84,11 @@ def test_syncing_again_changes_the_name_and_source_never_the_status(database_url
     engine.dispose()
 
 
-@contextmanager
-def camera_table_locked(engine: sa.Engine) -> Iterator[None]:
-    """Another process writes the camera table (a migration, say); the engine's writes give up after 0.2 s."""
-    sqlite = engine.dialect.name == "sqlite"
-    setting = "PRAGMA busy_timeout=200" if sqlite else "SET lock_timeout = '200ms'"
-    listener = lambda connection, _record: connection.cursor().execute(setting)
-    sa.event.listen(engine, "connect", listener)
-    if sqlite:
-        holder = sqlite3.connect(engine.url.database, isolation_level=None)
-        holder.execute("BEGIN IMMEDIATE")
-    else:
-        holder = engine.raw_connection()
-        holder.cursor().execute("LOCK TABLE camera IN EXCLUSIVE MODE")
-    try:
-        yield
-    finally:
-        if sqlite:
-            holder.execute("COMMIT")
-        else:
-            holder.commit()
-        holder.close()
-        sa.event.remove(engine, "connect", listener)
-        engine.dispose()
-
-
 def test_a_database_that_cannot_take_the_rows_now_gets_a_warning_not_an_error(
     database_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     engine = make_engine(database_url)
-    with caplog.at_level(logging.WARNING, "gatewatch.camera.footage"), camera_table_locked(engine):
+    with caplog.at_level(logging.WARNING, "gatewatch.camera.footage"), held_write_lock(engine, "camera"):
         assert not sync_configured_cameras(engine, [camera()])
     assert "the configured cameras could not be written" in caplog.text
     assert "s3cret-pass" not in caplog.text

@@ -7,9 +7,7 @@ typed; an API client must get a status it can retry on.
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 
 import sqlalchemy as sa
 from flask import Flask
@@ -18,35 +16,10 @@ from sqlmodel import Session, select
 
 from gatewatch.models.enums import Role
 from gatewatch.models.tables import Visit
+from tests.held_locks import held_write_lock
 from tests.web_helpers import NIK, count_rows, csrf_token
 
 FORM = {"visitor_name": "Rina Marlina", "id_number": NIK, "party_size": "1", "check_in_at": "2026-11-20T09:00"}
-
-
-@contextmanager
-def held_write_lock(engine: sa.Engine) -> Iterator[None]:
-    """Another connection holds the visit table's write lock; the app's connections give up after 0.2 s."""
-    sqlite = engine.dialect.name == "sqlite"
-    setting = "PRAGMA busy_timeout=200" if sqlite else "SET lock_timeout = '200ms'"
-    listener = lambda connection, _record: connection.cursor().execute(setting)  # noqa: E731
-    sa.event.listen(engine, "connect", listener)
-    engine.dispose()  # connections made from now on wait only briefly
-    if sqlite:
-        holder = sqlite3.connect(engine.url.database, isolation_level=None)
-        holder.execute("BEGIN IMMEDIATE")
-    else:
-        holder = engine.raw_connection()
-        holder.cursor().execute("LOCK TABLE visit IN EXCLUSIVE MODE")
-    try:
-        yield
-    finally:
-        if sqlite:
-            holder.execute("COMMIT")
-        else:
-            holder.commit()
-        holder.close()
-        sa.event.remove(engine, "connect", listener)
-        engine.dispose()
 
 
 def test_a_guard_whose_registration_meets_a_locked_database_keeps_what_was_typed(
@@ -54,7 +27,7 @@ def test_a_guard_whose_registration_meets_a_locked_database_keeps_what_was_typed
 ) -> None:
     guard = client_for(Role.GUARD)
     token = csrf_token(guard, "/visits")
-    with held_write_lock(web_engine):
+    with held_write_lock(web_engine, "visit"):
         response = guard.post("/visits", data={**FORM, "csrf_token": token})
     page = response.get_data(as_text=True)
     assert response.status_code == 503
@@ -72,7 +45,7 @@ def test_an_api_registration_meeting_a_locked_database_gets_503_to_retry(
     api, guard = app.test_client(), token_for(Role.GUARD)
     assert api.get("/api/v1/visits", headers=guard).status_code == 200  # the token's first use is on record
     body = {"visitor_name": "Rina Marlina", "id_number": NIK, "check_in_at": "2026-11-20T09:00:00+07:00"}
-    with held_write_lock(web_engine):
+    with held_write_lock(web_engine, "visit"):
         response = api.post("/api/v1/visits", json=body, headers=guard)
     assert response.status_code == 503 and "nothing was saved" in response.get_json()["error"]
     assert count_rows(web_engine, Visit) == 0
