@@ -16,9 +16,7 @@ from gatewatch.models.tables import RecordingSegment
 from gatewatch.settings import Settings
 from gatewatch.vision.segments import SegmentRecorder
 from gatewatch.vision.sources import FileSource
-from tests.shared_files import SHARED
-
-MOTORCYCLES = SHARED / "footage" / "street-motorcycles.mp4"  # 7.5 s, keyframes 5 s apart: two segments
+from tests.shared_files import MOTORCYCLES
 
 
 def record_footage(engine: sa.Engine, settings: Settings, start: datetime, video: Path = MOTORCYCLES,

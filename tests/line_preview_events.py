@@ -23,9 +23,8 @@ from gatewatch.models.db import make_engine, migrate, session_scope
 from gatewatch.models.tables import EntryEvent
 from gatewatch.settings import Settings, load_settings
 from gatewatch.vision.detector import load_model
-from tests.shared_files import MODEL, SAMPLE_CONFIG, SHARED
+from tests.shared_files import MODEL, MOTORCYCLES, SAMPLE_CONFIG
 
-MOTORCYCLES = SHARED / "footage" / "street-motorcycles.mp4"  # 7.5 s, 720p30
 #: The line the events are counted against (line A of the hand count): riders come down the picture, entries.
 GATE = {"line": [[0.0, 0.5], [1.0, 0.5]], "inside": [0.5, 0.9]}
 START = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)

@@ -21,9 +21,8 @@ import sqlalchemy as sa
 from gatewatch.models.db import session_scope
 from gatewatch.models.enums import ClipKind, EventStatus
 from gatewatch.models.tables import EntryEvent
-from tests.shared_files import SHARED
+from tests.shared_files import MOTORCYCLES
 
-MOTORCYCLES = SHARED / "footage" / "street-motorcycles.mp4"
 #: The known box: the event's track (``TRACK_ID``) at ``BOX`` (source pixels) from ``BOX_FROM`` to
 #: ``BOX_UNTIL`` seconds; another track's box at ``OTHER_BOX`` over the whole clip.
 TRACK_ID = 7

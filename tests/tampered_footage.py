@@ -16,9 +16,8 @@ import numpy as np
 import pytest
 
 from gatewatch.vision.sources import FileSource, Frame
-from tests.shared_files import HIGHWAY, SHARED, STREET
+from tests.shared_files import HIGHWAY, MOTORCYCLES, STREET
 
-MOTORCYCLES = SHARED / "footage" / "street-motorcycles.mp4"  # 7.5 s, 720p30
 UNTOUCHED = (STREET, HIGHWAY, MOTORCYCLES)
 SIZE = (640, 360)
 #: The frame the tampering starts at: 3 s in.

@@ -33,12 +33,11 @@ from gatewatch.vision.objects import TrackedObject
 from gatewatch.vision.plate_reader import PlateReader
 from gatewatch.vision.recorder import EvidenceRecorder
 from gatewatch.vision.sources import Frame
-from tests.shared_files import HIGHWAY, MODEL, SAMPLE_CONFIG, SHARED
+from tests.shared_files import HIGHWAY, MODEL, MOTORCYCLES, SAMPLE_CONFIG
 from tests.vision.test_copied_clips import demuxed
 
 pytestmark = pytest.mark.slow
 
-MOTORCYCLES = SHARED / "footage" / "street-motorcycles.mp4"
 START = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
 #: Line A of the hand count (tests/data/street_motorcycles_hand_count.json).
 MOTORCYCLE_GATE = {"line": [[0.0, 0.5], [1.0, 0.5]], "inside": [0.5, 0.9]}

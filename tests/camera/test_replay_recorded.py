@@ -33,9 +33,8 @@ from gatewatch.settings import Settings, load_settings
 from gatewatch.vision.sources import SourceError
 from tests.evidence_fixtures import WHEN, store_event
 from tests.recorded_segments import record_camera
-from tests.shared_files import MODEL, SHARED
+from tests.shared_files import MODEL, MOTORCYCLES
 
-MOTORCYCLES = SHARED / "footage" / "street-motorcycles.mp4"
 CAMERA = "gate-1"
 
 

@@ -8,9 +8,7 @@ import pytest
 
 from tests.cli.test_cli_errors import assert_clean_failure, config, gatewatch, write  # noqa: F401
 from tests.detect_stream import scaled_copy
-from tests.shared_files import SHARED
-
-MOTORCYCLES = SHARED / "footage" / "street-motorcycles.mp4"
+from tests.shared_files import MOTORCYCLES
 
 
 def test_a_missing_detect_video_is_named(tmp_path: Path, config: dict) -> None:  # noqa: F811

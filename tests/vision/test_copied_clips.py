@@ -25,9 +25,8 @@ from gatewatch.vision.objects import TrackedObject
 from gatewatch.vision.packets import PacketRing, clip_kind_of
 from gatewatch.vision.recorder import EventDraft, EvidenceRecorder
 from gatewatch.vision.sources import FileSource
-from tests.shared_files import HIGHWAY, SHARED, STREET
+from tests.shared_files import HIGHWAY, MOTORCYCLES, STREET
 
-MOTORCYCLES = SHARED / "footage" / "street-motorcycles.mp4"
 T0 = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
 SETTINGS = EvidenceSettings(pre_seconds=2.0, post_seconds=2.0)
 

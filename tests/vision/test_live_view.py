@@ -19,9 +19,8 @@ from gatewatch.settings import GateSettings
 from gatewatch.vision.live_view import LiveView, live_paths, published_size
 from gatewatch.vision.objects import TrackedObject
 from gatewatch.vision.sources import FileSource, Frame
-from tests.shared_files import SHARED
+from tests.shared_files import MOTORCYCLES
 
-MOTORCYCLES = SHARED / "footage" / "street-motorcycles.mp4"  # 1280x720, 30 frames/s
 START = datetime(2026, 12, 5, 1, 0, tzinfo=UTC)
 GATE = GateSettings(line=((0.0, 0.5), (1.0, 0.5)), inside=(0.5, 0.9), margin=0.03)
 #: A box in the frame's pixels, and one reaching past its right edge (a tracker's prediction can).

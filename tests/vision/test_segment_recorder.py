@@ -14,9 +14,8 @@ import pytest
 
 from gatewatch.vision.segments import ClosedSegment, MissedTime, SegmentRecorder
 from gatewatch.vision.sources import FileSource
-from tests.shared_files import HIGHWAY, SHARED
+from tests.shared_files import HIGHWAY, MOTORCYCLES
 
-MOTORCYCLES = SHARED / "footage" / "street-motorcycles.mp4"
 START = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)
 
 

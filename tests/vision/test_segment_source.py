@@ -13,9 +13,8 @@ from gatewatch.vision.segment_source import Segment, SegmentSource
 from gatewatch.vision.segments import ClosedSegment
 from gatewatch.vision.sources import FileSource, SourceError
 from tests.recorded_segments import record
-from tests.shared_files import SHARED
+from tests.shared_files import MOTORCYCLES
 
-MOTORCYCLES = SHARED / "footage" / "street-motorcycles.mp4"
 START = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
 
 

@@ -22,10 +22,9 @@ from gatewatch.settings import EXTERNAL_SOURCE, GateSettings, Settings
 from gatewatch.vision.live_view import LiveView, live_paths
 from gatewatch.vision.objects import TrackedObject
 from gatewatch.vision.sources import FileSource, Frame
-from tests.shared_files import SHARED
+from tests.shared_files import MOTORCYCLES
 from tests.web_helpers import GATE, VEHICLE_GATE, screenshot
 
-MOTORCYCLES = SHARED / "footage" / "street-motorcycles.mp4"  # 1280x720
 START = datetime(2026, 12, 5, 1, 0, tzinfo=UTC)
 LINE = GateSettings(line=((0.0, 0.5), (1.0, 0.5)), inside=(0.5, 0.9))  # web_settings' line, margin 0.02
 #: A motorcycle's box in the footage's pixels: a quarter of the picture from its top left quarter point.

@@ -20,10 +20,9 @@ from gatewatch.models.tables import EntryEvent, RecordingGap, RecordingSegment, 
 from gatewatch.models.types import utcnow
 from gatewatch.settings import CameraSettings, DetectorSettings, Settings
 from tests.recorded_segments import record_camera
-from tests.shared_files import MODEL, SHARED
+from tests.shared_files import MODEL, MOTORCYCLES
 from tests.web_helpers import GATE, count_rows, post_form, screenshot
 
-MOTORCYCLES = SHARED / "footage" / "street-motorcycles.mp4"
 PAGE = "/audit/replays"
 
 
