@@ -227,6 +227,21 @@ class EvidenceSettings(_Strict):
     )
 
 
+class VisitorSettings(_Strict):
+    """The visitor log is personal data (UU No. 27 Tahun 2022): how long it is kept, and KTP scans."""
+
+    retention_days: int | None = Field(
+        None, ge=1,
+        description="a visit's personal fields (name, NIK, organisation, plate) are erased this many days after "
+        "its check-in by `retention apply`, in the visit and in the audit trail; null: kept",
+    )
+    ktp_upload_max_mb: int = Field(8, ge=1, le=50, description="largest KTP photo the scan route takes")
+    keep_ktp_photos: bool = Field(
+        False, description="keep the photo of each scanned KTP as evidence (hashed, under retention); "
+        "false: read, then deleted",
+    )
+
+
 class RecordingSettings(_Strict):
     """Continuous recording of the cameras with ``record: true``: their own packets, in MP4 segments."""
 
@@ -476,6 +491,7 @@ class Settings(BaseSettings):
     mqtt: MqttSettings | None = None
     tamper: TamperSettings = TamperSettings()
     live_view: LiveViewSettings = LiveViewSettings()
+    visitors: VisitorSettings = VisitorSettings()
     cameras: tuple[CameraSettings, ...] = ()
 
     @classmethod
