@@ -37,6 +37,7 @@ from gatewatch.models.tables import Authorisation
 from gatewatch.models.types import utcnow
 from gatewatch.plates import normalise_plate
 from gatewatch.settings import Settings
+from gatewatch.visitors.nik_display import masked_nik
 from gatewatch.visitors.visits import (
     UnknownCamera,
     VisitLogError,
@@ -71,8 +72,6 @@ __all__ = [
 _CLOCK = re.compile(r"([01]?[0-9]|2[0-3]):([0-5][0-9])")
 #: The dates an authorisation may name: a typo such as 0226 or 9999 is refused, not stored.
 FIRST_DATE, LAST_DATE = date(2000, 1, 1), date(2999, 12, 31)
-#: Digits of a NIK left visible by ``mask_nik``.
-NIK_VISIBLE = 4
 
 
 class AuthorisationError(VisitLogError):
@@ -196,12 +195,12 @@ def parse_member(text: str) -> dict[str, str]:
 
 
 def mask_nik(nik: str) -> str:
-    """All but the last four digits hidden: ``************0005``."""
-    return "*" * max(len(nik) - NIK_VISIBLE, 0) + nik[-NIK_VISIBLE:]
+    """The NIK masked as everywhere else (``nik_display.masked_nik``): ``1671 **** **** 0005``."""
+    return masked_nik(nik)
 
 
 def members_of(authorisation: Authorisation, *, masked: bool = False) -> list[dict[str, str]]:
-    """The members as {"name", "id_number"}; ``masked`` hides their NIKs but the last digits."""
+    """The members as {"name", "id_number"}; ``masked`` hides their NIKs but the first and last four digits."""
     members = json.loads(authorisation.members or "[]")
     if masked:
         return [{**member, "id_number": mask_nik(member["id_number"])} for member in members]

@@ -61,7 +61,7 @@ def test_add_list_and_end(config: str, tmp_path: Path) -> None:
     assert_clean_failure(gatewatch("authorisations", "end", "7", "--config", config), 2, "no authorisation #7")
 
     (created,) = audit_after(tmp_path, "authorisation.created")
-    assert NIK not in created and "************0005" in created
+    assert NIK not in created and "1671 **** **** 0005" in created
     assert len(audit_after(tmp_path, "authorisation.ended")) == 1
 
 

@@ -128,7 +128,7 @@ def test_members_are_written_name_colon_nik() -> None:
 
 
 def test_a_nik_is_masked_but_its_last_four_digits() -> None:
-    assert mask_nik(NIK) == "************0005"
+    assert mask_nik(NIK) == "1671 **** **** 0005"
 
 
 # --- adding and ending -----------------------------------------------------------------------
@@ -141,12 +141,12 @@ def test_adding_stores_it_and_audits_it_without_the_nik_in_clear(session: Sessio
     assert authorisation.weekdays == "1,2,3,4,5"
     assert json.loads(authorisation.plates) == ["BG 1234 AB"]
     assert members_of(authorisation) == [{"name": "Sari Wulandari", "id_number": NIK}]
-    assert members_of(authorisation, masked=True)[0]["id_number"] == "************0005"
+    assert members_of(authorisation, masked=True)[0]["id_number"] == "1671 **** **** 0005"
     (record,) = records(session, "authorisation.created")
     assert (record.actor, record.role, record.entity_id) == ("admin1", "admin", str(authorisation.id))
     assert NIK not in record.after
     after = json.loads(record.after)
-    assert after["members"] == [{"name": "Sari Wulandari", "id_number": "************0005"}]
+    assert after["members"] == [{"name": "Sari Wulandari", "id_number": "1671 **** **** 0005"}]
     assert (after["start_time"], after["end_time"], after["valid_from"]) == ("08:00", "16:00", "2026-11-23")
 
 
