@@ -11,14 +11,29 @@ Nothing here reads the database or Flask: callers pass the role (a ``Role`` or i
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from gatewatch.models.enums import Role
 
-__all__ = ["ERASED_NIK", "FULL_NIK_ROLES", "NIK_SHOWN", "masked_nik", "nik_for", "sees_full_nik"]
+__all__ = [
+    "ERASED_NIK",
+    "FULL_NIK_ROLES",
+    "NIK_SHOWN",
+    "looks_like_nik",
+    "masked_members",
+    "masked_nik",
+    "nik_for",
+    "sees_full_nik",
+    "with_masked_nik",
+]
 
 #: Digits left visible at each end of a masked NIK.
 NIK_SHOWN = 4
 #: The roles that see NIKs in full: they register visitors and check their cards.
 FULL_NIK_ROLES = frozenset({Role.GUARD, Role.ADMIN})
+#: Digits in a search text from which it is taken for (part of) a NIK: plates have at most four.
+NIK_LIKE_DIGITS = 6
 #: What is shown for a NIK that is empty (erased by retention, or never given).
 ERASED_NIK = ""
 
@@ -52,3 +67,22 @@ def sees_full_nik(role: str | Role | None) -> bool:
 def nik_for(nik: str | None, role: str | Role | None) -> str:
     """The NIK as ``role`` may see it: whole for guards and admins, masked for everyone else."""
     return (nik or ERASED_NIK) if sees_full_nik(role) else masked_nik(nik)
+
+
+def looks_like_nik(text: str | None) -> bool:
+    """Whether a search text may be (part of) a NIK: it holds ``NIK_LIKE_DIGITS`` digits or more.
+
+    Pages never put such a text in a URL, where access logs and browser histories keep it.
+    """
+    return sum(character.isdigit() for character in text or "") >= NIK_LIKE_DIGITS
+
+
+def with_masked_nik(row: dict[str, Any], field: str = "id_number") -> dict[str, Any]:
+    """A copy of a row (a visit as a dict) with its NIK masked."""
+    return {**row, field: masked_nik(row.get(field))}
+
+
+def masked_members(members: str | None) -> str:
+    """An authorisation's stored members (JSON list of {"name", "id_number"}) with their NIKs masked."""
+    rows = json.loads(members or "[]")
+    return json.dumps([with_masked_nik(member) for member in rows], ensure_ascii=False)
