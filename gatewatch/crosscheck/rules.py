@@ -40,7 +40,8 @@ Choices the rules make:
   could not be read is matched by vehicle alone: an unread plate is never a mismatch.
 * A read plate on the watch list is flagged ``watchlist`` whatever else holds, even after hours
   or covered by a visit. The verdict then links nothing (a person decides), but its items name
-  what would have covered the entry.
+  what would have covered the entry. So is an entry that a visit of a person on the persons
+  watch list would explain (``WatchedVisitFacts``, by visit id: no NIK in the verdict).
 
 The verdict's detail is data (``items``, see ``wording.py``), rendered in the reader's language
 where it is shown; ``detail`` is its English text.
@@ -106,6 +107,15 @@ class AuthorisationFacts:
 class WatchlistFacts:
     id: int
     plate: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class WatchedVisitFacts:
+    """A visit whose visitor's NIK is on the persons watch list (entry ``id``); the NIK itself stays out."""
+
+    id: int
+    visit_id: int
     reason: str
 
 
@@ -282,10 +292,13 @@ def judge(
     window_before: timedelta,
     window_after: timedelta,
     watchlist: Sequence[WatchlistFacts] = (),
+    watched_visits: Sequence[WatchedVisitFacts] = (),
 ) -> Verdict:
     """Explain ``entry`` by one of ``visits`` or ``authorisations``, or flag it with a reason.
 
-    ``watchlist`` holds the active watch-list entries; the module docstring has the rules.
+    ``watchlist`` holds the active watch-list entries; ``watched_visits`` the visits whose visitor
+    is on the persons watch list: an entry one of them would explain is flagged ``watchlist`` as for
+    plates. The module docstring has the rules.
     """
     t = entry.occurred_at
     read_key = _read_key(entry)
@@ -300,10 +313,12 @@ def judge(
     places, free = _room(entry, [a for _, _, a in candidates])
     chosen = _choose(entry, candidates) if free > 0 else None
     watched = _watched(read_key, watchlist)
-    reason = _reason(entry, bool(watched), chosen is not None, {a.fit for _, _, a in candidates})
-    linked = chosen if chosen and not watched else None
+    persons = [w for w in watched_visits if chosen and chosen[0] == "visit" and w.visit_id == chosen[1].id]
+    reason = _reason(entry, bool(watched or persons), chosen is not None, {a.fit for _, _, a in candidates})
+    linked = chosen if chosen and not (watched or persons) else None
     items = [_headline(entry, reason, _cover(*chosen) if chosen else None, places)]
     items += [{"code": "watchlist_entry", "id": w.id, "plate": w.plate, "reason": w.reason} for w in watched]
+    items += [{"code": "watchlist_person", "id": w.id, "visit": w.visit_id, "reason": w.reason} for w in persons]
     items += [{"code": "plate_unreadable"}] if entry.kind == VEHICLE and entry.plate_unreadable else []
     items += [a.item for _, _, a in candidates]
     return Verdict(

@@ -10,7 +10,7 @@ a person judged a false alarm were never real people or vehicles and count for n
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
@@ -26,13 +26,14 @@ from gatewatch.crosscheck.rules import (
     EntryFacts,
     EntryKind,
     VisitFacts,
+    WatchedVisitFacts,
     WatchlistFacts,
     judge,
 )
 from gatewatch.crosscheck.schedule import Schedule, parse_weekdays
 from gatewatch.models.enums import OPEN_STATUSES, Direction, EventStatus, FlagReason, PlateStatus
 from gatewatch.models.sql import plate_key_sql
-from gatewatch.models.tables import Authorisation, EntryEvent, Visit, WatchlistPlate
+from gatewatch.models.tables import Authorisation, EntryEvent, Visit, WatchlistPerson, WatchlistPlate
 from gatewatch.models.types import UTCDateTime
 from gatewatch.plates import match_key
 from gatewatch.settings import VEHICLE_CLASSES, ConfigError, Settings
@@ -283,6 +284,21 @@ def _watchlist_facts(session: Session, plate: str) -> list[WatchlistFacts]:
     return [WatchlistFacts(id=row.id, plate=row.plate, reason=row.reason) for row in watch_entries(session, plate)]
 
 
+def watched_niks(session: Session, niks: Collection[str]) -> Sequence[WatchlistPerson]:
+    """The active persons watch-list entries of any of ``niks``, oldest first."""
+    if not niks:
+        return []
+    return session.exec(select(WatchlistPerson).where(
+        WatchlistPerson.removed_at.is_(None), WatchlistPerson.nik.in_(sorted(niks))
+    ).order_by(WatchlistPerson.id)).all()
+
+
+def _watched_visit_facts(session: Session, visits: Sequence[Visit]) -> list[WatchedVisitFacts]:
+    entries = watched_niks(session, {visit.id_number for visit in visits if visit.id_number})
+    return [WatchedVisitFacts(id=entry.id, visit_id=visit.id, reason=entry.reason)
+            for visit in visits for entry in entries if entry.nik == visit.id_number]
+
+
 def _entry_facts(
     event: EntryEvent, settings: Settings, passage_cover: tuple[Any, int] | None, inside: int
 ) -> EntryFacts:
@@ -314,7 +330,8 @@ def check_event(session: Session, event: EntryEvent, settings: Settings) -> None
     facts = _Facts(session, settings, event.occurred_at, event)
     entry = _entry_facts(event, settings, facts.passage_cover(), facts.inside[entry_kind(event.label)])
     watchlist = _watchlist_facts(session, entry.plate) if entry.plate else []
-    verdict = judge(entry, facts.visit_facts(), facts.authorisation_facts(), *coverage_window(settings), watchlist)
+    verdict = judge(entry, facts.visit_facts(), facts.authorisation_facts(), *coverage_window(settings), watchlist,
+                    _watched_visit_facts(session, facts.visits))
     flagged = verdict.status == EventStatus.FLAGGED
     if not (flagged and event.status == EventStatus.ACKNOWLEDGED):
         event.status = verdict.status
@@ -359,6 +376,18 @@ def recheck_plate(session: Session, settings: Settings, plate: str) -> list[Entr
         plate_key_sql(EntryEvent.plate_text) == match_key(plate),
     )).all()
     return _recheck(session, settings, events)
+
+
+def recheck_visits(session: Session, settings: Settings, visits: Sequence[Visit]) -> list[EntryEvent]:
+    """Check again the open events in the covers of ``visits``, after a change of the persons watch
+    list; like ``recheck_plate``, ``after_hours`` flags too: the watch list outranks them."""
+    _before_window, after = coverage_window(settings)
+    events: dict[int, EntryEvent] = {}
+    for visit in visits:
+        for event in session.exec(_open_events(EntryEvent.occurred_at >= visit.check_in_at - after,
+                                               EntryEvent.occurred_at <= cover_end(visit, settings))).all():
+            events.setdefault(event.id, event)
+    return _recheck(session, settings, sorted(events.values(), key=lambda e: (e.occurred_at, e.id)))
 
 
 def _recheck(session: Session, settings: Settings, events: Sequence[EntryEvent]) -> list[EntryEvent]:

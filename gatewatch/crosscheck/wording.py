@@ -71,6 +71,7 @@ NOTES = {
     "places.vehicle.one": N_("could cover it: room for its one vehicle"),
 }
 WATCHLIST_ENTRY = N_("watch list entry #%(id)s (%(plate)s): %(reason)s")
+WATCHLIST_PERSON = N_("persons watch list entry #%(id)s: the visitor of visit #%(visit)s: %(reason)s")
 PLATE_UNREADABLE = N_("plate unreadable: matched by vehicle only")
 _TIME_FIELDS = ("check_in", "checked_out", "until")
 
@@ -132,6 +133,8 @@ def _line(item: Mapping[str, Any], reference: datetime, translate: Translate, cl
     code = item["code"]
     if code == "watchlist_entry":
         return translate(WATCHLIST_ENTRY) % item
+    if code == "watchlist_person":
+        return translate(WATCHLIST_PERSON) % item
     if code == "plate_unreadable":
         return translate(PLATE_UNREADABLE)
     if "cover" in item and "at" not in item:

@@ -271,6 +271,19 @@ class WatchlistPlate(SQLModel, table=True):
     removed_by: str | None = Field(default=None, max_length=100)
 
 
+class WatchlistPerson(SQLModel, table=True):
+    """A NIK an administrator put on the watch list: registering a visit for it warns the guard, and
+    the entries that visit would explain are flagged. Never deleted: removing one sets ``removed_at``."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    nik: str = Field(max_length=16, index=True, description="the person's NIK, 16 digits")
+    reason: str = Field(min_length=1, max_length=500)
+    added_by: str = Field(max_length=100)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_time_column())
+    removed_at: datetime | None = Field(default=None, sa_column=_time_column(nullable=True))
+    removed_by: str | None = Field(default=None, max_length=100)
+
+
 class Review(SQLModel, table=True):
     """A person's decision on an event: acknowledged, confirmed, linked, or a false alarm."""
 
