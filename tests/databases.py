@@ -2,7 +2,9 @@
 
 The PostgreSQL server is started once per test run from Debian's binaries in a temporary
 folder (as the ``postgres`` user when run as root, which initdb refuses), listening only on a
-Unix socket. Each test gets a fresh database cloned from a migrated template.
+Unix socket. Each test gets a fresh database cloned from a migrated template, dropped in the
+background once the test is over: its files are then deleted before the system writes them to
+disk, instead of some 6 GB of them written through the run and deleted at its end (20 s and more).
 """
 
 from __future__ import annotations
@@ -10,9 +12,11 @@ from __future__ import annotations
 import glob
 import itertools
 import os
+import queue
 import shutil
 import subprocess
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -39,6 +43,8 @@ class PostgresServer:
         self.port = 5432 + os.getpid() % 1000
         as_root = os.geteuid() == 0
         self._prefix = ["runuser", "-u", "postgres", "--"] if as_root else []
+        self._spent: queue.SimpleQueue[str | None] = queue.SimpleQueue()
+        self._dropper = threading.Thread(target=self._drop_spent, name="drop-databases", daemon=True)
         for path in (root, self.socket_dir):
             path.mkdir(parents=True, exist_ok=True)
             if as_root:
@@ -53,8 +59,25 @@ class PostgresServer:
         self._run(initdb, "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync")
         options = f"-k {self.socket_dir} -p {self.port} -c listen_addresses='' -c fsync=off -c max_connections=200"
         self._run(pg_ctl, "-D", str(self.data), "-o", options, "-l", str(self.root / "server.log"), "-w", "start")
+        self._dropper.start()
+
+    def drop_later(self, database: str) -> None:
+        """Drop ``database`` in the background (a test is over with it); its connections are closed."""
+        self._spent.put(database)
+
+    def _drop_spent(self) -> None:
+        engine = sa.create_engine(self.url("postgres"), isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+        while (database := self._spent.get()) is not None:
+            try:
+                with engine.connect() as connection:
+                    connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+            except sa.exc.DBAPIError:
+                pass  # left to the end of the run, when the whole server is deleted
+        engine.dispose()
 
     def stop(self) -> None:
+        self._spent.put(None)
+        self._dropper.join(timeout=30)
         # immediate: no shutdown checkpoint of the hundreds of databases the tests made; all is thrown away.
         self._run(_pg_bin("pg_ctl") or "pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
 
@@ -96,11 +119,14 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         migrate(engine)
         engine.dispose()
         return url
-    return fresh_postgres_database(request.getfixturevalue("postgres_server"))
+    return fresh_postgres_database(request.getfixturevalue("postgres_server"), request)
 
 
-def fresh_postgres_database(server: PostgresServer) -> str:
-    """A new migrated database on ``server``; its URL."""
+def fresh_postgres_database(server: PostgresServer, request: pytest.FixtureRequest | None = None) -> str:
+    """A new migrated database on ``server``; its URL. Given the ``request`` of a fixture, the
+    database is dropped (in the background) when that fixture is torn down."""
     name = f"gatewatch_test_{os.getpid()}_{next(_counter)}"
     server.execute(f"CREATE DATABASE {name} TEMPLATE {_TEMPLATE}")
+    if request is not None:
+        request.addfinalizer(lambda: server.drop_later(name))
     return server.url(name)

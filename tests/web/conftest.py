@@ -86,7 +86,7 @@ def web_database(request: pytest.FixtureRequest) -> str | None:
     """The database URL of the test site: None for SQLite in its data folder, or a fresh PostgreSQL one."""
     if request.param == "sqlite":
         return None
-    return fresh_postgres_database(request.getfixturevalue("postgres_server"))
+    return fresh_postgres_database(request.getfixturevalue("postgres_server"), request)
 
 
 @pytest.fixture
