@@ -262,7 +262,9 @@ def token_for(web_engine: sa.Engine, accounts: dict[Role, str]) -> Callable[[Rol
 def live_server(app: Flask) -> Iterator[str]:
     """The app on a real werkzeug server in a thread; yields its base URL."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+    # Polled for shutdown every 20 ms, not every 0.5 s: the teardown of every browser test waited for it.
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, name="live-server",
+                              daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
