@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from sqlmodel import Session
 
 from gatewatch.cli.app import CLI_ROLE, App, InputError, UsageError, actor_option, with_app
+from gatewatch.cli.subject import visits_subject
 from gatewatch.models.db import session_scope
 from gatewatch.visitors.visits import (
     CsvImportError,
@@ -119,3 +120,6 @@ def visits_list(app: App, on_date: datetime | None, search: str | None, plate: s
         out = app.local(v.checked_out_at) if v.checked_out_at else "-"
         click.echo(f"{v.id:>5}  {app.local(v.check_in_at):<19}  {v.visitor_name[:24]:<24} {v.id_number:<16}  "
                    f"{v.organisation[:26]:<26} {v.vehicle_plate or '-':<11} {v.party_size:>5}  {out}")
+
+
+visits.add_command(visits_subject)  # everything held about one NIK (cli/subject.py)
