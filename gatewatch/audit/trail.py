@@ -6,10 +6,15 @@ and a record can be compared or hashed later without knowing which code wrote it
 
 The records form a hash chain. When a transaction that added records commits, its records get
 the next positions (``seq``), each the SHA-256 of its canonical content (``record_digest``: every
-field but ``sha256``) and the previous record's hash as ``prev_sha256`` (``GENESIS_SHA256`` for
-the first). The chain head row is updated in the same transaction, so appends serialise on it
-on SQLite and PostgreSQL alike, and it is taken last, at commit, so it never waits behind the
-transaction's other locks. ``gatewatch.evidence.integrity`` walks the chain.
+chained field, ``CHAINED_FIELDS``) and the previous record's hash as ``prev_sha256``
+(``GENESIS_SHA256`` for the first). The chain head row is updated in the same transaction, so
+appends serialise on it on SQLite and PostgreSQL alike, and it is taken last, at commit, so it
+never waits behind the transaction's other locks. ``gatewatch.evidence.integrity`` walks the chain.
+
+The chain holds the payloads' digests, not the payloads (``gatewatch.audit.payloads``): each
+personal field of ``before``/``after`` has a digest of its own, salted, and the other fields one
+together. The payloads are kept beside them, so a retention can erase a personal field (its value
+and its salt, ``gatewatch.audit.erasure``) and the chain still proves everything kept.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import sqlalchemy as sa
 from sqlalchemy import orm
 from sqlmodel import Session, SQLModel, select
 
+from gatewatch.audit import payloads
 from gatewatch.models.tables import AuditChainHead, AuditRecord
 
 #: Actor and role under which the cross-check acts.
@@ -65,14 +71,18 @@ def record(
     after: dict[str, Any] | None = None,
 ) -> AuditRecord:
     """Add one audit record to ``session``; it is written with the caller's transaction."""
+    before_json, after_json = canonical_json(before), canonical_json(after)
+    digests, salts = payloads.seal(before_json, after_json)
     entry = AuditRecord(
         actor=actor,
         role=role,
         action=action,
         entity=entity,
         entity_id=str(entity_id),
-        before=canonical_json(before),
-        after=canonical_json(after),
+        before=before_json,
+        after=after_json,
+        digests=digests,
+        salts=salts,
     )
     session.add(entry)
     return entry
@@ -82,10 +92,13 @@ def record(
 
 #: ``prev_sha256`` of the first record.
 GENESIS_SHA256 = "0" * 64
-#: What a record's ``sha256`` covers: every field but the hash itself.
-CHAINED_FIELDS = ("id", "seq", "at", "actor", "role", "action", "entity", "entity_id", "before", "after",
-                  "prev_sha256")
-assert set(CHAINED_FIELDS) == set(AuditRecord.model_fields) - {"sha256"}, "a new audit field must be chained"
+#: What a record's ``sha256`` covers: every field but the hash itself and the payloads, whose
+#: digests (``digests``) stand for them, and the salts of those digests.
+CHAINED_FIELDS = ("id", "seq", "at", "actor", "role", "action", "entity", "entity_id", "digests", "prev_sha256")
+#: Kept beside the chain: the payloads and their salts, checked against ``digests``.
+PAYLOAD_FIELDS = ("before", "after", "salts")
+assert set(CHAINED_FIELDS) == set(AuditRecord.model_fields) - {"sha256", *PAYLOAD_FIELDS}, \
+    "a new audit field must be chained"
 
 _UNCHAINED = "gatewatch.audit.unchained"
 

@@ -10,6 +10,11 @@ compares each event row and each evidence file with that. A file deleted by rete
 reported as expired, not missing: retention's audit record says so. Continuous recording's
 segments and gaps are checked the same way, in the same pass (``segment_integrity``).
 
+The chain covers each record's payload digests, not its payloads (``gatewatch.audit.payloads``):
+each payload field is checked against its digest, and one changed is reported as altered,
+naming it. A personal field gone from a payload is erased on the record when a later
+``personal.erased`` record names it (retention), and altered ("erased without record") otherwise.
+
 Only one check runs at a time, from the web or the command line: ``verify_integrity_exclusive``
 holds the database lock ``integrity`` (``gatewatch.models.locks``) while it walks, and raises
 ``LockBusy`` when another check holds it.
@@ -31,7 +36,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from gatewatch.audit import trail
+from gatewatch.audit import payloads, trail
+from gatewatch.audit.erasure import ErasureLedger
 from gatewatch.audit.events import (
     AUDITED_EVENT_FIELDS,
     EVIDENCE_FIELDS,
@@ -62,6 +68,8 @@ class ChainProblem(StrEnum):
     REORDERED = "reordered"  # the record was chained at another position or under another id
     UNCHAINED = "unchained"  # a record with no place in the chain
     HEAD = "head_mismatch"  # the chain head row disagrees with the newest record
+    PAYLOAD = "payload_altered"  # a payload field no longer matches its chained digest
+    ERASED_UNRECORDED = "erased_without_record"  # a personal field gone with no erasure record naming it
 
 
 class EventProblem(StrEnum):
@@ -83,6 +91,7 @@ class ChainIssue:
     record_id: int | None
     seq: int | None
     message: str
+    field: str | None = None  # a payload's: "after.id_number"; "after.*" for the fields without a digest of their own
 
 
 @dataclass(frozen=True)
@@ -151,6 +160,7 @@ class IntegrityReport:
     gaps: int = 0
     recording_issues: IssueList = field(default_factory=IssueList)  # segment and gap rows
     expired_segments: IssueList = field(default_factory=IssueList)  # segment files gone on the record (retention, restore)
+    erased_fields: int = 0  # personal fields gone from payloads, each named by an erasure record: not a problem
 
     @property
     def ok(self) -> bool:
@@ -181,6 +191,7 @@ class IntegrityReport:
                 out.append(f"  {title}: ... and {issues.total - len(issues.items)} more")
         files = f"{self.files} evidence files" if self.files_checked else "evidence files not checked"
         out.append(f"events: {self.events} checked; {files}; {self.expired.total} files deleted by retention")
+        out.append(f"payloads: {self.erased_fields} personal fields erased on the record (retention)")
         out.append(f"recordings: {self.segments} segments and {self.gaps} gaps checked; "
                    f"{self.expired_segments.total} segment files gone on the record (retention, or left out "
                    "of a restored backup)")
@@ -264,6 +275,38 @@ class _ChainWalk:
 
     def _issue(self, kind: ChainProblem, row: Mapping[str, Any] | None, message: str) -> None:
         self.report.chain.add(ChainIssue(kind, row["id"] if row else None, row["seq"] if row else None, message))
+
+
+class _PayloadCheck:
+    """Checks each record's payloads against its chained digests, and matches erased fields with erasures."""
+
+    def __init__(self, report: IntegrityReport) -> None:
+        self.report = report
+        self.erasures = ErasureLedger()
+
+    def add(self, row: Mapping[str, Any]) -> None:
+        for finding in payloads.check(row):
+            name = f"{finding.side}.{finding.field}"
+            if finding.state == payloads.FieldState.MISSING:
+                self.erasures.missing(row, finding.side, finding.field)
+            elif finding.field == payloads.REST:
+                self._issue(ChainProblem.PAYLOAD, row, name, f"{_where(row)}: its {finding.side} fields other than the "
+                            "personal ones are not what the chain says: the payload was altered")
+            else:
+                what = "was added" if finding.state == payloads.FieldState.ADDED else "was altered"
+                self._issue(ChainProblem.PAYLOAD, row, name,
+                            f"{_where(row)}: {finding.side} field {finding.field} {what}: it is not what the chain says")
+        self.erasures.add(row)
+
+    def finish(self) -> None:
+        self.report.erased_fields = self.erasures.erased
+        for where, side, name in self.erasures.unexplained():
+            self._issue(ChainProblem.ERASED_UNRECORDED, where, f"{side}.{name}",
+                        f"{_where(where)}: {side} field {name} is gone, but no erasure record names it: "
+                        "the payload was altered")
+
+    def _issue(self, kind: ChainProblem, row: Mapping[str, Any], name: str, message: str) -> None:
+        self.report.chain.add(ChainIssue(kind, row["id"], row["seq"], message, name))
 
 
 # --- events and files -------------------------------------------------------------------------
@@ -368,11 +411,14 @@ def verify_integrity(engine: sa.Engine, settings: Settings, *, check_files: bool
             return found.first()
 
         walk, ledger, recordings = _ChainWalk(report, by_hash), _EventLedger(report), RecordingLedger(report)
+        contents = _PayloadCheck(report)
         for row in _stream(session, sa.select(records).where(records.c.seq.is_not(None)).order_by(records.c.seq)):
             walk.add(row)
+            contents.add(row)
             ledger.add(row)
             recordings.add(row)
         walk.finish(session.get(AuditChainHead, 1))
+        contents.finish()
         for row in _stream(session, sa.select(records).where(records.c.seq.is_(None)).order_by(records.c.id)):
             report.chain.add(ChainIssue(ChainProblem.UNCHAINED, row["id"], None,
                                         f"record id {row['id']} has no place in the chain: it was inserted "

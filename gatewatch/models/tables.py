@@ -74,6 +74,10 @@ class Visit(SQLModel, table=True):
     checked_out_at: datetime | None = Field(default=None, sa_column=_time_column(nullable=True))
     registered_by: str = Field(max_length=100)
     created_at: datetime = Field(default_factory=utcnow, sa_column=_time_column())
+    personal_erased_at: datetime | None = Field(
+        default=None, sa_column=_time_column(nullable=True),
+        description="when retention erased the visitor's name, NIK, organisation and plate (then blank)",
+    )
 
     @property
     def has_vehicle(self) -> bool:
@@ -315,6 +319,10 @@ class AuditRecord(SQLModel, table=True):
     entity_id: str = Field(max_length=64)
     before: str | None = Field(default=None, description="JSON of the changed fields before")
     after: str | None = Field(default=None, description="JSON of the changed fields after")
+    digests: str | None = Field(default=None, description="JSON: the payloads' digests, which the chain covers "
+                                "(gatewatch.audit.payloads)")
+    salts: str | None = Field(default=None, description="JSON: the salts of the personal fields' digests; "
+                              "an erased field's is removed with it")
     seq: int | None = Field(default=None, unique=True, index=True, description="position in the hash chain, from 1")
     prev_sha256: str | None = Field(default=None, max_length=64)
     sha256: str | None = Field(default=None, max_length=64)

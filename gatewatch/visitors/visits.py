@@ -41,6 +41,7 @@ from gatewatch.models.tables import Camera, Visit
 from gatewatch.models.types import utcnow
 from gatewatch.plates import match_key, normalise_plate
 from gatewatch.settings import Settings
+from gatewatch.visitors.nik_display import masked_nik
 
 VehicleType = Literal["bicycle", "car", "motorcycle", "bus", "truck", "van"]
 
@@ -212,8 +213,16 @@ def _store_all(session: Session, rows: list[SQLModel], *, actor: str, role: str,
             action=action,
             entity=type(row).__tablename__,
             entity_id=row.id,
-            after=trail.row_values(row),
+            after=audit_values(row),
         )
+
+
+def audit_values(row: SQLModel) -> dict[str, Any]:
+    """A row's columns for the audit trail, a visitor's NIK masked: the trail never holds one in clear."""
+    values = trail.row_values(row)
+    if isinstance(values.get("id_number"), str):
+        values["id_number"] = masked_nik(values["id_number"])
+    return values
 
 
 def _recheck_check_ins(session: Session, settings: Settings, first: datetime, until: datetime) -> None:

@@ -215,7 +215,8 @@ def test_the_migration_chains_records_written_before_it(engine: sa.Engine, setti
         trail.record(session, actor="a", role="admin", action="test.after", entity="test", entity_id=1)
 
     records = chain(engine)
-    assert [(r.seq, r.action) for r in records] == [(1, "visit.created"), (2, "user.created"), (3, "test.after")]
+    assert [(r.seq, r.action) for r in records] == [(1, "visit.created"), (2, "user.created"),
+                                                    (3, "audit.rechained"), (4, "test.after")]
     assert verify_integrity(engine, settings).ok
 
 
@@ -277,13 +278,16 @@ def test_audit_verify_command_exits_0_only_when_everything_holds(
     assert "OK: the records and evidence are as written" in output
 
     target = chain(engine)[4]
-    execute(engine, "UPDATE auditrecord SET after = '{}' WHERE id = :id", id=target.id)
+    execute(engine, "UPDATE auditrecord SET actor = 'guard-budi' WHERE id = :id", id=target.id)
     (settings.data_dir / history[0].clip_path).unlink()
     code, output = _verify_cli(database_url, tmp_path, settings)
     assert code == 1
     assert f"FIRST BREAK: record id {target.id} (seq {target.seq}): content_mismatch" in output
     assert f"event #{history[0].id}: {history[0].clip_path} is missing" in output
 
+    # A payload changed leaves the chain's hashes as they were: its fields are checked against their digests.
+    execute(engine, "UPDATE auditrecord SET actor = :actor, after = '{}' WHERE id = :id", actor=target.actor,
+            id=target.id)
     code, output = _verify_cli(database_url, tmp_path, settings, "--json")
     assert code == 1
-    assert '"kind": "content_mismatch"' in output and '"ok": false' in output
+    assert '"kind": "payload_altered"' in output and '"field": "after.*"' in output and '"ok": false' in output

@@ -15,7 +15,11 @@ import sqlmodel
 from alembic import op
 
 import gatewatch.models.types
-from gatewatch.audit.trail import CHAINED_FIELDS, GENESIS_SHA256, record_digest
+
+# The chain as it was then: the payloads themselves chained (0017 chains their digests instead).
+from gatewatch.audit.rechain import LEGACY_CHAINED_FIELDS as CHAINED_FIELDS
+from gatewatch.audit.rechain import legacy_record_digest as record_digest
+from gatewatch.audit.trail import GENESIS_SHA256
 
 revision = '0002'
 down_revision = '0001'
