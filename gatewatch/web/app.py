@@ -65,6 +65,7 @@ from gatewatch.web.views import (
     overview,
     replays,
     visits,
+    watched_persons,
     webhooks,
 )
 
@@ -145,7 +146,8 @@ def _refuse_untrusted_host() -> Response | None:
 def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth.bp)
     for module in (home, events, evidence, visits, authorisations, overview, cameras, audit, integrity, exports,
-                   replays, admin, holds, alerts, webhooks, gate_lines):
+                   replays, admin, holds, alerts, webhooks, gate_lines,
+                   watched_persons):
         app.register_blueprint(module.bp)
     app.register_blueprint(api)
     app.register_blueprint(metrics)  # /metrics for a Prometheus scraper (web/metrics.py)

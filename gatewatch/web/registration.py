@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from pydantic import ValidationError
 from sqlmodel import select
 
-from gatewatch.models.tables import EntryEvent, Visit
-from gatewatch.visitors import visits
+from gatewatch.models.tables import EntryEvent, Visit, WatchlistPerson
+from gatewatch.visitors import visits, watched_persons
 from gatewatch.visitors.visits import VisitInput
 from gatewatch.web.auth import actor
 from gatewatch.web.context import db, settings
@@ -27,6 +27,11 @@ class Registration:
     explained: list[EntryEvent] = field(default_factory=list)  # open entries the visit now explains
     errors: dict[str, str] = field(default_factory=dict)
     busy: bool = False  # the database stayed locked (a long import): nothing saved, send it again
+
+    @property
+    def watched(self) -> Sequence[WatchlistPerson]:
+        """The persons watch-list entries of the registered visitor's NIK: the guard is warned at once."""
+        return watched_persons.entries_for(db(), self.visit.id_number) if self.visit else []
 
 
 def explained_by(visit_id: int) -> list[EntryEvent]:

@@ -79,7 +79,8 @@ class FlagItemOut(BaseModel):
 
     code: str = Field(
         description="the headline's reason (unregistered, over_party_size, after_hours, checked_out, "
-        "unknown_plate, watchlist), watchlist_entry, plate_unreadable, or what a cover considered says "
+        "unknown_plate, watchlist), watchlist_entry, watchlist_person (numbers: id, visit, reason), plate_unreadable, "
+        "or what a cover considered says "
         "(covers, full, other_gate, checked_in_later, no_vehicle, other_plate, checked_out, cover_ended, "
         "first_entry_late, off_duty, allows_none)"
     )
@@ -280,8 +281,20 @@ class VisitListOut(BaseModel):
     items: list[VisitOut]
 
 
+class WatchWarningOut(BaseModel):
+    """The registered visitor's NIK is on the persons watch list: the visit is stored, the guard warned."""
+
+    entry_id: int = Field(description="the persons watch-list entry")
+    reason: str = Field(description="why this person must not enter, as the admin wrote it")
+
+
 class VisitCreatedOut(VisitOut):
     explained_event_ids: list[int] = Field(description="open entries this registration explains")
+    watchlist: list[WatchWarningOut] = Field(
+        default_factory=list,
+        description="the persons watch-list entries of the visitor's NIK; not empty: warn the guard at once "
+        "(the visit is registered, and the entries it would explain are flagged watchlist)",
+    )
 
 
 class CameraOut(_Out):

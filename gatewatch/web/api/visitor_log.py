@@ -76,7 +76,8 @@ def create_visit() -> Response:
     if registration.visit is None:
         return error(422, "invalid visit", registration.errors)
     out = schemas.VisitCreatedOut.model_validate(
-        {**registration.visit.model_dump(), "explained_event_ids": [e.id for e in registration.explained]}
+        {**registration.visit.model_dump(), "explained_event_ids": [e.id for e in registration.explained],
+         "watchlist": [{"entry_id": w.id, "reason": w.reason} for w in registration.watched]}
     )
     return json_response(out, 201)
 
