@@ -57,7 +57,9 @@ class Receiver:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         self.port = self.server.server_port
-        self.thread = threading.Thread(target=self.server.serve_forever, name="receiver", daemon=True)
+        # Polled for shutdown every 20 ms, not every 0.5 s, which every stop() waited for.
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02},
+                                       name="receiver", daemon=True)
         self.thread.start()
         return self
 
