@@ -3,7 +3,8 @@
 What the ZIP holds:
 
 - ``events.csv``/``.json``, ``reviews``, ``visits``, ``authorisations`` (those the events link
-  to) and ``audit`` (the audit records about all of these, with their chain fields);
+  to, NIKs masked by ``visitors.nik_display``) and ``audit`` (the audit records about all of
+  these, with their chain fields);
 - ``evidence/...``: the snapshots, clips and boxes JSON files, under the paths the events name:
   a clip as stored (for a copied clip, the camera's own packets) and the boxes drawn over it;
 - ``annotated/event-<id>.mp4``, when asked for (``annotated``): each event's clip with its boxes
@@ -74,6 +75,7 @@ from gatewatch.models.tables import (
 )
 from gatewatch.models.types import utcnow
 from gatewatch.settings import Settings
+from gatewatch.visitors.nik_display import masked_members, with_masked_nik
 
 FORMAT = "gatewatch-evidence-export/1"
 MANIFEST = "manifest.json"
@@ -356,8 +358,10 @@ def create_export(
                   for row, event in zip(_rows(contents.events), contents.events, strict=True)]
         out.add_table("events", events, _columns(EntryEvent, "evidence_check", "flag_text", "annotated_clip"))
         out.add_table("reviews", _rows(contents.reviews), _columns(Review))
-        out.add_table("visits", _rows(contents.visits), _columns(Visit))
-        out.add_table("authorisations", _rows(contents.authorisations), _columns(Authorisation))
+        # An export leaves the installation: NIKs in it are masked, whoever makes it (nik_display).
+        out.add_table("visits", [with_masked_nik(row) for row in _rows(contents.visits)], _columns(Visit))
+        out.add_table("authorisations", [{**row, "members": masked_members(row["members"])}
+                                          for row in _rows(contents.authorisations)], _columns(Authorisation))
         out.add_table("audit", _rows(contents.records), _columns(AuditRecord))
         flagged = _flagged_entries(contents, evidence, settings)
         public = key.public_key()

@@ -481,13 +481,15 @@ def list_visits(
     open_only: bool = False,
     limit: int = 100,
     offset: int = 0,
+    whole_nik: bool = False,
 ) -> list[Visit]:
     """Visits, newest check-in first.
 
     ``on_date`` is a day at the site (``zone`` is then required); ``search`` matches part of the
     name, NIK, organisation, host or purpose, ignoring case; ``plate`` matches part of a plate,
     ignoring spaces, punctuation, case and look-alike glyphs (O/0, I/1, B/8, S/5, Z/2, as
-    ``plates.match_key``); ``open_only`` keeps visits not yet checked out.
+    ``plates.match_key``); ``open_only`` keeps visits not yet checked out. ``whole_nik`` (for whom
+    NIKs are masked) matches a NIK only whole, so digits cannot be guessed one search at a time.
     """
     query = select(Visit)
     if on_date is not None:
@@ -497,8 +499,11 @@ def list_visits(
         end = datetime.combine(on_date + timedelta(days=1), time(), zone)
         query = query.where(Visit.check_in_at >= start, Visit.check_in_at < end)
     if search:
-        columns = (Visit.visitor_name, Visit.id_number, Visit.organisation, Visit.host, Visit.purpose)
-        query = query.where(sa.or_(*(column.icontains(search, autoescape=True) for column in columns)))
+        columns = (Visit.visitor_name, Visit.organisation, Visit.host, Visit.purpose)
+        nik = "".join(search.split())  # typed in groups of four, as printed on the card
+        by_nik = (Visit.id_number == nik) if whole_nik else Visit.id_number.icontains(nik, autoescape=True)
+        by_nik = by_nik if nik else sa.false()
+        query = query.where(sa.or_(by_nik, *(column.icontains(search, autoescape=True) for column in columns)))
     if plate:
         query = query.where(plate_key_sql(Visit.vehicle_plate).contains(match_key(plate), autoescape=True))
     if open_only:

@@ -62,6 +62,7 @@ from gatewatch.web.views import (
     holds,
     home,
     integrity,
+    nik,
     overview,
     replays,
     visits,
@@ -146,7 +147,7 @@ def _refuse_untrusted_host() -> Response | None:
 def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth.bp)
     for module in (home, events, evidence, visits, authorisations, overview, cameras, audit, integrity, exports,
-                   replays, admin, holds, alerts, webhooks, gate_lines,
+                   replays, admin, holds, alerts, webhooks, gate_lines, nik,
                    watched_persons):
         app.register_blueprint(module.bp)
     app.register_blueprint(api)

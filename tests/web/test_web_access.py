@@ -65,6 +65,10 @@ EXPECTED: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/visits"): EVERYONE,
     ("POST", "/visits"): frozenset({GUARD}),
     ("POST", "/visits/<int:visit_id>/check-out"): frozenset({GUARD}),
+    ("GET", "/visits/search"): EVERYONE,  # back to the visitor log (the language switch on the results)
+    ("POST", "/visits/search"): EVERYONE,  # POSTed, so that a NIK searched for is in no URL
+    ("GET", "/visits/<int:visit_id>/reveal"): frozenset({AUDITOR}),  # to the visit in the log, masked
+    ("POST", "/visits/<int:visit_id>/reveal"): frozenset({AUDITOR}),  # guards and admins see NIKs in full
     ("POST", "/visits/imports"): frozenset({GUARD}),
     ("GET", "/visits/imports/<int:import_id>"): EVERYONE,
     ("GET", "/visits/imports/<int:import_id>.json"): EVERYONE,
@@ -128,14 +132,18 @@ EXPECTED: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/api/v1/visits"): EVERYONE,
     ("POST", "/api/v1/visits"): frozenset({GUARD}),
     ("POST", "/api/v1/visits/<int:visit_id>/check-out"): frozenset({GUARD}),
+    ("POST", "/api/v1/visits/<int:visit_id>/reveal"): frozenset({AUDITOR}),
     ("GET", "/api/v1/cameras"): EVERYONE,
     ("GET", "/api/v1/stats"): EVERYONE,
     ("GET", "/authorisations"): EVERYONE,
     ("POST", "/authorisations"): frozenset({ADMIN}),
     ("POST", "/authorisations/<int:authorisation_id>/end"): frozenset({ADMIN}),
+    ("GET", "/authorisations/<int:authorisation_id>/reveal"): frozenset({AUDITOR}),  # back to the list
+    ("POST", "/authorisations/<int:authorisation_id>/reveal"): frozenset({AUDITOR}),  # members' NIKs, with a reason
     ("GET", "/api/v1/authorisations"): EVERYONE,
     ("POST", "/api/v1/authorisations"): frozenset({ADMIN}),
     ("POST", "/api/v1/authorisations/<int:authorisation_id>/end"): frozenset({ADMIN}),
+    ("POST", "/api/v1/authorisations/<int:authorisation_id>/reveal"): frozenset({AUDITOR}),
     ("POST", "/api/v1/crossings"): frozenset({DEVICE}),
     ("GET", "/metrics"): frozenset({METRICS}),
 }

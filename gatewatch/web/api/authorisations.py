@@ -1,6 +1,7 @@
 """Standing authorisations under /api/v1/authorisations: everyone reads them, admins add and end them.
 
-Members' NIKs are shown in full to admins only; other roles see the last four digits.
+Members' NIKs are shown in full to guards and admins; other roles see them masked (``nik_display``),
+and an auditor reveals them with a reason (``POST /authorisations/{id}/reveal``, audited).
 """
 
 from __future__ import annotations
@@ -8,25 +9,28 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from flask import Response, request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from gatewatch.models.enums import Role
 from gatewatch.models.tables import Authorisation
-from gatewatch.visitors import authorisations
+from gatewatch.visitors import authorisations, reveal
 from gatewatch.visitors.authorisations import AuthorisationInput
 from gatewatch.web import access
+from gatewatch.web.api import schemas
 from gatewatch.web.api.blueprint import NotFound, bp, error, json_body, json_response
 from gatewatch.web.api.docs import Operation, Param, documented
 from gatewatch.web.auth import actor
 from gatewatch.web.context import db, settings
+from gatewatch.web.validation import field_errors
 from gatewatch.web.views.authorisations import authorisation_error, reveals_nik, save
+from gatewatch.web.views.nik import REVEALERS
 
 ACTIVE = Param("active", {"type": "boolean", "default": False}, "only those in force now")
 
 
 class MemberOut(BaseModel):
     name: str
-    id_number: str = Field(description="the NIK; all but the last 4 digits masked unless the caller is an admin")
+    id_number: str = Field(description='the NIK; masked ("1671 **** **** 0005") unless the caller is a guard or an admin')
 
 
 class AuthorisationOut(BaseModel):
@@ -117,3 +121,36 @@ def end_authorisation(authorisation_id: int) -> Response:
         return error(409, authorisation_error(problem))
     session.commit()
     return json_response(authorisation_out(row))
+
+
+class MembersRevealOut(BaseModel):
+    """An authorisation's members with their NIKs in full, revealed to an auditor (authorisation.revealed)."""
+
+    authorisation_id: int
+    holder: str
+    members: list[MemberOut] = Field(description="every member, the NIK in full")
+
+
+@bp.post("/authorisations/<int:authorisation_id>/reveal")
+@access.allow(REVEALERS)
+@documented(Operation(
+    'Reveal the NIKs of an authorisation\'s members in full, with {"reason"}: for auditors, who see them '
+    "masked. Recorded in the audit trail (authorisation.revealed: who, which, the reason; the NIKs masked)",
+    MembersRevealOut, body=schemas.RevealIn, errors=(400, 404, 422),
+))
+def reveal_members(authorisation_id: int) -> Response:
+    try:
+        body = schemas.RevealIn.model_validate(json_body())
+    except ValidationError as problem:
+        return error(422, "invalid reveal", field_errors(problem))
+    session = db()
+    username, role = actor()
+    try:
+        row = reveal.reveal_members(session, authorisation_id, body.reason, actor=username, role=role)
+    except authorisations.AuthorisationNotFound:
+        raise NotFound(f"there is no authorisation #{authorisation_id}") from None
+    except reveal.RevealReasonRequired as problem:
+        return error(422, "invalid reveal", {"reason": str(problem)})
+    session.commit()
+    return json_response(MembersRevealOut(authorisation_id=authorisation_id, holder=row.holder,
+                                          members=authorisations.members_of(row)))

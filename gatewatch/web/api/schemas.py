@@ -262,7 +262,10 @@ class LinkReviewIn(ReviewIn):
 class VisitOut(_Out):
     id: int
     visitor_name: str
-    id_number: str
+    id_number: str = Field(
+        description='the NIK: in full for guards and admins, masked for other roles ("1671 **** **** 0001", '
+        "first and last 4 digits); an auditor reveals one with POST /visits/{id}/reveal"
+    )
     organisation: str
     purpose: str
     host: str
@@ -275,6 +278,25 @@ class VisitOut(_Out):
     checked_out_at: datetime | None
     registered_by: str
     created_at: datetime
+
+
+class RevealIn(BaseModel):
+    """Reveal a visit's NIK in full."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(
+        min_length=1, max_length=MAX_REASON_LENGTH, pattern=NOT_BLANK,
+        description="why the full NIK must be seen (a case, a request); required, recorded in the audit trail",
+    )
+
+
+class RevealOut(BaseModel):
+    """A visit's NIK in full, revealed to an auditor; the reveal is recorded as visit.revealed."""
+
+    visit_id: int
+    visitor_name: str
+    id_number: str = Field(description="the NIK in full; empty when retention has erased it")
 
 
 class VisitListOut(BaseModel):

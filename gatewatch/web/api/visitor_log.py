@@ -1,4 +1,8 @@
-"""The visitor log under /api/v1/visits: look-up, registration and check-out."""
+"""The visitor log under /api/v1/visits: look-up, registration, check-out and the auditor's reveal of a NIK.
+
+NIKs are answered as the caller may see them (``visitors.nik_display``): in full to guards and
+admins, masked to others, who match a NIK in ``q`` only whole.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ from pydantic import ValidationError
 from gatewatch.models.enums import Role
 from gatewatch.models.filters import MAX_PAGE_SIZE
 from gatewatch.models.tables import Visit
-from gatewatch.visitors import visits
+from gatewatch.visitors import reveal, visits
 from gatewatch.visitors.visits import CheckOutInput, VisitInput
 from gatewatch.web import access
 from gatewatch.web.api import schemas
@@ -20,10 +24,12 @@ from gatewatch.web.messages import visit_error
 from gatewatch.web.navigation import MAX_INT_ARG, int_arg
 from gatewatch.web.registration import register
 from gatewatch.web.validation import field_errors
+from gatewatch.web.views.nik import REVEALERS, reader_sees_full_nik, shown_nik
 
 VISIT_QUERY = (
     Param("date", DATE, "only visits checked in on this day at the site, YYYY-MM-DD, 2000-01-01 to 2999-12-31"),
-    Param("q", TEXT, "part of the name, NIK, organisation, host or purpose"),
+    Param("q", TEXT, "part of the name, organisation, host or purpose, or of the NIK (for guards and admins; "
+          "other roles match a NIK only whole). Your own logs keep the URLs you send, NIKs included"),
     Param("plate", TEXT, "part of a number plate; spaces and dashes are ignored"),
     Param("open", {"type": "boolean", "default": False}, "only visits not checked out"),
     Param(
@@ -53,8 +59,14 @@ def list_visits() -> Response:
         open_only=request.args.get("open", "").lower() in ("1", "true"),
         limit=int_arg("limit", 100, 1, MAX_PAGE_SIZE, strict=True),
         offset=int_arg("offset", 0, 0, MAX_INT_ARG, strict=True),
+        whole_nik=not reader_sees_full_nik(),
     )
-    return json_response(schemas.VisitListOut(items=[schemas.VisitOut.model_validate(v) for v in rows]))
+    return json_response(schemas.VisitListOut(items=[visit_out(v) for v in rows]))
+
+
+def visit_out(visit: Visit, model: type[schemas.VisitOut] = schemas.VisitOut, **extra: object) -> schemas.VisitOut:
+    """A visit as the caller may see it: its NIK masked unless the caller is a guard or an admin."""
+    return model.model_validate({**visit.model_dump(), **extra, "id_number": shown_nik(visit.id_number)})
 
 
 @bp.post("/visits")
@@ -75,10 +87,9 @@ def create_visit() -> Response:
         return error(503, "the database is busy (a large import may be running); nothing was saved: send it again")
     if registration.visit is None:
         return error(422, "invalid visit", registration.errors)
-    out = schemas.VisitCreatedOut.model_validate(
-        {**registration.visit.model_dump(), "explained_event_ids": [e.id for e in registration.explained],
-         "watchlist": [{"entry_id": w.id, "reason": w.reason} for w in registration.watched]}
-    )
+    out = visit_out(registration.visit, schemas.VisitCreatedOut,
+                    explained_event_ids=[e.id for e in registration.explained],
+                    watchlist=[{"entry_id": w.id, "reason": w.reason} for w in registration.watched])
     return json_response(out, 201)
 
 
@@ -113,4 +124,33 @@ def check_out(visit_id: int) -> Response:
         session.rollback()
         return error(409, visit_error(problem, session.get(Visit, visit_id)))
     session.commit()
-    return json_response(schemas.VisitOut.model_validate(visit))
+    return json_response(visit_out(visit))
+
+
+@bp.post("/visits/<int:visit_id>/reveal")
+@access.allow(REVEALERS)
+@documented(
+    Operation(
+        'Reveal a visit\'s NIK in full, with {"reason"}: for auditors, who see NIKs masked. Recorded in the '
+        "audit trail (visit.revealed: who, which visit, the reason; the NIK masked)",
+        schemas.RevealOut,
+        body=schemas.RevealIn,
+        errors=(400, 404, 422),
+    )
+)
+def reveal_nik(visit_id: int) -> Response:
+    try:
+        body = schemas.RevealIn.model_validate(json_body())
+    except ValidationError as problem:
+        return error(422, "invalid reveal", field_errors(problem))
+    session = db()
+    username, role = actor()
+    try:
+        visit = reveal.reveal_nik(session, visit_id, body.reason, actor=username, role=role)
+    except visits.VisitNotFound:
+        raise NotFound(f"there is no visit #{visit_id}") from None
+    except reveal.RevealReasonRequired as problem:
+        return error(422, "invalid reveal", {"reason": str(problem)})
+    session.commit()
+    return json_response(schemas.RevealOut(visit_id=visit_id, visitor_name=visit.visitor_name,
+                                           id_number=visit.id_number))

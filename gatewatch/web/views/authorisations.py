@@ -26,6 +26,7 @@ from gatewatch.models.enums import Role
 from gatewatch.models.tables import Authorisation
 from gatewatch.visitors import authorisations
 from gatewatch.visitors.authorisations import AuthorisationInput
+from gatewatch.visitors.nik_display import sees_full_nik
 from gatewatch.visitors.visits import VisitLogError
 from gatewatch.web import access
 from gatewatch.web.auth import actor
@@ -124,8 +125,8 @@ def save(data: Mapping[str, Any], *, nested: bool) -> Saved:
 
 
 def reveals_nik() -> bool:
-    """Whether the user may read members' NIKs in full: admins, who enter them."""
-    return bool(current_user.is_authenticated and current_user.role == Role.ADMIN)
+    """Whether the user may read members' NIKs in full: guards and admins (``nik_display``)."""
+    return bool(current_user.is_authenticated and sees_full_nik(current_user.role))
 
 
 # --- the page --------------------------------------------------------------------------------

@@ -4,7 +4,8 @@ import a CSV file of visits and follow the import."""
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, datetime, time, timedelta
+from collections.abc import Mapping
+from datetime import UTC, date, datetime, time, timedelta
 from typing import get_args
 
 from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
@@ -16,11 +17,13 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from gatewatch.events.opening_day import OpeningDay, visit_day
 from gatewatch.events.queries import cameras_by_id
 from gatewatch.models.enums import Role
+from gatewatch.models.filters import FilterError, parse_day
 from gatewatch.models.tables import Visit
 from gatewatch.visitors import imports as visit_imports
 from gatewatch.visitors import visits
 from gatewatch.visitors.authorisations import active_authorisations
 from gatewatch.visitors.imports import MEGABYTE, ImportState, UploadProblem, UploadRefused
+from gatewatch.visitors.nik_display import looks_like_nik
 from gatewatch.visitors.visits import CSV_COLUMNS, CSV_REQUIRED, VehicleType
 from gatewatch.web import access, csrf
 from gatewatch.web.auth import actor
@@ -29,6 +32,7 @@ from gatewatch.web.messages import visit_error
 from gatewatch.web.navigation import day_arg, form_next
 from gatewatch.web.registration import Registration, explained_by, register
 from gatewatch.web.transaction import commit_or_flash
+from gatewatch.web.views.nik import reader_sees_full_nik
 
 bp = Blueprint("visits", __name__)
 
@@ -43,17 +47,22 @@ FORM_OVERHEAD_BYTES = 64 * 1024
 
 
 def _page(
-    form: dict[str, str], registration: Registration | None = None, import_error: str | None = None
+    form: dict[str, str], registration: Registration | None = None, import_error: str | None = None,
+    criteria: Mapping[str, str] | None = None,
 ) -> str:
     session = db()
     zone = settings().zone
-    search, plate = request.args.get("q", "").strip(), request.args.get("plate", "").strip()
-    day, opening = day_arg(), None
+    query = request.args if criteria is None else criteria  # the search form POSTs its criteria
+    search, plate = query.get("q", "").strip(), query.get("plate", "").strip()
+    nik_in_url = criteria is None and looks_like_nik(search)  # a NIK is never searched from an address
+    search = "" if nik_in_url else search
+    day, opening = day_arg() if criteria is None else _posted_day(criteria), None
     if day is None and not (search or plate):  # today's, or the latest day's when nobody came today
         opening = visit_day(session, zone, datetime.now(zone))
         day = opening.day
     listed = visits.list_visits(
-        session, on_date=day, zone=zone, search=search or None, plate=plate or None, limit=LIST_LIMIT
+        session, on_date=day, zone=zone, search=search or None, plate=plate or None, limit=LIST_LIMIT,
+        whole_nik=not reader_sees_full_nik(),
     )
     return render_template(
         "visits.html",
@@ -65,6 +74,7 @@ def _page(
         not_today=_not_today(opening),
         search=search,
         plate=plate,
+        nik_in_url=nik_in_url,
         cameras=cameras_by_id(session).values(),
         vehicle_types=VEHICLE_TYPES,
         registered=registration.visit if registration else None,
@@ -84,6 +94,13 @@ def _not_today(opening: OpeningDay | None) -> str | None:
     return _("No visits today; showing %(day)s, the latest day with visits.", day=format_date(opening.day, "long"))
 
 
+def _posted_day(criteria: Mapping[str, str]) -> date | None:
+    try:
+        return parse_day(criteria.get("date") or None, "date")
+    except FilterError:
+        return None
+
+
 def _blank_form() -> dict[str, str]:
     return {"party_size": "1", "check_in_at": datetime.now(settings().zone).strftime(INPUT_TIME)}
 
@@ -96,6 +113,16 @@ def index() -> str:
     if registered_id.isdigit() and (visit := db().get(Visit, int(registered_id))) is not None:
         registration = Registration(visit, explained_by(visit.id))
     return _page(_blank_form(), registration)
+
+
+@bp.route("/visits/search", methods=["GET", "POST"])
+@access.allow(access.EVERYONE)
+def search() -> ResponseReturnValue:
+    """The visitor log searched by its form, which POSTs: a NIK typed in never reaches a URL or a log.
+    A GET (the language switch on the results) goes back to the visitor log."""
+    if request.method == "GET":
+        return redirect(url_for("visits.index"), 303)
+    return _page(_blank_form(), criteria=request.form)
 
 
 @bp.post("/visits")
