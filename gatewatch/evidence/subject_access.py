@@ -67,10 +67,6 @@ class SubjectData:
                 "events": len(self.events), "reviews": len(self.reviews), "watchlist": len(self.watchlist),
                 "audit_records": len(self.records)}
 
-    @property
-    def empty(self) -> bool:
-        return not (self.visits or self.authorisations or self.watchlist)
-
 
 # --- gathering --------------------------------------------------------------------------------
 
