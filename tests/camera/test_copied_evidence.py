@@ -106,7 +106,8 @@ def test_motorcycle_events_get_the_footages_own_packets_their_boxes_and_full_siz
         assert (document["version"], document["camera_id"], document["event_track_id"]) == (1, "gate-1",
                                                                                             event.track_id)
         assert document["frame_size"] == [1280, 720] and document["clip_kind"] == "copy"
-        assert document["gate"] == MOTORCYCLE_GATE
+        assert document["gate"] == {**MOTORCYCLE_GATE, "margin": 0.02}  # the line counted against, dead band too
+        assert json.loads(event.gate_line) == document["gate"]
         assert document["clip_start_seconds"] == pytest.approx(event.clip_start_seconds, abs=1e-3)
         # The clip starts at the last keyframe at or before the pre-roll point, 2 s before the crossing.
         pre_roll = first + round(document["clip_start_seconds"] / time_base)
