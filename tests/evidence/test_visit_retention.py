@@ -60,11 +60,13 @@ def test_visits_past_the_period_are_erased_in_the_log_and_the_trail_held_ones_ke
     held_at, old_at = _site_morning(settings, 40), _site_morning(settings, 39)
     held_event = store_event(engine, settings, when=held_at, track_id=1)
     old_event = store_event(engine, settings, when=old_at, track_id=2)
+    second = store_event(engine, settings, when=old_at + timedelta(minutes=5), track_id=3)  # the visit is for one
     ids = {name: _register(engine, settings, name, at) for name, at in
            (("held", held_at), ("old", old_at), ("recent", _site_morning(settings, 1)))}
     with session_scope(engine) as session:
         assert session.get(EntryEvent, held_event.id).visit_id == ids["held"]
         assert session.get(EntryEvent, old_event.id).visit_id == ids["old"]
+        assert "Visitor old" in session.get(EntryEvent, second.id).flag_items  # its verdict names the visit
         place_hold(session, held_event.id, "a court case", actor="auditor-sri", role="auditor")
     records = len(chain(engine))
 
@@ -77,7 +79,7 @@ def test_visits_past_the_period_are_erased_in_the_log_and_the_trail_held_ones_ke
 
     applied = _run(database_url, settings, tmp_path, "--visitor-days", "30")
     assert applied.exit_code == 0, applied.output
-    assert ("erased the personal fields of 1 visits (4 fields in the audit trail, visitor names in 0 events' "
+    assert ("erased the personal fields of 1 visits (4 fields in the audit trail, visitor names in 1 events' "
             "flag details); kept 1 linked to held events") in applied.output
 
     visits = _visits(engine)
@@ -89,6 +91,9 @@ def test_visits_past_the_period_are_erased_in_the_log_and_the_trail_held_ones_ke
         assert kept.personal_erased_at is None and kept.id_number in NIKS.values()
     with Session(engine) as session:
         assert session.get(EntryEvent, old_event.id).visit_id == ids["old"]  # the link to its entry stays
+        flagged = session.get(EntryEvent, second.id)
+        assert "Visitor old" not in f"{flagged.flag_items}{flagged.flag_detail}"
+        assert f"visit #{ids['old']} (erased)" in flagged.flag_detail
         created = session.exec(select(AuditRecord).where(AuditRecord.action == "visit.created",
                                                          AuditRecord.entity_id == str(ids["old"]))).one()
         [erasure] = session.exec(select(AuditRecord).where(AuditRecord.action == ERASED_ACTION)).all()
