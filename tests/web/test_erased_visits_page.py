@@ -1,5 +1,6 @@
 """A visit whose personal fields retention erased reads "erased by retention" on the visitor log and on
-the event page of the entry it explains, for every role, with no blank name left to puzzle over."""
+the event page of the entry it explains, for every role, with no blank name left to puzzle over; the API
+says when (``personal_erased_at``)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import sqlalchemy as sa
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlmodel import Session, select
 
@@ -22,7 +24,8 @@ ERASED = "erased by retention"
 
 
 def test_an_erased_visit_is_shown_as_erased(client_for: Callable[[Role], FlaskClient], web_engine: sa.Engine,
-                                            web_settings: Settings, store_event: StoreEvent) -> None:
+                                            web_settings: Settings, store_event: StoreEvent, app: Flask,
+                                            token_for: Callable[[Role], dict[str, str]]) -> None:
     with session_scope(web_engine) as session:
         session.add(Visit(visitor_name="Budi Santoso", id_number=NIK, organisation="PT Maju", camera_id=GATE,
                           check_in_at=recent(10), registered_by="guard"))
@@ -42,3 +45,5 @@ def test_an_erased_visit_is_shown_as_erased(client_for: Callable[[Role], FlaskCl
         assert log.status_code == page.status_code == 200, role
         for text in (log.get_data(as_text=True), page.get_data(as_text=True)):
             assert ERASED in text and "Budi Santoso" not in text and masked_nik(NIK) not in text, role
+        [answer] = app.test_client().get(f"/api/v1/visits?date={day}", headers=token_for(role)).get_json()["items"]
+        assert answer["personal_erased_at"] and (answer["visitor_name"], answer["id_number"]) == ("", ""), role

@@ -278,6 +278,10 @@ class VisitOut(_Out):
     checked_out_at: datetime | None
     registered_by: str
     created_at: datetime
+    personal_erased_at: datetime | None = Field(
+        None, description="when retention erased the visitor's name, NIK, organisation and plate (then empty); "
+        "null: kept"
+    )
 
 
 class RevealIn(BaseModel):
