@@ -473,7 +473,7 @@ Check it with <code>gatewatch export verify FILE.zip --public-key KEY</code>.</p
 <td><ul>
 {% for at, by in f.automatic %}<li>{{ local(at) }}: explained automatically by a later registration: {{ by }}</li>{% endfor %}
 {% for r in f.reviews %}<li>{{ local(r.at) }}: {{ r.actor }}: <b>{{ r.decision }}</b>{% if r.note %}: {{ r.note }}{% endif %}</li>{% endfor %}
-{% if f.visit %}<li>linked visit #{{ f.visit.id }}: {{ f.visit.visitor_name }}{% if f.visit.organisation %}, {{ f.visit.organisation }}{% endif %},
+{% if f.visit %}<li>linked visit #{{ f.visit.id }}: {{ "erased by retention" if f.visit.personal_erased_at else f.visit.visitor_name }}{% if f.visit.organisation %}, {{ f.visit.organisation }}{% endif %},
 checked in {{ local(f.visit.check_in_at) }}</li>{% endif %}
 {% if not (f.automatic or f.reviews or f.visit) %}<li class="bad">no resolution</li>{% endif %}
 </ul></td></tr>

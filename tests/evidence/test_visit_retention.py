@@ -118,9 +118,11 @@ def test_visits_past_the_period_are_erased_in_the_log_and_the_trail_held_ones_ke
     with zipfile.ZipFile(path) as archive:
         exported = {row["id"]: row for row in json.loads(archive.read("visits.json"))}
         audit = json.loads(archive.read("audit.json"))
+        report_html = archive.read("report.html").decode()
     assert set(exported) == {ids["held"], ids["old"]}
     assert exported[ids["old"]]["personal_erased_at"] and exported[ids["old"]]["id_number"] == ""
     assert ERASED_ACTION in {r["action"] for r in audit}
+    assert f"linked visit #{ids['old']}: erased by retention" in report_html and "Visitor old" not in report_html
     assert not any(NIK_IN_CLEAR.search(f"{r['before']}{r['after']}") for r in audit)
 
     again = _run(database_url, settings, tmp_path, "--visitor-days", "30")
