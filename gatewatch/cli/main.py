@@ -20,6 +20,7 @@ from gatewatch.cli.demo import demo
 from gatewatch.cli.events import events
 from gatewatch.cli.evidence import evidence
 from gatewatch.cli.export import export
+from gatewatch.cli.ktp import ktp_read
 from gatewatch.cli.replay import replay, replay_run
 from gatewatch.cli.retention import retention
 from gatewatch.cli.serve import serve
@@ -36,5 +37,5 @@ def main(verbose: bool) -> None:
 
 
 for _command in (process, worker, events, visits, authorisations, audit, export, retention, replay, replay_run,
-                 serve, users, tokens, demo, evidence, backup, restore, alerts, cameras):
+                 serve, users, tokens, demo, evidence, backup, restore, alerts, cameras, ktp_read):
     main.add_command(_command)

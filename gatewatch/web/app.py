@@ -62,6 +62,7 @@ from gatewatch.web.views import (
     holds,
     home,
     integrity,
+    ktp_scan,
     nik,
     overview,
     replays,
@@ -147,7 +148,7 @@ def _refuse_untrusted_host() -> Response | None:
 def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth.bp)
     for module in (home, events, evidence, visits, authorisations, overview, cameras, audit, integrity, exports,
-                   replays, admin, holds, alerts, webhooks, gate_lines, nik,
+                   replays, admin, holds, alerts, webhooks, gate_lines, nik, ktp_scan,
                    watched_persons):
         app.register_blueprint(module.bp)
     app.register_blueprint(api)

@@ -70,6 +70,7 @@ EXPECTED: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/visits/<int:visit_id>/reveal"): frozenset({AUDITOR}),  # to the visit in the log, masked
     ("POST", "/visits/<int:visit_id>/reveal"): frozenset({AUDITOR}),  # guards and admins see NIKs in full
     ("POST", "/visits/imports"): frozenset({GUARD}),
+    ("POST", "/visits/ktp-scan"): frozenset({GUARD}),
     ("GET", "/visits/imports/<int:import_id>"): EVERYONE,
     ("GET", "/visits/imports/<int:import_id>.json"): EVERYONE,
     ("GET", "/overview"): EVERYONE,
