@@ -11,6 +11,8 @@ confirmed intrusion) is kept, and counted, and so is the visit linked to a held 
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import click
 
 from gatewatch.cli.app import CLI_ROLE, App, UsageError, actor_option, fail, with_app
@@ -108,6 +110,7 @@ def _apply_recordings(app: App, days: int | None, dry_run: bool, actor: str) -> 
 
 
 def _apply_visitors(app: App, days: int | None, dry_run: bool, actor: str) -> None:
+    from gatewatch.evidence.ktp_photos import delete_expired_photos
     from gatewatch.evidence.retention import RetentionError
     from gatewatch.evidence.visit_retention import apply_visit_retention
 
@@ -123,5 +126,9 @@ def _apply_visitors(app: App, days: int | None, dry_run: bool, actor: str) -> No
     else:
         done = (f"erased the personal fields of {result.visits} visits ({result.trail_fields} fields in the audit "
                 f"trail, visitor names in {result.flag_details} events' flag details)")
+    with app.change(OSError) as session:  # kept KTP photos go with the visitor log's retention
+        photos = delete_expired_photos(session, app.settings, actor=actor, role=CLI_ROLE, now=datetime.now(UTC),
+                                       days=days, dry_run=dry_run)
     click.echo(f"visitors ({source}): checked in before {app.local(result.cutoff)}: {done}; "
-               f"kept {result.kept_held} linked to held events")
+               f"kept {result.kept_held} linked to held events; "
+               f"{photos} KTP photos {'to delete' if dry_run else 'deleted'}")

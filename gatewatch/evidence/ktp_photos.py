@@ -39,9 +39,10 @@ def keep_photo(session: Session, settings: Settings, photo: bytes, *, actor: str
     return relative
 
 
-def expired_days(settings: Settings, today: date) -> list[Path]:
-    """The day folders under ``data_dir/ktp/`` older than ``visitors.retention_days``; none when unset."""
-    days = settings.visitors.retention_days
+def expired_days(settings: Settings, today: date, days: int | None = None) -> list[Path]:
+    """The day folders under ``data_dir/ktp/`` older than ``days`` (default ``visitors.retention_days``);
+    none when unset."""
+    days = days if days is not None else settings.visitors.retention_days
     root = settings.data_dir / PHOTO_DIR
     if days is None or not root.is_dir():
         return []
@@ -58,11 +59,11 @@ def expired_days(settings: Settings, today: date) -> list[Path]:
 
 
 def delete_expired_photos(session: Session, settings: Settings, *, actor: str, role: str, now: datetime,
-                          dry_run: bool = False) -> int:
-    """Delete the kept KTP photos past the visitor log's retention, one audit record per day
-    deleted (with the caller's transaction); returns how many photos that was."""
+                          days: int | None = None, dry_run: bool = False) -> int:
+    """Delete the kept KTP photos past the visitor log's retention (or ``days``), one audit record
+    per day deleted (with the caller's transaction); returns how many photos that was."""
     count = 0
-    for folder in expired_days(settings, now.astimezone(settings.zone).date()):
+    for folder in expired_days(settings, now.astimezone(settings.zone).date(), days):
         photos = sorted(path.name for path in folder.glob("*.jpg"))
         count += len(photos)
         if dry_run:
@@ -70,5 +71,5 @@ def delete_expired_photos(session: Session, settings: Settings, *, actor: str, r
         shutil.rmtree(folder)
         trail.record(session, actor=actor, role=role, action="ktp.photos_deleted", entity=ENTITY,
                      entity_id=folder.name, before={"day": folder.name, "sha256": [name[:-4] for name in photos]},
-                     after={"reason": "retention", "retention_days": settings.visitors.retention_days})
+                     after={"reason": "retention", "retention_days": days or settings.visitors.retention_days})
     return count
