@@ -33,7 +33,7 @@ from gatewatch.models.enums import EventStatus, Role
 from gatewatch.models.tables import Camera, EntryEvent, User
 from gatewatch.settings import Settings
 from gatewatch.web.app import create_app
-from tests.databases import DATABASES, fresh_postgres_database
+from tests.databases import DATABASES, fresh_postgres_database, fresh_sqlite_database
 from tests.web_helpers import GATE, PASSWORD, VEHICLE_GATE, StoreEvent, log_in
 
 #: What the detector reported about every test event, besides what a test chooses.
@@ -106,8 +106,12 @@ def web_settings(tmp_path: Path, web_database: str | None) -> Settings:
 
 
 @pytest.fixture
-def web_engine(web_settings: Settings) -> Iterator[sa.Engine]:
-    engine = make_engine(web_settings.effective_database_url)
+def web_engine(web_settings: Settings, request: pytest.FixtureRequest) -> Iterator[sa.Engine]:
+    url = web_settings.effective_database_url
+    database = sa.engine.make_url(url).database
+    if url.startswith("sqlite") and database and not Path(database).exists():  # a copy of one migrated once
+        fresh_sqlite_database(request.getfixturevalue("sqlite_template"), Path(database))
+    engine = make_engine(url)
     migrate(engine)
     with session_scope(engine) as session:
         session.add(
