@@ -24,6 +24,7 @@ from flask.testing import FlaskClient
 from PIL import Image
 from playwright.sync_api import Browser, Page, sync_playwright
 from sqlmodel import select
+from werkzeug.security import generate_password_hash
 from werkzeug.serving import make_server
 
 from gatewatch.accounts import users
@@ -136,10 +137,19 @@ def app(web_settings: Settings, web_engine: sa.Engine) -> Flask:
     return create_app(web_settings, web_engine, testing=True)
 
 
+@pytest.fixture(scope="session")
+def hashed_password() -> str:
+    """PASSWORD hashed once per run: werkzeug's scrypt costs 0.1 s of CPU, five times in every web test."""
+    return generate_password_hash(PASSWORD)
+
+
 @pytest.fixture
-def accounts(web_engine: sa.Engine) -> dict[Role, str]:
-    """One user per role, named after the role, all with PASSWORD."""
-    with session_scope(web_engine) as session:
+def accounts(web_engine: sa.Engine, hashed_password: str) -> dict[Role, str]:
+    """One user per role, named after the role, all with PASSWORD (hashed once per run, with one salt)."""
+    hashed_once = {PASSWORD: hashed_password}
+    with session_scope(web_engine) as session, pytest.MonkeyPatch.context() as patch:
+        patch.setattr(users, "generate_password_hash", lambda password: hashed_once.get(password)
+                      or generate_password_hash(password))
         for role in Role:
             users.create_user(
                 session,
