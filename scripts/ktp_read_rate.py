@@ -40,10 +40,15 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1, help="OCR threads (plates.threads)")
     parser.add_argument("--process", action="store_true", help="also time the reader process the web app uses")
     parser.add_argument("--json", type=Path, help="write the figures here too")
+    parser.add_argument("--slant", type=float, default=0.06, help="perspective: corner shift, fraction of the card")
+    parser.add_argument("--blur", type=float, default=1.2, help="largest Gaussian blur, px")
+    parser.add_argument("--glare", type=float, default=0.35, help="strongest glare spot, 0..1")
+    parser.add_argument("--quality", type=int, default=85, help="JPEG quality of the photos")
     args = parser.parse_args()
 
     rng = random.Random(args.seed)
-    cards = [random_card(rng) for _ in range(args.cards)]
+    distortion = {"slant": args.slant, "blur": args.blur, "glare": args.glare, "quality": args.quality}
+    cards = [random_card(rng, **distortion) for _ in range(args.cards)]
     started = time.perf_counter()
     reader = KtpReader(threads=args.threads)
     reader.warm_up()
@@ -82,6 +87,7 @@ def main() -> None:
         "scan_cpu_seconds_mean": round(statistics.mean(cpu_times), 3),
         "photo_kb_mean": round(statistics.mean(len(card.photo) for card in cards) / 1024),
         "threads": args.threads,
+        "distortion": distortion,
     }
     if wrong:
         figures["wrong_reads"] = wrong
