@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from flask import Response, request
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from gatewatch.models.enums import Role
 from gatewatch.models.tables import Authorisation
@@ -19,9 +19,9 @@ from gatewatch.web import access
 from gatewatch.web.api import schemas
 from gatewatch.web.api.blueprint import NotFound, bp, error, json_body, json_response
 from gatewatch.web.api.docs import Operation, Param, documented
+from gatewatch.web.api.reveals import revealed
 from gatewatch.web.auth import actor
 from gatewatch.web.context import db, settings
-from gatewatch.web.validation import field_errors
 from gatewatch.web.views.authorisations import authorisation_error, reveals_nik, save
 from gatewatch.web.views.nik import REVEALERS
 
@@ -139,18 +139,10 @@ class MembersRevealOut(BaseModel):
     MembersRevealOut, body=schemas.RevealIn, errors=(400, 404, 422),
 ))
 def reveal_members(authorisation_id: int) -> Response:
-    try:
-        body = schemas.RevealIn.model_validate(json_body())
-    except ValidationError as problem:
-        return error(422, "invalid reveal", field_errors(problem))
-    session = db()
-    username, role = actor()
-    try:
-        row = reveal.reveal_members(session, authorisation_id, body.reason, actor=username, role=role)
-    except authorisations.AuthorisationNotFound:
-        raise NotFound(f"there is no authorisation #{authorisation_id}") from None
-    except reveal.RevealReasonRequired as problem:
-        return error(422, "invalid reveal", {"reason": str(problem)})
-    session.commit()
+    row = revealed(lambda session, reason, username, role: reveal.reveal_members(
+        session, authorisation_id, reason, actor=username, role=role), authorisations.AuthorisationNotFound,
+        f"there is no authorisation #{authorisation_id}")
+    if isinstance(row, Response):
+        return row
     return json_response(MembersRevealOut(authorisation_id=authorisation_id, holder=row.holder,
                                           members=authorisations.members_of(row)))

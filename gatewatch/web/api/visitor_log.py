@@ -18,6 +18,7 @@ from gatewatch.web import access
 from gatewatch.web.api import schemas
 from gatewatch.web.api.blueprint import DATE, TEXT, NotFound, bp, day_arg, error, json_body, json_response
 from gatewatch.web.api.docs import Operation, Param, documented
+from gatewatch.web.api.reveals import revealed
 from gatewatch.web.auth import actor
 from gatewatch.web.context import db, settings
 from gatewatch.web.messages import visit_error
@@ -139,18 +140,9 @@ def check_out(visit_id: int) -> Response:
     )
 )
 def reveal_nik(visit_id: int) -> Response:
-    try:
-        body = schemas.RevealIn.model_validate(json_body())
-    except ValidationError as problem:
-        return error(422, "invalid reveal", field_errors(problem))
-    session = db()
-    username, role = actor()
-    try:
-        visit = reveal.reveal_nik(session, visit_id, body.reason, actor=username, role=role)
-    except visits.VisitNotFound:
-        raise NotFound(f"there is no visit #{visit_id}") from None
-    except reveal.RevealReasonRequired as problem:
-        return error(422, "invalid reveal", {"reason": str(problem)})
-    session.commit()
+    visit = revealed(lambda session, reason, username, role: reveal.reveal_nik(
+        session, visit_id, reason, actor=username, role=role), visits.VisitNotFound, f"there is no visit #{visit_id}")
+    if isinstance(visit, Response):
+        return visit
     return json_response(schemas.RevealOut(visit_id=visit_id, visitor_name=visit.visitor_name,
                                            id_number=visit.id_number))
