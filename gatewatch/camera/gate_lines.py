@@ -158,8 +158,11 @@ class LineWatch:
         if now - self._read_at >= self.interval:
             self._read_at = now
             try:
-                self._gate = camera_in_force(self.engine, self.camera).gate
+                gate = camera_in_force(self.engine, self.camera).gate
             except sa.exc.SQLAlchemyError as exc:
                 log.warning("%s: could not read the gate line in force (%s); counting against the one held",
                             self.camera.id, exc)
+            else:
+                if gate != self._gate:  # the same object while the line stays: the pipeline checks identity
+                    self._gate = gate
         return self._gate

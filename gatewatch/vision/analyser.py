@@ -54,7 +54,6 @@ class FrameAnalyser:
         motion gate follow the line, while the tracker keeps its tracks (and their ids)."""
         fast = self.analysis.mode == "fast"
         line = GateLine(gate, *self.size)
-        self.gate = gate
         self.counter = GateCounter(line, gate.settle_frames)
         window = analysed_window(gate, self.analysis, self.size, self.yolo.settings.image_size)
         self.detector = detector_for(self.yolo, self.analysis, window, self.size)
@@ -62,6 +61,11 @@ class FrameAnalyser:
         gated = fast and self.analysis.motion_threshold > 0
         self.motion = MotionGate(window, self.size, self.analysis.motion_threshold) if gated else None
         self._next = 0  # detect on the next frame: the new line may lie where nothing was looked for
+
+    @property
+    def gate(self) -> GateSettings:
+        """The gate line counted against now."""
+        return self.counter.line.gate
 
     def analyse(self, frame: Frame) -> FrameResult:
         gap = frame.index - self._last_index - 1

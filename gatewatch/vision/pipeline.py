@@ -78,7 +78,9 @@ class GatePipeline:
         self.evidence = evidence
         self.analysis = analysis or AnalysisSettings()
         self.plates = plates  # None: no vehicle's views are kept for its plate
-        self.lines = lines  # asked before each frame for the gate line in force; None: the camera's, always
+        # Asked before each frame for the gate line in force (None: the camera's, always); it hands back
+        # the same object while the line stays, so the per-frame check is an identity test.
+        self.lines = lines
 
     def run(
         self,
@@ -122,7 +124,7 @@ class GatePipeline:
                     size = frame.size if paired is None else paired.main_size
                     recorder = EvidenceRecorder(self.evidence, source.fps, *size, clips=clips,
                                                 packets=packets, views=self._views())
-                if self.lines is not None and (gate := self.lines()) != analyser.gate:
+                if self.lines is not None and (gate := self.lines()) is not analyser.gate and gate != analyser.gate:
                     log.info("%s: the gate line moved to %s, inside %s; counting against it from frame %d",
                              self.camera.id, gate.line, gate.inside, frame.index)
                     analyser.move_line(gate)
