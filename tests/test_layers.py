@@ -40,8 +40,9 @@ LAYERS = (
 #: Libraries the web app never loads: it runs where no camera is, on gunicorn's small workers.
 HEAVY = ("cv2", "av", "torch", "ultralytics", "openvino", "onnxruntime", "rapidocr_onnxruntime")
 #: Modules outside the web package that the web app will need, so they must load without ``HEAVY``:
-#: the event store's core (crossings posted by other systems) and the gate geometry (a line preview).
-PURE = ("gatewatch.camera.recording", "gatewatch.vision.gate", "gatewatch.plates")
+#: the event store's core (crossings posted by other systems), the gate geometry (a line preview) and
+#: where the workers publish their live pictures.
+PURE = ("gatewatch.camera.recording", "gatewatch.vision.gate", "gatewatch.plates", "gatewatch.vision.live_files")
 #: What ``gatewatch.vision`` may import of ``gatewatch.models``: the enums, never the tables.
 VISION_MODELS = {"gatewatch.models.enums"}
 

@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC
@@ -34,25 +32,14 @@ import cv2
 
 from gatewatch.settings import GateSettings
 from gatewatch.vision.evidence import encode_jpeg
+from gatewatch.vision.live_files import live_paths, remove_stale_parts, write_replacing
 from gatewatch.vision.objects import TrackedObject
 from gatewatch.vision.sources import Frame, Size
 
 log = logging.getLogger(__name__)
 
-#: The folder under the data directory the pictures go to, one JPEG and one JSON per camera.
-LIVE_DIR = "live"
 #: JPEG quality of the published picture: small files, good enough to see who is at the gate.
 JPEG_QUALITY = 75
-#: The web app runs as another user and reads what the worker writes.
-SHARED_MODE = 0o644
-#: A temporary file older than this was left by a killed worker (a running one renames within milliseconds).
-STALE_PART_SECONDS = 60.0
-
-
-def live_paths(data_dir: Path, camera_id: str) -> tuple[Path, Path]:
-    """Where ``camera_id``'s live picture and its sidecar are published."""
-    folder = data_dir / LIVE_DIR
-    return folder / f"{camera_id}.jpg", folder / f"{camera_id}.json"
 
 
 def published_size(size: Size, width: int) -> Size:
@@ -77,35 +64,6 @@ def sidecar(camera_id: str, frame: Frame, size: Size, objects: Sequence[TrackedO
                       fraction(obj.box[2], width), fraction(obj.box[3], height)]} for obj in objects]
     return {"camera_id": camera_id, "time": frame.time.astimezone(UTC).isoformat(), "frame_size": list(size),
             "boxes": boxes, "gate": gate.placement()}
-
-
-def write_replacing(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``path``, then rename it over ``path``.
-
-    Not synced to disk: a picture replaced every second is worth no disk flush, and after a crash
-    the next one replaces it anyway.
-    """
-    fd, part = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.chmod(part, SHARED_MODE)
-        os.replace(part, path)
-    finally:
-        Path(part).unlink(missing_ok=True)
-
-
-def remove_stale_parts(folder: Path, camera_id: str, older_than: float = STALE_PART_SECONDS) -> int:
-    """Delete the temporary files a killed worker of ``camera_id`` left in ``folder``; how many."""
-    cutoff, removed = time.time() - older_than, 0
-    for part in folder.glob(f".{camera_id}.*.part"):
-        try:
-            if part.stat().st_mtime < cutoff:
-                part.unlink()
-                removed += 1
-        except FileNotFoundError:
-            continue
-    return removed
 
 
 class LiveView:

@@ -159,6 +159,8 @@ def test_an_operator_sees_each_camera_with_its_line_refreshed_and_a_disconnected
 
 
 def test_live_paths_are_the_ones_the_web_app_reads(tmp_path: Path) -> None:
-    from gatewatch.web.views.cameras import LIVE_DIR
+    from gatewatch.vision.live_files import LIVE_DIR
+    from gatewatch.web.views import cameras
 
+    assert cameras.live_paths is live_paths  # one definition, the worker's and the web app's
     assert live_paths(tmp_path, GATE) == (tmp_path / LIVE_DIR / f"{GATE}.jpg", tmp_path / LIVE_DIR / f"{GATE}.json")

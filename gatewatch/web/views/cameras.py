@@ -42,6 +42,7 @@ from gatewatch.events.queries import cameras_by_id
 from gatewatch.models.tables import Camera, EntryEvent
 from gatewatch.models.types import utcnow
 from gatewatch.settings import EXTERNAL_SOURCE, ConfigError
+from gatewatch.vision.live_files import live_paths
 from gatewatch.vision.redaction import redact_optional
 from gatewatch.vision.region import DetectStreamCheck, check_detect_stream
 from gatewatch.web import access
@@ -53,9 +54,6 @@ bp = Blueprint("cameras", __name__)
 
 #: A connected camera whose last frame is older than this is shown as stalled.
 STALE_AFTER = timedelta(seconds=30)
-#: Where the workers publish their live pictures under the data directory (``vision.live_view.LIVE_DIR``,
-#: which the web app does not import: it loads OpenCV).
-LIVE_DIR = "live"
 #: How often the page asks for the cameras' latest pictures.
 LIVE_SECONDS = 1
 
@@ -95,7 +93,8 @@ def live_json() -> Response:
 
 
 def _live_path(camera_id: str, suffix: str) -> Path:
-    return settings().data_dir / LIVE_DIR / f"{camera_id}{suffix}"
+    picture, sidecar = live_paths(settings().data_dir, camera_id)
+    return picture if suffix == ".jpg" else sidecar
 
 
 def _sidecar(camera_id: str) -> dict[str, Any] | None:
