@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from flask import Flask, current_app, g
 from sqlmodel import Session
 
-from gatewatch.settings import Settings
+from gatewatch.settings import CameraSettings, ConfigError, Settings
 
 _SETTINGS = "gatewatch.settings"
 _ENGINE = "gatewatch.engine"
@@ -20,6 +20,14 @@ def init_app(app: Flask, settings: Settings, engine: sa.Engine) -> None:
 
 def settings() -> Settings:
     return current_app.extensions[_SETTINGS]
+
+
+def configured_camera(camera_id: str) -> CameraSettings | None:
+    """The configured camera ``camera_id``; None when the configuration does not (or no longer) name it."""
+    try:
+        return settings().camera(camera_id)
+    except ConfigError:
+        return None
 
 
 def engine() -> sa.Engine:

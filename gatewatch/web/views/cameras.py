@@ -41,13 +41,13 @@ from gatewatch.camera.gate_lines import in_force
 from gatewatch.events.queries import cameras_by_id
 from gatewatch.models.tables import Camera, EntryEvent
 from gatewatch.models.types import utcnow
-from gatewatch.settings import EXTERNAL_SOURCE, ConfigError
+from gatewatch.settings import EXTERNAL_SOURCE
 from gatewatch.vision.live_files import live_paths
 from gatewatch.vision.redaction import redact_optional
 from gatewatch.vision.region import DetectStreamCheck, check_detect_stream
 from gatewatch.web import access
 from gatewatch.web.camera_load import box_shares
-from gatewatch.web.context import db, settings
+from gatewatch.web.context import configured_camera, db, settings
 from gatewatch.web.i18n import site_time, zone_name
 
 bp = Blueprint("cameras", __name__)
@@ -108,11 +108,8 @@ def _sidecar(camera_id: str) -> dict[str, Any] | None:
 
 def _gate_in_force(camera: Camera) -> dict[str, Any] | None:
     """The placement of the line in force for a configured camera; None for one not configured."""
-    try:
-        configured = settings().camera(camera.id)
-    except ConfigError:
-        return None
-    return in_force(db(), configured).gate.placement()
+    configured = configured_camera(camera.id)
+    return None if configured is None else in_force(db(), configured).gate.placement()
 
 
 def _time_text(moment: datetime | None) -> str | None:

@@ -28,10 +28,10 @@ from gatewatch.events.reviews import DECISIONS, Decision
 from gatewatch.models.enums import FlagReason, Role
 from gatewatch.models.filters import FilterError
 from gatewatch.models.tables import Authorisation, Camera, EntryEvent, Visit
-from gatewatch.settings import VEHICLE_CLASSES, CameraSettings, ConfigError
+from gatewatch.settings import VEHICLE_CLASSES
 from gatewatch.web import access
 from gatewatch.web.auth import actor
-from gatewatch.web.context import db, settings
+from gatewatch.web.context import configured_camera, db, settings
 from gatewatch.web.i18n import cover_refusal, label
 from gatewatch.web.messages import review_error
 from gatewatch.web.navigation import form_next, int_arg
@@ -86,14 +86,6 @@ def detail(event_id: int) -> str:
         is_vehicle=event.label in VEHICLE_CLASSES,
         line=counted_line(session, event, configured_camera(event.camera_id)),
     )
-
-
-def configured_camera(camera_id: str) -> CameraSettings | None:
-    """The configured camera ``camera_id``; None when the configuration no longer names it."""
-    try:
-        return settings().camera(camera_id)
-    except ConfigError:
-        return None
 
 
 def decision_error(error: reviews.ReviewError, status: str) -> str:

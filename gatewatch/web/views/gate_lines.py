@@ -37,10 +37,10 @@ from gatewatch.camera.gate_lines import (
 from gatewatch.evidence import line_preview
 from gatewatch.models.enums import Role
 from gatewatch.models.tables import Camera
-from gatewatch.settings import CameraSettings, ConfigError, GateSettings
+from gatewatch.settings import CameraSettings, GateSettings
 from gatewatch.web import access
 from gatewatch.web.auth import actor
-from gatewatch.web.context import db, settings
+from gatewatch.web.context import configured_camera, db, settings
 from gatewatch.web.validation import FORM_ERROR
 
 bp = Blueprint("gate_lines", __name__)
@@ -52,15 +52,8 @@ MARGIN_FIELD = "margin"
 MAX_MARGIN = 0.2
 
 
-def _configured(camera_id: str) -> CameraSettings | None:
-    try:
-        return settings().camera(camera_id)
-    except ConfigError:
-        return None
-
-
 def _camera_or_404(camera_id: str) -> CameraSettings:
-    camera = _configured(camera_id)
+    camera = configured_camera(camera_id)
     if camera is None:
         abort(404)
     return camera
@@ -176,7 +169,7 @@ def save(camera_id: str) -> ResponseReturnValue:
 @access.allow(Role.ADMIN)
 def preview(camera_id: str) -> ResponseReturnValue:
     """How the line in the query (the form's fields) and the line in force count the latest events."""
-    camera = _configured(camera_id)
+    camera = configured_camera(camera_id)
     if camera is None:
         return _error(_("There is no camera %(id)s in the configuration.", id=camera_id), 404)
     if camera.is_external:
